@@ -1,0 +1,37 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// robust: train and run CIFAR-style image classifiers, and audit the data they learn from.
+// No unsafeFlags here: they break `swift test` and every consumer. The self-contained
+// librobust.so is built with `swift build -c release --product robust -Xswiftc -static-stdlib`.
+let package = Package(
+    name: "robust",
+    products: [
+        .library(name: "robust", type: .dynamic, targets: ["CRobust"]),
+        .library(name: "RobustCore", targets: ["RobustCore"]),
+        .executable(name: "audit-cli", targets: ["audit-cli"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // System libraries, found through pkg-config (apt: libopenblas-dev libjpeg-dev libpng-dev).
+        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CLibJPEG", path: "Sources/CLibJPEG", pkgConfig: "libjpeg",
+                       providers: [.apt(["libjpeg-dev"])]),
+        .systemLibrary(name: "CLibPNG", path: "Sources/CLibPNG", pkgConfig: "libpng16",
+                       providers: [.apt(["libpng-dev"])]),
+        // Small C layer over libjpeg/libpng: libjpeg's default error handler calls exit(),
+        // so decoding goes through setjmp/longjmp and returns an error code instead.
+        .target(name: "CImageIO", dependencies: ["CLibJPEG", "CLibPNG"], path: "Sources/CImageIO"),
+        .target(name: "RobustCore", dependencies: ["COpenBLAS", "CImageIO"], path: "Sources/RobustCore"),
+        .target(name: "CRobust", dependencies: ["RobustCore"], path: "Sources/CRobust"),
+        .executableTarget(name: "audit-cli",
+                          dependencies: ["RobustCore",
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          path: "Sources/audit-cli"),
+        .testTarget(name: "RobustCoreTests", dependencies: ["RobustCore", "CRobust"],
+                    path: "Tests/RobustCoreTests", exclude: ["Fixtures"]),
+    ]
+)

@@ -1,0 +1,88 @@
+// Loading a dataset laid out as one folder per class (root/<class>/<image>.png|jpg).
+// Class order is the sorted folder names unless a class list is given. Decoding runs on
+// all worker threads. A file that fails to decode is skipped and reported, or stops the
+// load, as the caller chooses.
+
+public enum OnBadFile: Sendable { case skip, stop }
+
+public struct LoadReport: Sendable {
+    public var loaded = 0
+    /// (path, reason) of each skipped file.
+    public var skipped: [(String, String)] = []
+    public var summary: String {
+        var s = "loaded \(loaded) images"
+        if !skipped.isEmpty {
+            s += ", skipped \(skipped.count) that failed to decode:"
+            for (p, r) in skipped.prefix(10) { s += "\n  \(p): \(r)" }
+            if skipped.count > 10 { s += "\n  ... and \(skipped.count - 10) more" }
+        }
+        return s
+    }
+}
+
+public enum ImageFolder {
+    static let extensions: Set<String> = ["png", "jpg", "jpeg"]
+
+    public static func isImageFile(_ name: String) -> Bool {
+        guard let dot = name.lastIndex(of: ".") else { return false }
+        return extensions.contains(name[name.index(after: dot)...].lowercased())
+    }
+
+    /// Loads root/<class>/* into memory at size x size (resized bilinearly if they differ).
+    public static func load(_ root: String, classes: [String]? = nil, size: Int = 32,
+                            onBadFile: OnBadFile = .skip, limitPerClass: Int? = nil,
+                            progress: ((Int, Int) -> Void)? = nil) throws -> (Dataset, LoadReport) {
+        guard FileIO.isDirectory(root) else { throw RobustError.io(path: root, reason: "not a directory") }
+        let classNames = try classes ?? FileIO.list(root).filter { FileIO.isDirectory(joinPath(root, $0)) }
+        guard !classNames.isEmpty else { throw RobustError.format(path: root, reason: "no class folders found") }
+        var files: [(String, Int32)] = []
+        for (ci, name) in classNames.enumerated() {
+            let dir = joinPath(root, name)
+            guard FileIO.isDirectory(dir) else { throw RobustError.io(path: dir, reason: "class folder missing") }
+            var names = try FileIO.list(dir).filter(isImageFile)
+            if let lim = limitPerClass { names = Array(names.prefix(lim)) }
+            files += names.map { (joinPath(dir, $0), Int32(ci)) }
+        }
+        guard !files.isEmpty else { throw RobustError.format(path: root, reason: "no PNG or JPEG images in the class folders") }
+
+        let bytesPer = size * size * 3
+        var pixels = [UInt8](repeating: 0, count: files.count * bytesPer)
+        var errors = [Error?](repeating: nil, count: files.count)
+        let total = files.count
+        pixels.withUnsafeMutableBufferPointer { pb in
+            errors.withUnsafeMutableBufferPointer { eb in
+                nonisolated(unsafe) let pb = pb, eb = eb
+                parallelChunks(total) { r in
+                    for i in r {
+                        do {
+                            let img = ImageCodec.resize(try ImageCodec.decodeFile(files[i].0), width: size, height: size)
+                            img.pixels.withUnsafeBufferPointer {
+                                (pb.baseAddress! + i * bytesPer).update(from: $0.baseAddress!, count: bytesPer)
+                            }
+                        } catch {
+                            eb[i] = error
+                        }
+                        // The first worker reports, scaled to the whole load.
+                        if r.lowerBound == 0, let progress, (i & 1023) == 1023 { progress((i + 1) * total / r.count, total) }
+                    }
+                }
+            }
+        }
+        var report = LoadReport()
+        var ds = Dataset(height: size, width: size, classNames: classNames)
+        ds.pixels.reserveCapacity(pixels.count)
+        for i in 0..<files.count {
+            if let e = errors[i] {
+                if onBadFile == .stop { throw e }
+                if case let RobustError.decode(_, reason) = e { report.skipped.append((files[i].0, reason)) }
+                else { report.skipped.append((files[i].0, "\(e)")) }
+                continue
+            }
+            ds.pixels.append(contentsOf: pixels[i * bytesPer ..< (i + 1) * bytesPer])
+            ds.labels.append(files[i].1)
+            ds.sources.append(files[i].0)
+        }
+        report.loaded = ds.count
+        return (ds, report)
+    }
+}

@@ -1,0 +1,54 @@
+// ResNet's BasicBlock: relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x)),
+// shortcut = identity, or 1x1 conv + BN when the stride or the width changes.
+
+public final class BasicBlock: Module, @unchecked Sendable {
+    public let conv1: Conv2d, bn1: BatchNorm2d, conv2: Conv2d, bn2: BatchNorm2d
+    public let shortcutConv: Conv2d?, shortcutBN: BatchNorm2d?
+    let join = AddReLU()
+    public let inputGrad = Tensor([0])
+
+    public init(_ name: String, cin: Int, cout: Int, stride: Int, workspace: Workspace) {
+        conv1 = Conv2d(name + ".conv1", cin: cin, cout: cout, k: 3, stride: stride, pad: 1, workspace: workspace)
+        bn1 = BatchNorm2d(name + ".bn1", channels: cout, relu: true)
+        conv2 = Conv2d(name + ".conv2", cin: cout, cout: cout, k: 3, stride: 1, pad: 1, workspace: workspace)
+        bn2 = BatchNorm2d(name + ".bn2", channels: cout)
+        if stride != 1 || cin != cout {
+            shortcutConv = Conv2d(name + ".shortcut.0", cin: cin, cout: cout, k: 1, stride: stride, workspace: workspace)
+            shortcutBN = BatchNorm2d(name + ".shortcut.1", channels: cout)
+        } else {
+            shortcutConv = nil; shortcutBN = nil
+        }
+    }
+
+    public var parameters: [Parameter] {
+        var p = conv1.parameters + bn1.parameters + conv2.parameters + bn2.parameters
+        if let sc = shortcutConv, let sb = shortcutBN { p += sc.parameters + sb.parameters }
+        return p
+    }
+
+    public var counters: [Counter] { bn1.counters + bn2.counters + (shortcutBN?.counters ?? []) }
+
+    @discardableResult
+    public func forward(_ x: Tensor, mode: Mode) -> Tensor {
+        let h = bn1.forward(conv1.forward(x, mode: mode), mode: mode)
+        let main = bn2.forward(conv2.forward(h, mode: mode), mode: mode)
+        var skip = x
+        if let sc = shortcutConv, let sb = shortcutBN {
+            skip = sb.forward(sc.forward(x, mode: mode), mode: mode)
+        }
+        return join.forward(main, skip)
+    }
+
+    @discardableResult
+    public func backward(_ dy: Tensor) -> Tensor {
+        let g = join.backward(dy)
+        let dh = bn1.backward(conv2.backward(bn2.backward(g)))
+        let dxMain = conv1.backward(dh)
+        inputGrad.reshape(dxMain.shape)
+        inputGrad.copy(from: dxMain)
+        let dxSkip = if let sc = shortcutConv, let sb = shortcutBN { sc.backward(sb.backward(g)) } else { g }
+        nonisolated(unsafe) let a = inputGrad.data, b = dxSkip.data
+        parallelChunks(inputGrad.count, minChunk: 16384) { r in for i in r { a[i] += b[i] } }
+        return inputGrad
+    }
+}

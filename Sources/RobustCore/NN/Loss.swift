@@ -1,0 +1,68 @@
+// Softmax cross-entropy with optional label smoothing, as torch.nn.CrossEntropyLoss:
+// target distribution q = (1 - eps) * onehot + eps / K, loss = mean_n( -sum_k q_k log p_k ).
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+public struct LossResult: Sendable {
+    public var loss: Float
+    public var correct: Int
+}
+
+public final class SoftmaxCrossEntropy: @unchecked Sendable {
+    public var labelSmoothing: Float
+    public let probabilities = Tensor([0])
+    public let inputGrad = Tensor([0])
+
+    public init(labelSmoothing: Float = 0) { self.labelSmoothing = labelSmoothing }
+
+    /// Loss of logits [N, K] against labels; fills `probabilities` and `inputGrad` (d loss / d logits).
+    public func callAsFunction(_ logits: Tensor, _ labels: UnsafeBufferPointer<Int32>) -> LossResult {
+        let n = logits.shape[0], k = logits.shape[1]
+        precondition(labels.count >= n)
+        probabilities.reshape([n, k])
+        inputGrad.reshape([n, k])
+        softmax(logits.data, probabilities.data, rows: n, cols: k)
+        let eps = labelSmoothing
+        let off = eps / Float(k), on = 1 - eps + off
+        var total = 0.0
+        var correct = 0
+        for i in 0..<n {
+            let p = probabilities.data + i * k, g = inputGrad.data + i * k
+            let y = Int(labels[i])
+            var rowLoss = 0.0
+            var best = 0
+            for j in 0..<k {
+                let q = j == y ? on : off
+                rowLoss -= Double(q) * log(max(Double(p[j]), 1e-38))
+                g[j] = (p[j] - q) / Float(n)
+                if p[j] > p[best] { best = j }
+            }
+            if best == y { correct += 1 }
+            total += rowLoss
+        }
+        return LossResult(loss: Float(total / Double(n)), correct: correct)
+    }
+}
+
+/// Row-wise softmax, max-subtracted for stability.
+public func softmax(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, cols: Int) {
+    for i in 0..<rows {
+        let xr = x + i * cols, yr = y + i * cols
+        var mx = -Float.infinity
+        for j in 0..<cols { mx = max(mx, xr[j]) }
+        var s: Float = 0
+        for j in 0..<cols { let e = expf(xr[j] - mx); yr[j] = e; s += e }
+        let inv = 1 / s
+        for j in 0..<cols { yr[j] *= inv }
+    }
+}
+
+/// Softmax entropy in nats of one probability row.
+public func entropy(_ p: UnsafePointer<Float>, count: Int) -> Float {
+    var h: Float = 0
+    for j in 0..<count where p[j] > 0 { h -= p[j] * logf(p[j]) }
+    return h
+}

@@ -1,0 +1,76 @@
+// ResNet-18, CIFAR variant: 3x3 stride-1 stem, no max-pool, BasicBlocks [2,2,2,2] at widths
+// [w, 2w, 4w, 8w] with strides [1,2,2,2], global average pooling, linear.
+// At width 64 it has exactly 11,173,962 parameters, as torchvision-style CIFAR ResNet-18.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+public final class ResNet18: Module, @unchecked Sendable {
+    public let width: Int
+    public let numClasses: Int
+    public let workspace = Workspace()
+    public let conv1: Conv2d
+    public let bn1: BatchNorm2d
+    public let blocks: [BasicBlock]
+    public let pool = GlobalAvgPool()
+    public let linear: Linear
+    /// Pooled features [N, 8w] of the last forward: the image encoder's output.
+    public var features: Tensor { pool.output }
+
+    public init(width: Int = 64, numClasses: Int = 10, inChannels: Int = 3) {
+        self.width = width
+        self.numClasses = numClasses
+        conv1 = Conv2d("conv1", cin: inChannels, cout: width, k: 3, stride: 1, pad: 1, workspace: workspace)
+        bn1 = BatchNorm2d("bn1", channels: width, relu: true)
+        var blocks: [BasicBlock] = []
+        var cin = width
+        for (stage, (mult, stride)) in [(1, 1), (2, 2), (4, 2), (8, 2)].enumerated() {
+            let cout = width * mult
+            for i in 0..<2 {
+                blocks.append(BasicBlock("layer\(stage + 1).\(i)", cin: cin, cout: cout,
+                                         stride: i == 0 ? stride : 1, workspace: workspace))
+                cin = cout
+            }
+        }
+        self.blocks = blocks
+        linear = Linear("linear", inFeatures: 8 * width, outFeatures: numClasses)
+    }
+
+    public var parameters: [Parameter] {
+        conv1.parameters + bn1.parameters + blocks.flatMap(\.parameters) + linear.parameters
+    }
+
+    public var counters: [Counter] { bn1.counters + blocks.flatMap(\.counters) }
+
+    public var parameterCount: Int { parameters.filter(\.isTrainable).reduce(0) { $0 + $1.value.count } }
+
+    /// PyTorch's default initialization: kaiming-uniform(a=sqrt(5)) for conv and linear weights
+    /// (bound 1/sqrt(fan_in)), uniform(+-1/sqrt(fan_in)) for the linear bias, BN at (1, 0).
+    public func initialize(seed: UInt64) {
+        var rng = RNG(seed: seed)
+        for p in parameters where p.isTrainable && p.value.shape.count >= 2 {
+            let fanIn = p.value.shape.dropFirst().reduce(1, *)
+            let bound = 1 / Float(fanIn).squareRoot()
+            for i in 0..<p.value.count { p.value[i] = rng.uniform(-bound, bound) }
+        }
+        let bound = 1 / Float(linear.inFeatures).squareRoot()
+        for i in 0..<numClasses { linear.bias.value[i] = rng.uniform(-bound, bound) }
+    }
+
+    /// x: normalized images, channel-major [3, N, H, W]. Returns logits [N, classes].
+    @discardableResult
+    public func forward(_ x: Tensor, mode: Mode) -> Tensor {
+        var h = bn1.forward(conv1.forward(x, mode: mode), mode: mode)
+        for b in blocks { h = b.forward(h, mode: mode) }
+        return linear.forward(pool.forward(h), mode: mode)
+    }
+
+    /// dLogits: [N, classes]. Fills every parameter's grad.
+    public func backward(_ dLogits: Tensor) {
+        var g = pool.backward(linear.backward(dLogits))
+        for b in blocks.reversed() { g = b.backward(g) }
+        conv1.backward(bn1.backward(g), needInputGrad: false)
+    }
+}

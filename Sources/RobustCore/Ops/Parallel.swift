@@ -1,0 +1,45 @@
+// Parallel loops for the memory-bound ops (GEMMs are threaded by OpenBLAS itself).
+import Dispatch
+
+public enum Threads {
+    /// Worker count for the engine's own loops. OpenBLAS is told the same number.
+    nonisolated(unsafe) public private(set) static var count: Int = {
+        let n = defaultCount()
+        BLAS.setThreads(n)
+        return n
+    }()
+
+    static func defaultCount() -> Int {
+        if let s = getenvString("ROBUST_NUM_THREADS"), let n = Int(s), n > 0 { return n }
+        return max(1, systemCoreCount())
+    }
+
+    public static func set(_ n: Int) {
+        count = max(1, n)
+        BLAS.setThreads(count)
+    }
+}
+
+/// Runs body(range) over `n` items split into at most Threads.count contiguous chunks.
+@inline(__always)
+public func parallelChunks(_ n: Int, minChunk: Int = 1, _ body: (Range<Int>) -> Void) {
+    let chunks = min(Threads.count, max(1, n / max(minChunk, 1)))
+    if chunks <= 1 || n <= 1 {
+        if n > 0 { body(0..<n) }
+        return
+    }
+    // The callers hand disjoint ranges to the workers; that is what makes sharing safe.
+    withoutActuallyEscaping(body) { body in
+        nonisolated(unsafe) let body = body
+        DispatchQueue.concurrentPerform(iterations: chunks) { c in
+            let lo = n * c / chunks, hi = n * (c + 1) / chunks
+            if lo < hi { body(lo..<hi) }
+        }
+    }
+}
+
+/// Runs body(i) for i in 0..<n, in chunks spread over the worker threads.
+@inline(__always)
+public func parallelFor(_ n: Int, _ body: (Int) -> Void) {
+    parallelChunks(n) { r in for i in r { body(i) } }
+}

@@ -1,0 +1,61 @@
+// Inference over a dataset in evaluation mode (running BN statistics), in batches.
+
+public struct Predictions: Sendable {
+    public var numClasses: Int
+    /// count x numClasses softmax probabilities.
+    public var probabilities: [Float]
+    public var predicted: [Int32]
+    public var labels: [Int32]
+
+    public var accuracy: Double {
+        guard !labels.isEmpty else { return 0 }
+        return Double(zip(predicted, labels).filter { $0 == $1 }.count) / Double(labels.count)
+    }
+
+    /// confusion[true][predicted]
+    public var confusion: [[Int]] {
+        var m = [[Int]](repeating: [Int](repeating: 0, count: numClasses), count: numClasses)
+        for (p, y) in zip(predicted, labels) { m[Int(y)][Int(p)] += 1 }
+        return m
+    }
+
+    public var meanLoss: Double {
+        var s = 0.0
+        for (i, y) in labels.enumerated() { s -= Double.logClamped(Double(probabilities[i * numClasses + Int(y)])) }
+        return labels.isEmpty ? 0 : s / Double(labels.count)
+    }
+}
+
+extension Double {
+    static func logClamped(_ x: Double) -> Double { cLog(Swift.max(x, 1e-12)) }
+}
+
+public enum Evaluator {
+    public static func predict(_ model: ResNet18, _ ds: Dataset, normalization: Normalization,
+                               batchSize: Int = 256) -> Predictions {
+        let batcher = Batcher(normalization: normalization)
+        let input = Tensor([0])
+        var labels: [Int32] = []
+        let k = model.numClasses
+        var out = Predictions(numClasses: k, probabilities: [Float](repeating: 0, count: ds.count * k),
+                              predicted: [], labels: ds.labels)
+        out.predicted.reserveCapacity(ds.count)
+        let all = Array(0..<ds.count)
+        var start = 0
+        while start < ds.count {
+            let end = min(ds.count, start + batchSize)
+            batcher.fill(input, labels: &labels, from: ds, indices: all[start..<end], augment: nil)
+            let logits = model.forward(input, mode: .eval)
+            out.probabilities.withUnsafeMutableBufferPointer { pb in
+                softmax(logits.data, pb.baseAddress! + start * k, rows: end - start, cols: k)
+            }
+            for i in start..<end {
+                var best = 0
+                for j in 1..<k where out.probabilities[i * k + j] > out.probabilities[i * k + best] { best = j }
+                out.predicted.append(Int32(best))
+            }
+            start = end
+        }
+        return out
+    }
+}

@@ -1,0 +1,106 @@
+// Helpers shared by the subcommands: where the data is, and talking to the terminal.
+import ArgumentParser
+import RobustCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// stderr, unbuffered: progress and diagnostics. Results go to stdout.
+func note(_ s: String) { writeStderr(s + "\n") }
+
+func writeStderr(_ s: String) {
+    var s = s
+    s.withUTF8 { b in _ = write(2, b.baseAddress, b.count) }
+}
+
+/// A progress line rewritten in place on a terminal, at most ~4 times a second.
+final class ProgressLine {
+    private var last = 0.0
+    private let tty = isatty(2) != 0
+    func update(_ s: String, force: Bool = false) {
+        let now = monotonicSeconds()
+        guard force || now - last > (tty ? 0.25 : 10) else { return }
+        last = now
+        if tty { writeStderr("\r\u{1B}[2K" + s) } else { writeStderr(s + "\n") }
+    }
+    func finish() { if tty { writeStderr("\n") } }
+}
+
+func formatDuration(_ s: Double) -> String {
+    let t = Int(s.rounded())
+    return t >= 3600 ? "\(t / 3600)h\(pad2((t % 3600) / 60))m" : "\(t / 60)m\(pad2(t % 60))s"
+}
+
+func pad2(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
+
+func fmt(_ v: Double, _ digits: Int = 2) -> String {
+    var p = 1.0
+    for _ in 0..<digits { p *= 10 }
+    let r = (v * p).rounded() / p
+    var s = "\(r)"
+    if let dot = s.firstIndex(of: ".") {
+        let decimals = s.distance(from: dot, to: s.endIndex) - 1
+        if decimals < digits { s += String(repeating: "0", count: digits - decimals) }
+    } else if digits > 0 { s += "." + String(repeating: "0", count: digits) }
+    return s
+}
+
+func padLeft(_ s: String, _ n: Int) -> String { s.count >= n ? s : String(repeating: " ", count: n - s.count) + s }
+func padRight(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
+
+/// The data folder: --data, else $ROBUST_DATA, else ../shared/data/cifar10-jpeg if present.
+func resolveDataPath(_ flag: String?) throws -> String {
+    if let f = flag { return f }
+    if let e = getenv("ROBUST_DATA") { return String(cString: e) }
+    for c in ["../shared/data/cifar10-jpeg", "shared/data/cifar10-jpeg"] where FileIO.isDirectory(c) { return c }
+    throw ValidationError("no data: pass --data DIR or set ROBUST_DATA (a folder with train/ and test/ class folders, or CIFAR-10 .bin files)")
+}
+
+struct LoadedData {
+    var train: Dataset?
+    var test: Dataset?
+}
+
+/// Reads a data folder: CIFAR-10 binaries (data_batch_*.bin, test_batch.bin), or image folders
+/// train/<class>/* and test/<class>/*, or a bare <class>/* folder (treated as the only split).
+func loadData(_ dir: String, needTrain: Bool, needTest: Bool, skipBad: Bool, limitPerClass: Int? = nil,
+              classes: [String]? = nil) throws -> LoadedData {
+    var out = LoadedData()
+    let t0 = monotonicSeconds()
+    if FileIO.exists(joinPath(dir, "data_batch_1.bin")) || FileIO.exists(joinPath(dir, "test_batch.bin")) {
+        if needTrain { out.train = try CIFARBinary.load(directory: dir, train: true) }
+        if needTest, FileIO.exists(joinPath(dir, "test_batch.bin")) { out.test = try CIFARBinary.load(directory: dir, train: false) }
+    } else {
+        let trainDir = joinPath(dir, "train"), testDir = joinPath(dir, "test")
+        let hasSplits = FileIO.isDirectory(trainDir)
+        func folder(_ path: String, _ cls: [String]?) throws -> Dataset {
+            let line = ProgressLine()
+            let (ds, report) = try ImageFolder.load(path, classes: cls, onBadFile: skipBad ? .skip : .stop,
+                                                     limitPerClass: limitPerClass) { done, total in
+                line.update("decoding \(path): \(done)/\(total)")
+            }
+            line.finish()
+            note("\(path): " + report.summary)
+            return ds
+        }
+        if hasSplits {
+            if needTrain { out.train = try folder(trainDir, classes) }
+            if needTest, FileIO.isDirectory(testDir) { out.test = try folder(testDir, classes ?? out.train?.classNames) }
+        } else {
+            let ds = try folder(dir, classes)
+            if needTrain { out.train = ds } else { out.test = ds }
+        }
+    }
+    note("data ready in \(fmt(monotonicSeconds() - t0, 1)) s: train \(out.train?.count ?? 0), test \(out.test?.count ?? 0) images")
+    return out
+}
+
+/// Runs a throwing body and turns RobustError into a clean exit with the message.
+func reportingErrors<T>(_ body: () throws -> T) throws -> T {
+    do { return try body() } catch let e as RobustError {
+        note("error: \(e)")
+        throw ExitCode(1)
+    }
+}
+
+func fflushStdout() { fflush(nil) }

@@ -1,0 +1,48 @@
+import ArgumentParser
+import RobustCore
+
+struct Eval: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Evaluate a model: accuracy, per-class accuracy, confusion matrix.")
+
+    @Option(help: "Model file (safetensors, ours or a PyTorch state_dict).") var model: String
+    @Option(help: "Data folder (its test/ split when it has one; default: $ROBUST_DATA).") var data: String?
+    @Option(help: "Batch size.") var batchSize = 256
+    @Flag(help: "Print JSON instead of tables.") var json = false
+    @Option(help: "Worker threads (default: all cores).") var threads: Int?
+
+    func run() throws {
+        if let t = threads { Threads.set(t) }
+        try reportingErrors {
+            let (net, info) = try ModelIO.loadResNet(path: model)
+            let dir = try resolveDataPath(data)
+            let d = try loadData(dir, needTrain: false, needTest: true, skipBad: true, classes: info.classNames)
+            guard let test = d.test, test.count > 0 else { throw RobustError.invalidArgument("\(dir): no test images") }
+            let t0 = monotonicSeconds()
+            let p = Evaluator.predict(net, test, normalization: info.normalization, batchSize: batchSize)
+            let secs = monotonicSeconds() - t0
+            let conf = p.confusion
+            let perClass = conf.enumerated().map { i, row in Double(row[i]) / Double(max(row.reduce(0, +), 1)) }
+            if json {
+                let j = JSON.object([
+                    ("model", .string(model)), ("images", .int(Int64(test.count))), ("accuracy", .double(p.accuracy)),
+                    ("classes", .array(info.classNames.map { .string($0) })),
+                    ("per_class_accuracy", .array(perClass.map { .double($0) })),
+                    ("confusion", .array(conf.map { .array($0.map { .int(Int64($0)) }) })),
+                    ("seconds", .double(secs))])
+                print(j.serialized)
+                return
+            }
+            print("accuracy \(fmt(100 * p.accuracy, 2))% on \(test.count) images (\(Int(Double(test.count) / secs)) img/s)")
+            print("")
+            print(padRight("class", 12) + "  accuracy")
+            for (i, n) in info.classNames.enumerated() { print(padRight(n, 12) + "  " + padLeft(fmt(100 * perClass[i], 1) + "%", 8)) }
+            print("")
+            print("confusion matrix (rows: true class, columns: predicted)")
+            print(padRight("", 12) + info.classNames.indices.map { padLeft(String($0), 6) }.joined())
+            for (i, row) in conf.enumerated() {
+                print(padRight("\(i) " + info.classNames[i], 12) + row.map { padLeft(String($0), 6) }.joined())
+            }
+        }
+    }
+}

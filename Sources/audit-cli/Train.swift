@@ -1,0 +1,65 @@
+import ArgumentParser
+import RobustCore
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train a CIFAR-style ResNet-18 on an image folder or CIFAR-10 binaries.")
+
+    @Option(help: "Data folder: train/ and test/ class folders, or CIFAR-10 .bin files (default: $ROBUST_DATA).")
+    var data: String?
+    @Option(help: "Width multiplier w (stages are w, 2w, 4w, 8w).") var width = 64
+    @Option(help: "Epochs.") var epochs = 15
+    @Option(help: "Model file to write (safetensors).") var out = "model.safetensors"
+    @Option(help: "Random seed: the same seed gives the same run.") var seed: UInt64 = 0
+    @Option(help: "Checkpoint to resume from.") var resume: String?
+    @Option(help: "Checkpoint written after every epoch (default: OUT.ckpt).") var checkpoint: String?
+    @Option(help: "Per-epoch log, JSON lines (default: OUT.log.jsonl).") var log: String?
+    @Option(help: "Batch size.") var batchSize = 128
+    @Option(help: "Peak learning rate.") var lr: Float = 0.1
+    @Option(help: "Weight decay.") var weightDecay: Float = 5e-4
+    @Flag(help: "Nesterov momentum.") var nesterov = false
+    @Option(help: "Linear warm-up, in epochs (fractions allowed).") var warmup: Double = 0
+    @Option(help: "Label smoothing epsilon.") var labelSmoothing: Float = 0
+    @Flag(help: "Disable crop+flip augmentation.") var noAugment = false
+    @Option(help: "Use at most this many images per class (quick runs).") var limitPerClass: Int?
+    @Flag(help: "Stop at the first image that fails to decode (default: skip it and report).") var strict = false
+    @Option(help: "Worker threads (default: all cores).") var threads: Int?
+
+    func run() throws {
+        if let t = threads { Threads.set(t) }
+        try reportingErrors {
+            let dir = try resolveDataPath(data)
+            let d = try loadData(dir, needTrain: true, needTest: true, skipBad: !strict, limitPerClass: limitPerClass)
+            guard let train = d.train, train.count > 0 else { throw RobustError.invalidArgument("\(dir): no training images") }
+            let trainer: Trainer
+            if let r = resume {
+                trainer = try Trainer.resume(from: r, train: train, test: d.test)
+                note("resumed \(r) at epoch \(trainer.epoch)/\(trainer.config.epochs), step \(trainer.step)")
+            } else {
+                var cfg = TrainConfig()
+                cfg.width = width; cfg.epochs = epochs; cfg.seed = seed; cfg.batchSize = batchSize
+                cfg.lr = lr; cfg.weightDecay = weightDecay; cfg.nesterov = nesterov; cfg.warmupEpochs = warmup
+                cfg.labelSmoothing = labelSmoothing; cfg.augment = !noAugment
+                trainer = Trainer(config: cfg, train: train, test: d.test)
+            }
+            let ckpt = checkpoint ?? out + ".ckpt"
+            let logPath = log ?? out + ".log.jsonl"
+            note("ResNet-18 width \(trainer.config.width): \(trainer.model.parameterCount) parameters, \(train.count) training images, \(Threads.count) threads")
+            print("epoch  train_loss  train_acc  test_acc  seconds  img/s")
+            let line = ProgressLine()
+            while !trainer.isFinished {
+                let log = trainer.runEpoch { p in
+                    line.update("epoch \(p.epoch)/\(p.epochs) batch \(p.batch)/\(p.batches) loss \(fmt(p.loss, 4)) acc \(fmt(100 * p.accuracy, 1))% \(Int(p.imagesPerSecond)) img/s ETA \(formatDuration(p.etaSeconds))")
+                }
+                line.finish()
+                try FileIO.append(logPath, line: log.json)
+                try trainer.saveCheckpoint(ckpt)
+                let test = log.testAccuracy.map { fmt(100 * $0, 2) + "%" } ?? "-"
+                print("\(padLeft(String(log.epoch), 5))  \(padLeft(fmt(log.trainLoss, 4), 10))  \(padLeft(fmt(100 * log.trainAccuracy, 2) + "%", 9))  \(padLeft(test, 8))  \(padLeft(fmt(log.seconds, 1), 7))  \(padLeft(String(Int(log.imagesPerSecond)), 5))")
+                fflushStdout()
+            }
+            try trainer.saveModel(out)
+            note("wrote \(out) (checkpoint \(ckpt), log \(logPath))")
+        }
+    }
+}
