@@ -13,6 +13,8 @@ struct Bench: ParsableCommand {
     @Option(help: "Inference batch size.") var inferBatch = 256
     @Flag(help: "Print JSON lines instead of a table.") var json = false
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
+    @Flag(help: "Also print where a training step's time goes, per kernel kind.") var profile = false
+    @Option(help: "Peak GFLOP/s of this machine, for the profile's percent-of-peak column.") var peakGflops: Double = 157
 
     func run() throws {
         if let t = threads { Threads.set(t) }
@@ -27,33 +29,76 @@ struct Bench: ParsableCommand {
                 print("\(padLeft(String(w), 5))  \(padLeft(fmt(r.train, 1), 11))  \(padLeft(fmt(r.infer, 1), 11))  \(padLeft(fmt(r.latencyMs, 2), 10))")
             }
             fflushStdout()
+            if profile { printProfile(width: w) }
         }
+    }
+
+    func printProfile(width: Int) {
+        Profiler.reset()
+        Profiler.enabled = true
+        let steps = 3
+        let r = BenchResult.profileTraining(width: width, batch: trainBatch, steps: steps)
+        Profiler.enabled = false
+        let entries = Profiler.entries.sorted { $0.value.seconds > $1.value.seconds }
+        let total = entries.reduce(0) { $0 + $1.value.seconds }
+        print("profile, width \(width), training batch \(trainBatch) (\(fmt(r, 1)) img/s while profiled):")
+        print("  " + padRight("kernel", 24) + padLeft("ms/step", 9) + padLeft("share", 8) + padLeft("GFLOP/s", 9) + padLeft("% peak", 8))
+        for (name, e) in entries {
+            let gf = e.flops > 0 ? e.flops / e.seconds / 1e9 : 0
+            print("  " + padRight(name, 24) + padLeft(fmt(1000 * e.seconds / Double(steps), 1), 9)
+                  + padLeft(fmt(100 * e.seconds / total, 1) + "%", 8)
+                  + padLeft(e.flops > 0 ? fmt(gf, 1) : "-", 9) + padLeft(e.flops > 0 ? fmt(100 * gf / peakGflops, 0) + "%" : "-", 8))
+        }
+        fflushStdout()
     }
 }
 
 struct BenchResult {
     var train: Double, infer: Double, latencyMs: Double
 
-    static func measure(width: Int, trainBatch: Int, inferBatch: Int, seconds: Double) -> BenchResult {
+    static func syntheticData(count n: Int) -> Dataset {
         var ds = Dataset(height: 32, width: 32, classNames: cifar10ClassNames)
-        let n = max(trainBatch, inferBatch)
         var rng = RNG(seed: 1)
         ds.pixels = (0..<(n * 3072)).map { _ in UInt8(rng.int(256)) }
         ds.labels = (0..<n).map { Int32($0 % 10) }
+        return ds
+    }
+
+    /// Training images/s over `steps` profiled steps (after one unprofiled warm-up step).
+    static func profileTraining(width: Int, batch: Int, steps: Int) -> Double {
+        var cfg = TrainConfig()
+        cfg.width = width
+        let trainer = Trainer(config: cfg, train: syntheticData(count: batch), test: nil)
+        let idx = Array(0..<batch)
+        let was = Profiler.enabled
+        Profiler.enabled = false
+        trainer.trainStep(indices: idx[...], augmentTag: 0)
+        Profiler.enabled = was
+        let t0 = monotonicSeconds()
+        for _ in 0..<steps { trainer.trainStep(indices: idx[...], augmentTag: 0) }
+        return Double(steps * batch) / (monotonicSeconds() - t0)
+    }
+
+    static func measure(width: Int, trainBatch: Int, inferBatch: Int, seconds: Double) -> BenchResult {
+        let ds = syntheticData(count: max(trainBatch, inferBatch))
         var cfg = TrainConfig()
         cfg.width = width
         cfg.epochs = 1000
         let trainer = Trainer(config: cfg, train: ds, test: nil)
-        // Timed loops run whole steps until `seconds` pass, after one warm-up step.
+        // Timed loops run whole steps until `seconds` pass, after one warm-up step, and
+        // report the median step: this machine's speed drifts, and the median resists it.
         func time(_ body: () -> Void) -> (Int, Double) {
             body()
             let t0 = monotonicSeconds()
-            var k = 0
+            var times: [Double] = []
             while true {
-                body(); k += 1
-                let dt = monotonicSeconds() - t0
-                if dt >= seconds || k >= 10_000 { return (k, dt) }
+                let t = monotonicSeconds()
+                body()
+                times.append(monotonicSeconds() - t)
+                if monotonicSeconds() - t0 >= seconds && times.count >= 3 || times.count >= 10_000 { break }
             }
+            times.sort()
+            return (1, times[times.count / 2])
         }
         let idx = Array(0..<trainBatch)
         let (ks, ts) = time { trainer.trainStep(indices: idx[...], augmentTag: 0) }

@@ -45,10 +45,12 @@ public final class BasicBlock: Module, @unchecked Sendable {
         let dh = bn1.backward(conv2.backward(bn2.backward(g)))
         let dxMain = conv1.backward(dh)
         inputGrad.reshape(dxMain.shape)
-        inputGrad.copy(from: dxMain)
+        Profiler.measure("block.grad_copy") { inputGrad.copy(from: dxMain) }
         let dxSkip = if let sc = shortcutConv, let sb = shortcutBN { sc.backward(sb.backward(g)) } else { g }
         nonisolated(unsafe) let a = inputGrad.data, b = dxSkip.data
-        parallelChunks(inputGrad.count, minChunk: 16384) { r in for i in r { a[i] += b[i] } }
+        Profiler.measure("block.grad_sum") {
+            parallelChunks(inputGrad.count, minChunk: 16384) { r in for i in r { a[i] += b[i] } }
+        }
         return inputGrad
     }
 }

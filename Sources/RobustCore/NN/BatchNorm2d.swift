@@ -45,6 +45,7 @@ public final class BatchNorm2d: Module, @unchecked Sendable {
         let m = x.count / channels
         nonisolated(unsafe) let xp = x.data, yp = output.data
         let relu = self.relu
+        Profiler.measure(mode == .train ? "bn.forward.train" : "bn.forward.eval") {
         if mode == .train {
             input = x
             let eps = self.eps, mom = self.momentum
@@ -81,6 +82,7 @@ public final class BatchNorm2d: Module, @unchecked Sendable {
                 affine(xp + c * m, yp + c * m, m, scale, rm[c] * -scale + b[c], relu)
             }
         }
+        }
         return output
     }
 
@@ -94,38 +96,22 @@ public final class BatchNorm2d: Module, @unchecked Sendable {
         nonisolated(unsafe) let g = weight.value.data
         nonisolated(unsafe) let dg = weight.grad!.data, db = bias.grad!.data
         let relu = self.relu
+        Profiler.measure("bn.backward") {
         mean.withUnsafeBufferPointer { mb in
             invStd.withUnsafeBufferPointer { ib in
                 nonisolated(unsafe) let mb = mb, ib = ib
                 parallelFor(channels) { c in
                     let xc = xp + c * m, yc = yp + c * m, dyc = dyp + c * m, dxc = dxp + c * m
                     let mu = mb[c], inv = ib[c]
-                    // sums of g and g*xhat, where g = dy masked by the fused ReLU
-                    var sg = 0.0, sgx = 0.0
-                    var i = 0
-                    while i < m {
-                        let end = min(m, i + 4096)
-                        var a = Float(0), bsum = Float(0)
-                        while i < end {
-                            let gi = relu ? (yc[i] > 0 ? dyc[i] : 0) : dyc[i]
-                            a += gi
-                            bsum += gi * (xc[i] - mu)
-                            i += 1
-                        }
-                        sg += Double(a); sgx += Double(bsum)
-                    }
+                    let (sg, sgx) = bnBackwardSums(xc, yc, dyc, m, mean: mu, relu: relu)
                     let dbeta = Float(sg), dgamma = Float(sgx) * inv
                     db[c] = dbeta; dg[c] = dgamma
-                    // dx = gamma*inv/m * (m*g - dbeta - xhat*dgamma)
-                    let k = g[c] * inv / Float(m)
-                    let fm = Float(m)
-                    let cx = dgamma * inv
-                    for j in 0..<m {
-                        let gj = relu ? (yc[j] > 0 ? dyc[j] : 0) : dyc[j]
-                        dxc[j] = k * (fm * gj - dbeta - (xc[j] - mu) * cx)
-                    }
+                    // dx = gamma*inv/m * (m*g - dbeta - xhat*dgamma), with xhat = (x - mu)*inv
+                    bnBackwardInput(xc, yc, dyc, dxc, m, mean: mu, scale: g[c] * inv / Float(m),
+                                    a: Float(m), b: -dbeta, cx: dgamma * inv, relu: relu)
                 }
             }
+        }
         }
         return inputGrad
     }
@@ -139,5 +125,62 @@ func affine(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: In
         for i in 0..<n { y[i] = max(0, x[i] * scale + shift) }
     } else {
         for i in 0..<n { y[i] = x[i] * scale + shift }
+    }
+}
+
+@inline(__always) func load16(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
+    UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
+}
+@inline(__always) func store16(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>) {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self)
+}
+
+/// sum(g) and sum(g * (x - mean)) where g = dy, masked by y > 0 when the ReLU is fused.
+/// Branch-free (load, then select) so the loop vectorizes.
+@inline(__always)
+func bnBackwardSums(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ n: Int,
+                    mean: Float, relu: Bool) -> (Double, Double) {
+    var sg = 0.0, sgx = 0.0
+    let mu = SIMD16<Float>(repeating: mean)
+    var i = 0
+    while i < n {
+        let end = min(n, i + 4096)
+        var a = SIMD16<Float>.zero, b = SIMD16<Float>.zero
+        while i + 16 <= end {
+            var gv = load16(dy + i)
+            if relu { gv.replace(with: 0, where: load16(y + i) .<= 0) }
+            a += gv
+            b += gv * (load16(x + i) - mu)
+            i += 16
+        }
+        var ts = Double(a.sum()), tx = Double(b.sum())
+        while i < end {
+            let gi = relu && y[i] <= 0 ? 0 : dy[i]
+            ts += Double(gi); tx += Double(gi * (x[i] - mean))
+            i += 1
+        }
+        sg += ts; sgx += tx
+    }
+    return (sg, sgx)
+}
+
+/// dx = scale * (a*g + b - (x - mean)*cx), g masked as in bnBackwardSums.
+@inline(__always)
+func bnBackwardInput(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
+                     _ dx: UnsafeMutablePointer<Float>, _ n: Int, mean: Float, scale: Float, a: Float, b: Float,
+                     cx: Float, relu: Bool) {
+    let mu = SIMD16<Float>(repeating: mean), sv = SIMD16<Float>(repeating: scale)
+    let av = SIMD16<Float>(repeating: a), bv = SIMD16<Float>(repeating: b), cv = SIMD16<Float>(repeating: cx)
+    var i = 0
+    while i + 16 <= n {
+        var gv = load16(dy + i)
+        if relu { gv.replace(with: 0, where: load16(y + i) .<= 0) }
+        store16(sv * (av * gv + bv - (load16(x + i) - mu) * cv), dx + i)
+        i += 16
+    }
+    while i < n {
+        let gi = relu && y[i] <= 0 ? 0 : dy[i]
+        dx[i] = scale * (a * gi + b - (x[i] - mean) * cx)
+        i += 1
     }
 }

@@ -1,10 +1,14 @@
-// 2-D convolution without bias, as a GEMM over the whole batch.
+// 2-D convolution without bias, as GEMMs over slices of the batch.
 //
-//   forward:  y[Cout, N*Ho*Wo] = W[Cout, Cin*k*k] . col(x)
+//   forward:  y[Cout, P] = W[Cout, Cin*k*k] . col(x)          (P = output positions)
 //   backward: dW = dy . col(x)^T ;  dcol = W^T . dy ;  dx = col2im(dcol)
 //
-// col(x) is rebuilt in backward rather than kept: it is the largest tensor of the step,
-// and rebuilding costs less than holding one per layer.
+// The batch is cut into slices of a few images so that a slice's im2col matrix stays in
+// cache instead of streaming hundreds of megabytes through memory; col is rebuilt in
+// backward rather than kept, so peak memory is the activations alone. Workers take whole
+// slices (their own im2col buffer, their own dW partial sum, disjoint output columns) and
+// call a single-threaded GEMM. With fewer slices than workers (one image), each GEMM is
+// split by columns instead.
 
 public final class Conv2d: Module, @unchecked Sendable {
     public let weight: Parameter
@@ -13,6 +17,14 @@ public final class Conv2d: Module, @unchecked Sendable {
     public let output = Tensor([0])
     public let inputGrad = Tensor([0])
     private var input: Tensor?
+    /// dW partial sums of workers 1..T-1 (worker 0 writes weight.grad).
+    private var partials: [Tensor] = []
+
+    /// Target size of one slice's im2col matrix: a few MiB keeps it in cache.
+    nonisolated(unsafe) public static var sliceBytes: Int = {
+        if let s = getenvString("ROBUST_CONV_SLICE_KB"), let v = Int(s), v > 0 { return v * 1024 }
+        return 2 << 20
+    }()
 
     public init(_ name: String, cin: Int, cout: Int, k: Int, stride: Int = 1, pad: Int = 0,
                 workspace: Workspace) {
@@ -31,22 +43,59 @@ public final class Conv2d: Module, @unchecked Sendable {
         return ConvGeometry(cin: cin, n: x.shape[1], h: x.shape[2], w: x.shape[3], k: k, stride: stride, pad: pad)
     }
 
-    /// Builds (or borrows) the im2col matrix of x.
-    private func columns(_ g: ConvGeometry, _ x: Tensor) -> UnsafeMutablePointer<Float> {
-        if isPointwise { return x.data }
-        let col = workspace.buffer(g.rows * g.cols)
-        im2col(g, x.data, col)
-        return col
+    /// Images per slice: near the cache target, and at least one slice per worker.
+    private func sliceImages(_ g: ConvGeometry, workers: Int) -> Int {
+        let byCache = Conv2d.sliceBytes / max(1, g.rows * g.ho * g.wo * 4)
+        let byWorkers = (g.n + workers - 1) / workers
+        return max(1, min(byCache, byWorkers))
     }
+
+    func flops(_ g: ConvGeometry) -> Double { 2.0 * Double(cout * g.rows) * Double(g.cols) }
 
     @discardableResult
     public func forward(_ x: Tensor, mode: Mode) -> Tensor {
         let g = geometry(x)
         output.reshape([cout, g.n, g.ho, g.wo])
-        let col = columns(g, x)
-        BLAS.gemm(m: cout, n: g.cols, k: g.rows, a: weight.value.data, lda: g.rows,
-                  b: col, ldb: g.cols, c: output.data, ldc: g.cols)
         input = mode == .train ? x : nil
+        let T = Threads.count
+        let planeIn = g.h * g.w, planeOut = g.ho * g.wo
+        nonisolated(unsafe) let w = weight.value.data, xp = x.data, yp = output.data
+        let (cout, rows) = (self.cout, g.rows)
+        if isPointwise {
+            Profiler.measure("conv.gemm.forward", flops: flops(g)) {
+                splitColumns(g.cols, T) { c0, nc in
+                    BLAS.gemm(m: cout, n: nc, k: rows, a: w, lda: rows, b: xp + c0, ldb: g.cols, c: yp + c0, ldc: g.cols)
+                }
+            }
+            return output
+        }
+        let step = sliceImages(g, workers: T)
+        let slices = Swift.stride(from: 0, to: g.n, by: step).map { ($0, min(step, g.n - $0)) }
+        let cols = workspace.buffers(rows * step * planeOut, slots: T)
+        if slices.count >= T {
+            Profiler.measure("conv.forward", flops: flops(g)) {
+                parallelFor(T) { t in
+                    for (n0, cnt) in Swift.stride(from: t, to: slices.count, by: T).map({ slices[$0] }) {
+                        let gs = g.with(n: cnt)
+                        im2col(gs, xp + n0 * planeIn, channelStride: g.n * planeIn, cols[t], parallel: false)
+                        BLAS.gemm(m: cout, n: gs.cols, k: rows, a: w, lda: rows,
+                                  b: cols[t], ldb: gs.cols, c: yp + n0 * planeOut, ldc: g.cols)
+                    }
+                }
+            }
+        } else {
+            for (n0, cnt) in slices {
+                let gs = g.with(n: cnt)
+                nonisolated(unsafe) let col = cols[0]
+                Profiler.measure("conv.im2col") { im2col(gs, xp + n0 * planeIn, channelStride: g.n * planeIn, col) }
+                Profiler.measure("conv.gemm.forward", flops: flops(gs)) {
+                    splitColumns(gs.cols, T) { c0, nc in
+                        BLAS.gemm(m: cout, n: nc, k: rows, a: w, lda: rows, b: col + c0, ldb: gs.cols,
+                                  c: yp + n0 * planeOut + c0, ldc: g.cols)
+                    }
+                }
+            }
+        }
         return output
     }
 
@@ -55,22 +104,65 @@ public final class Conv2d: Module, @unchecked Sendable {
     public func backward(_ dy: Tensor, needInputGrad: Bool = true) -> Tensor {
         guard let x = input else { preconditionFailure("Conv2d.backward without a training forward") }
         let g = geometry(x)
-        let col = columns(g, x)
-        // dW[Cout, K] = dy[Cout, P] . col[K, P]^T
-        BLAS.gemm(transB: true, m: cout, n: g.rows, k: g.cols, a: dy.data, lda: g.cols,
-                  b: col, ldb: g.cols, c: weight.grad!.data, ldc: g.rows)
-        guard needInputGrad else { return inputGrad }
-        inputGrad.reshape(x.shape)
-        if isPointwise {
-            BLAS.gemm(transA: true, m: g.rows, n: g.cols, k: cout, a: weight.value.data, lda: g.rows,
-                      b: dy.data, ldb: g.cols, c: inputGrad.data, ldc: g.cols)
-        } else {
-            // The workspace held col(x); it now receives dcol (col is no longer needed).
-            let dcol = workspace.buffer(g.rows * g.cols)
-            BLAS.gemm(transA: true, m: g.rows, n: g.cols, k: cout, a: weight.value.data, lda: g.rows,
-                      b: dy.data, ldb: g.cols, c: dcol, ldc: g.cols)
-            col2im(g, dcol, inputGrad.data)
+        let T = Threads.count
+        if needInputGrad { inputGrad.reshape(x.shape) }
+        let planeIn = g.h * g.w, planeOut = g.ho * g.wo
+        let (cout, rows) = (self.cout, g.rows)
+        while partials.count < T - 1 { partials.append(Tensor(weight.value.shape)) }
+        let dWs: [UnsafeMutablePointer<Float>] = [weight.grad!.data] + partials.prefix(T - 1).map(\.data)
+        nonisolated(unsafe) let w = weight.value.data, xp = x.data, dyp = dy.data, dxp = inputGrad.data
+        let step = isPointwise ? (g.n + T - 1) / T : sliceImages(g, workers: T)
+        let slices = Swift.stride(from: 0, to: g.n, by: step).map { ($0, min(step, g.n - $0)) }
+        let cols = isPointwise ? [] : workspace.buffers(rows * step * planeOut, slots: T)
+        let pointwise = isPointwise
+        let active = min(T, slices.count)
+        Profiler.measure("conv.backward", flops: 2 * flops(g)) {
+            parallelFor(active) { t in
+                var first = true
+                for (n0, cnt) in Swift.stride(from: t, to: slices.count, by: active).map({ slices[$0] }) {
+                    let gs = g.with(n: cnt)
+                    let dys = dyp + n0 * planeOut
+                    let col: UnsafeMutablePointer<Float>
+                    if pointwise {
+                        col = xp + n0 * planeIn  // only read: pointwise x is its own col, row stride g.cols
+                    } else {
+                        col = cols[t]
+                        im2col(gs, xp + n0 * planeIn, channelStride: g.n * planeIn, col, parallel: false)
+                    }
+                    let ldcol = pointwise ? g.cols : gs.cols
+                    // dW_t (+)= dy_slice[Cout, P] . col[K, P]^T
+                    BLAS.gemm(transB: true, m: cout, n: rows, k: gs.cols, a: dys, lda: g.cols,
+                              b: col, ldb: ldcol, beta: first ? 0 : 1, c: dWs[t], ldc: rows)
+                    first = false
+                    guard needInputGrad else { continue }
+                    if pointwise {
+                        BLAS.gemm(transA: true, m: rows, n: gs.cols, k: cout, a: w, lda: rows,
+                                  b: dys, ldb: g.cols, c: dxp + n0 * planeIn, ldc: g.cols)
+                    } else {
+                        // col is no longer needed: it receives dcol = W^T . dy_slice
+                        BLAS.gemm(transA: true, m: rows, n: gs.cols, k: cout, a: w, lda: rows,
+                                  b: dys, ldb: g.cols, c: col, ldc: gs.cols)
+                        col2im(gs, col, dxp + n0 * planeIn, channelStride: g.n * planeIn, parallel: false)
+                    }
+                }
+            }
+        }
+        // dW = sum of the workers' partial sums
+        if active > 1 {
+            let n = weight.value.count
+            let dst = dWs[0]
+            for t in 1..<active { let src = dWs[t]; for i in 0..<n { dst[i] += src[i] } }
         }
         return inputGrad
+    }
+}
+
+/// Splits `cols` columns into one contiguous block per worker: body(firstColumn, count).
+@inline(__always)
+func splitColumns(_ cols: Int, _ workers: Int, _ body: (Int, Int) -> Void) {
+    let parts = min(workers, max(1, cols / 64))
+    parallelFor(parts) { t in
+        let c0 = cols * t / parts, c1 = cols * (t + 1) / parts
+        if c1 > c0 { body(c0, c1 - c0) }
     }
 }

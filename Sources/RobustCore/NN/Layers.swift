@@ -12,8 +12,10 @@ public final class AddReLU: @unchecked Sendable {
         precondition(a.shape == b.shape, "AddReLU: \(a.shape) vs \(b.shape)")
         output.reshape(a.shape)
         nonisolated(unsafe) let ap = a.data, bp = b.data, yp = output.data
-        parallelChunks(a.count, minChunk: 16384) { r in
-            for i in r { yp[i] = max(0, ap[i] + bp[i]) }
+        Profiler.measure("add_relu.forward") {
+            parallelChunks(a.count, minChunk: 16384) { r in
+                for i in r { yp[i] = max(0, ap[i] + bp[i]) }
+            }
         }
         return output
     }
@@ -23,10 +25,12 @@ public final class AddReLU: @unchecked Sendable {
     public func backward(_ dy: Tensor) -> Tensor {
         inputGrad.reshape(dy.shape)
         nonisolated(unsafe) let yp = output.data, dyp = dy.data, dxp = inputGrad.data
-        parallelChunks(dy.count, minChunk: 16384) { r in
-            for i in r {
-                let d = dyp[i]
-                dxp[i] = yp[i] > 0 ? d : 0
+        Profiler.measure("add_relu.backward") {
+            parallelChunks(dy.count, minChunk: 16384) { r in
+                for i in r {
+                    let d = dyp[i]
+                    dxp[i] = yp[i] > 0 ? d : 0
+                }
             }
         }
         return inputGrad

@@ -3,14 +3,17 @@
 // so training allocates nothing per step once the first batch has run.
 
 public final class Workspace: @unchecked Sendable {
-    private var storage = Tensor([0])
+    private var storage: [Tensor] = []
 
     public init() {}
 
-    func buffer(_ count: Int) -> UnsafeMutablePointer<Float> {
-        if storage.count < count { storage = Tensor([count]) }
-        return storage.data
+    /// `slots` buffers of at least `count` floats each, one per worker. Called by the owner
+    /// before going parallel; the workers only use the pointers.
+    func buffers(_ count: Int, slots: Int) -> [UnsafeMutablePointer<Float>] {
+        while storage.count < slots { storage.append(Tensor([0])) }
+        for i in 0..<slots where storage[i].count < count { storage[i] = Tensor([count]) }
+        return storage.prefix(slots).map(\.data)
     }
 
-    public var bytes: Int { storage.count * 4 }
+    public var bytes: Int { storage.reduce(0) { $0 + $1.count * 4 } }
 }

@@ -1,87 +1,113 @@
 // im2col / col2im for channel-major activations [C, N, H, W].
 //
 // col has one row per (ci, ky, kx) and one column per output position (n, oy, ox), so a
-// convolution is W[Cout, Cin*k*k] x col[Cin*k*k, N*Ho*Wo] and its output is again [Cout, N, Ho, Wo].
+// convolution is W[Cout, Cin*k*k] x col[Cin*k*k, n*Ho*Wo] and its output is again
+// channel-major. The functions work on a slice of images (a chunk of the batch): input
+// channel ci of chunk image n starts at x + ci*channelStride + n*H*W.
 
 struct ConvGeometry: Sendable {
+    /// n is the number of images in the slice being processed.
     let cin: Int, n: Int, h: Int, w: Int
     let k: Int, stride: Int, pad: Int
     var ho: Int { (h + 2 * pad - k) / stride + 1 }
     var wo: Int { (w + 2 * pad - k) / stride + 1 }
     var rows: Int { cin * k * k }
     var cols: Int { n * ho * wo }
+    /// Stride-1 "same" convolution: output plane = input plane, so a kernel tap is a flat shift.
+    var isSameStride1: Bool { stride == 1 && ho == h && wo == w }
 
-    /// For kernel offset kx, the output columns ox whose input column lies inside the image.
+    func with(n: Int) -> ConvGeometry { ConvGeometry(cin: cin, n: n, h: h, w: w, k: k, stride: stride, pad: pad) }
+
+    /// Outputs o whose input coordinate o*stride + kOff - pad lies in [0, size).
     @inline(__always)
     func validRange(_ kOff: Int, size: Int, outSize: Int) -> Range<Int> {
-        // ix = ox*stride + kOff - pad must lie in [0, size)
         let shift = kOff - pad
-        var lo = 0
-        if shift < 0 { lo = (-shift + stride - 1) / stride }
-        var hi = outSize
-        let lastOK = (size - 1 - shift)
-        if lastOK < 0 { hi = 0 } else { hi = min(outSize, lastOK / stride + 1) }
+        let lo = shift < 0 ? (-shift + stride - 1) / stride : 0
+        let lastOK = size - 1 - shift
+        let hi = lastOK < 0 ? 0 : min(outSize, lastOK / stride + 1)
         return lo..<max(lo, hi)
     }
 }
 
-func im2col(_ g: ConvGeometry, _ x: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>) {
+func im2col(_ g: ConvGeometry, _ x: UnsafePointer<Float>, channelStride: Int, _ col: UnsafeMutablePointer<Float>,
+            parallel: Bool = true) {
     nonisolated(unsafe) let x = x
     nonisolated(unsafe) let col = col
     let ho = g.ho, wo = g.wo, kk = g.k * g.k, planeIn = g.h * g.w, planeOut = ho * wo
-    parallelFor(g.rows) { r in
+    let cols = g.cols
+    forEach(g.rows, parallel: parallel) { r in
         let ci = r / kk, ky = (r % kk) / g.k, kx = r % g.k
         let xr = g.validRange(kx, size: g.w, outSize: wo)
         let yr = g.validRange(ky, size: g.h, outSize: ho)
-        let dstRow = col + r * g.cols
+        let dstRow = col + r * cols
         for n in 0..<g.n {
-            let src = x + (ci * g.n + n) * planeIn
+            let src = x + ci * channelStride + n * planeIn
             let dst = dstRow + n * planeOut
+            if g.isSameStride1 {
+                // One flat shifted copy of the valid rows, then zero what falls outside.
+                let s = kx - g.pad, w = g.w
+                let lo = yr.lowerBound * w + max(0, -s), hi = yr.upperBound * w - max(0, s)
+                let shift = (ky - g.pad) * w + s
+                if lo > 0 { dst.update(repeating: 0, count: lo) }
+                if hi > lo { (dst + lo).update(from: src + lo + shift, count: hi - lo) }
+                if hi < planeOut { (dst + max(hi, lo)).update(repeating: 0, count: planeOut - max(hi, lo)) }
+                if s < 0 {
+                    for oy in yr { (dst + oy * w).update(repeating: 0, count: -s) }
+                } else if s > 0 {
+                    for oy in yr { (dst + oy * w + w - s).update(repeating: 0, count: s) }
+                }
+                continue
+            }
             for oy in 0..<ho {
                 let d = dst + oy * wo
                 guard yr.contains(oy) else {
                     d.update(repeating: 0, count: wo)
                     continue
                 }
-                let iy = oy * g.stride + ky - g.pad
-                let s = src + iy * g.w + kx - g.pad
+                let srow = src + (oy * g.stride + ky - g.pad) * g.w + kx - g.pad
                 if xr.lowerBound > 0 { d.update(repeating: 0, count: xr.lowerBound) }
-                if g.stride == 1 {
-                    (d + xr.lowerBound).update(from: s + xr.lowerBound, count: xr.count)
-                } else {
-                    for ox in xr { d[ox] = s[ox * g.stride] }
-                }
+                for ox in xr { d[ox] = srow[ox * g.stride] }
                 if xr.upperBound < wo { (d + xr.upperBound).update(repeating: 0, count: wo - xr.upperBound) }
             }
         }
     }
 }
 
-/// dx[ci, n, iy, ix] = sum over (ky, kx) of dcol[(ci,ky,kx), (n,oy,ox)]; dx is overwritten.
-func col2im(_ g: ConvGeometry, _ dcol: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>) {
+/// dx[ci, n, iy, ix] = sum over taps of dcol[(ci,ky,kx), (n,oy,ox)]; dx (the slice) is
+/// overwritten. dcol is scratch and is modified (entries that fall outside are zeroed).
+func col2im(_ g: ConvGeometry, _ dcol: UnsafeMutablePointer<Float>, _ dx: UnsafeMutablePointer<Float>, channelStride: Int,
+            parallel: Bool = true) {
     nonisolated(unsafe) let dcol = dcol
     nonisolated(unsafe) let dx = dx
     let ho = g.ho, wo = g.wo, k = g.k, planeIn = g.h * g.w, planeOut = ho * wo
+    let cols = g.cols
     // Each worker owns whole input channels, so no two threads write the same element.
-    parallelFor(g.cin) { ci in
-        let dxc = dx + ci * g.n * planeIn
-        dxc.update(repeating: 0, count: g.n * planeIn)
-        for ky in 0..<k {
-            let yr = g.validRange(ky, size: g.h, outSize: ho)
-            for kx in 0..<k {
-                let xr = g.validRange(kx, size: g.w, outSize: wo)
-                let srcRow = dcol + ((ci * k + ky) * k + kx) * g.cols
-                for n in 0..<g.n {
-                    let s0 = srcRow + n * planeOut
-                    let d0 = dxc + n * planeIn
+    forEach(g.cin, parallel: parallel) { ci in
+        for n in 0..<g.n {
+            let d0 = dx + ci * channelStride + n * planeIn
+            d0.update(repeating: 0, count: planeIn)
+            for ky in 0..<k {
+                let yr = g.validRange(ky, size: g.h, outSize: ho)
+                for kx in 0..<k {
+                    let s0 = dcol + ((ci * k + ky) * k + kx) * cols + n * planeOut
+                    if g.isSameStride1 {
+                        let s = kx - g.pad, w = g.w
+                        if s < 0 {
+                            for oy in yr { (s0 + oy * w).update(repeating: 0, count: -s) }
+                        } else if s > 0 {
+                            for oy in yr { (s0 + oy * w + w - s).update(repeating: 0, count: s) }
+                        }
+                        let lo = yr.lowerBound * w + max(0, -s), hi = yr.upperBound * w - max(0, s)
+                        let d = d0 + (ky - g.pad) * w + s
+                        var i = lo
+                        while i < hi { d[i] += s0[i]; i += 1 }
+                        continue
+                    }
+                    let xr = g.validRange(kx, size: g.w, outSize: wo)
                     for oy in yr {
                         let s = s0 + oy * wo
                         let d = d0 + (oy * g.stride + ky - g.pad) * g.w + kx - g.pad
-                        if g.stride == 1 {
-                            for ox in xr { d[ox] += s[ox] }
-                        } else {
-                            for ox in xr { d[ox * g.stride] += s[ox] }
-                        }
+                        for ox in xr { d[ox * g.stride] += s[ox] }
                     }
                 }
             }

@@ -4,9 +4,11 @@ import Dispatch
 public enum Threads {
     /// Worker count for the engine's own loops. OpenBLAS is told the same number.
     nonisolated(unsafe) public private(set) static var count: Int = {
-        let n = defaultCount()
-        BLAS.setThreads(n)
-        return n
+        // The engine splits GEMMs across its own workers and calls OpenBLAS single-threaded:
+        // OpenBLAS's idle workers spin for a while after each call, and on a 2-core machine
+        // they steal the core from whatever runs next (measured: 30-50% slower, erratic).
+        BLAS.setThreads(1)
+        return defaultCount()
     }()
 
     static func defaultCount() -> Int {
@@ -16,7 +18,6 @@ public enum Threads {
 
     public static func set(_ n: Int) {
         count = max(1, n)
-        BLAS.setThreads(count)
     }
 }
 
@@ -42,4 +43,10 @@ public func parallelChunks(_ n: Int, minChunk: Int = 1, _ body: (Range<Int>) -> 
 @inline(__always)
 public func parallelFor(_ n: Int, _ body: (Int) -> Void) {
     parallelChunks(n) { r in for i in r { body(i) } }
+}
+
+/// body(i) for i in 0..<n, on the workers when `parallel`, else inline.
+@inline(__always)
+public func forEach(_ n: Int, parallel: Bool, _ body: (Int) -> Void) {
+    if parallel { parallelFor(n, body) } else { for i in 0..<n { body(i) } }
 }

@@ -111,12 +111,14 @@ public final class Trainer: @unchecked Sendable {
     /// One optimizer step on a prepared batch; returns (loss, correct).
     @discardableResult
     public func trainStep(indices: ArraySlice<Int>, augmentTag: UInt64) -> LossResult {
-        batcher.fill(input, labels: &labels, from: train, indices: indices,
-                     augment: config.augment ? Augmentation() : nil, seed: config.seed, tagBase: augmentTag)
+        Profiler.measure("data.batch") {
+            batcher.fill(input, labels: &labels, from: train, indices: indices,
+                         augment: config.augment ? Augmentation() : nil, seed: config.seed, tagBase: augmentTag)
+        }
         let logits = model.forward(input, mode: .train)
         let r = labels.withUnsafeBufferPointer { lossFn(logits, $0) }
         model.backward(lossFn.inputGrad)
-        optimizer.step(lr: schedule.lr(at: step))
+        Profiler.measure("sgd.step") { optimizer.step(lr: schedule.lr(at: step)) }
         step += 1
         return r
     }
