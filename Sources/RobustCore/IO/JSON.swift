@@ -18,6 +18,7 @@ public indirect enum JSON: Equatable, Sendable {
         case let (.string(x), .string(y)): return x == y
         case let (.int(x), .int(y)): return x == y
         case let (.double(x), .double(y)): return x == y
+        case let (.int(x), .double(y)), let (.double(y), .int(x)): return Double(x) == y
         case let (.bool(x), .bool(y)): return x == y
         case (.null, .null): return true
         default: return false

@@ -1,0 +1,66 @@
+import XCTest
+@testable import RobustCore
+
+/// The GEMM convolution (sliced, threaded) against a direct nested-loop convolution.
+final class ConvolutionTests: XCTestCase {
+    func naiveConv(_ x: [Float], n: Int, cin: Int, h: Int, w: Int, weight: [Float], cout: Int,
+                   k: Int, stride: Int, pad: Int) -> [Float] {
+        let ho = (h + 2 * pad - k) / stride + 1, wo = (w + 2 * pad - k) / stride + 1
+        var y = [Float](repeating: 0, count: cout * n * ho * wo)
+        for co in 0..<cout { for ni in 0..<n { for oy in 0..<ho { for ox in 0..<wo {
+            var s: Float = 0
+            for ci in 0..<cin { for ky in 0..<k { for kx in 0..<k {
+                let iy = oy * stride + ky - pad, ix = ox * stride + kx - pad
+                if iy >= 0 && iy < h && ix >= 0 && ix < w {
+                    s += weight[((co * cin + ci) * k + ky) * k + kx] * x[((ci * n + ni) * h + iy) * w + ix]
+                }
+            } } }
+            y[((co * n + ni) * ho + oy) * wo + ox] = s
+        } } } }
+        return y
+    }
+
+    func testMatchesDirectConvolutionAcrossSlicesAndThreads() {
+        let saved = (Conv2d.sliceBytes, Threads.count)
+        defer { Conv2d.sliceBytes = saved.0; Threads.set(saved.1) }
+        var rng = RNG(seed: 3)
+        for (k, stride, pad, h) in [(3, 1, 1, 6), (3, 2, 1, 7), (1, 2, 0, 6), (1, 1, 0, 5), (3, 1, 0, 6)] {
+            let n = 5, cin = 3, cout = 4
+            let conv = Conv2d("c", cin: cin, cout: cout, k: k, stride: stride, pad: pad, workspace: Workspace())
+            for i in 0..<conv.weight.value.count { conv.weight.value[i] = rng.normal() }
+            let x = Tensor([cin, n, h, h])
+            for i in 0..<x.count { x[i] = rng.normal() }
+            let ref = naiveConv(x.array, n: n, cin: cin, h: h, w: h, weight: conv.weight.value.array, cout: cout,
+                                k: k, stride: stride, pad: pad)
+            var grads: [[Float]] = []
+            for (slice, threads) in [(1 << 30, 1), (1, 2), (200, 2), (1 << 30, 3)] {
+                Conv2d.sliceBytes = slice
+                Threads.set(threads)
+                let y = conv.forward(x, mode: .train).array
+                XCTAssertLessThan(relativeError(y, ref), 1e-5, "k\(k) s\(stride) p\(pad) slice \(slice) threads \(threads)")
+                let r = Tensor(conv.output.shape)
+                for i in 0..<r.count { r[i] = Float(i % 7) - 3 }
+                conv.backward(r)
+                grads.append(conv.inputGrad.array + conv.weight.grad!.array)
+            }
+            for g in grads.dropFirst() { XCTAssertLessThan(relativeError(g, grads[0]), 1e-5) }
+        }
+    }
+
+    func testSingleImageInference() {
+        // One image: fewer slices than workers, so the GEMM is split by columns.
+        Threads.set(2)
+        let m = ResNet18(width: 4)
+        m.initialize(seed: 2)
+        let x = Tensor([3, 3, 32, 32])
+        var rng = RNG(seed: 1)
+        for i in 0..<x.count { x[i] = rng.normal() }
+        let batch = m.forward(x, mode: .eval).array
+        for j in 0..<3 {
+            let one = Tensor([3, 1, 32, 32])
+            for c in 0..<3 { for p in 0..<1024 { one[c * 1024 + p] = x[(c * 3 + j) * 1024 + p] } }
+            let y = m.forward(one, mode: .eval).array
+            XCTAssertLessThan(relativeError(y, Array(batch[(j * 10)..<(j * 10 + 10)])), 1e-5)
+        }
+    }
+}
