@@ -104,3 +104,9 @@ func reportingErrors<T>(_ body: () throws -> T) throws -> T {
 }
 
 func fflushStdout() { fflush(nil) }
+
+/// A CSV field, quoted when it holds a comma, quote or newline.
+func csvField(_ s: String) -> String {
+    guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) else { return s }
+    return "\"" + s.split(separator: "\"", omittingEmptySubsequences: false).joined(separator: "\"\"") + "\""
+}

@@ -9,6 +9,7 @@ struct Eval: ParsableCommand {
     @Option(help: "Data folder (its test/ split when it has one; default: $ROBUST_DATA).") var data: String?
     @Option(help: "Batch size.") var batchSize = 256
     @Flag(help: "Print JSON instead of tables.") var json = false
+    @Option(help: "Write every image's prediction and class probabilities to this CSV.") var predictions: String?
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
 
     func run() throws {
@@ -21,6 +22,16 @@ struct Eval: ParsableCommand {
             let t0 = monotonicSeconds()
             let p = Evaluator.predict(net, test, normalization: info.normalization, batchSize: batchSize)
             let secs = monotonicSeconds() - t0
+            if let path = predictions {
+                var csv = "source,label,predicted," + info.classNames.map { "p_" + $0 }.joined(separator: ",") + "\n"
+                let k = info.classNames.count
+                for i in 0..<test.count {
+                    let probs = (0..<k).map { String(p.probabilities[i * k + $0]) }.joined(separator: ",")
+                    csv += "\(csvField(test.sources[i])),\(test.labels[i]),\(p.predicted[i]),\(probs)\n"
+                }
+                try FileIO.writeAtomically(path, text: csv)
+                note("wrote \(path)")
+            }
             let conf = p.confusion
             let perClass = conf.enumerated().map { i, row in Double(row[i]) / Double(max(row.reduce(0, +), 1)) }
             if json {

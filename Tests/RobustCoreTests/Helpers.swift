@@ -28,24 +28,7 @@ func relativeError(_ a: [Float], _ b: [Float], floor: Float = 1e-6) -> Float {
     return num / den
 }
 
-/// A small synthetic dataset: each class is a distinct colour pattern plus noise, so a
-/// network can learn it in a few steps.
+/// A small generated dataset a network learns in a few steps (see SyntheticData).
 func syntheticDataset(count: Int, classes: Int = 4, size: Int = 32, seed: UInt64 = 7) -> Dataset {
-    var rng = RNG(seed: seed)
-    var ds = Dataset(height: size, width: size, classNames: (0..<classes).map { "c\($0)" })
-    for i in 0..<count {
-        let k = i % classes
-        for y in 0..<size {
-            for x in 0..<size {
-                let stripe = ((k % 2 == 0 ? x : y) / (2 + k)) % 2
-                for c in 0..<3 {
-                    let base = (c == k % 3 ? 180 : 60) + stripe * 50
-                    ds.pixels.append(UInt8(max(0, min(255, base + Int(rng.normal() * 20)))))
-                }
-            }
-        }
-        ds.labels.append(Int32(k))
-        ds.sources.append("synthetic#\(i)")
-    }
-    return ds
+    SyntheticData.make(count: count, classes: classes, size: size, seed: seed)
 }

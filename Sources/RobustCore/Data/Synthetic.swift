@@ -1,0 +1,44 @@
+// A small generated image dataset that a network can learn in minutes: each class is a
+// colour and stripe pattern with pixel noise. Used where CIFAR-10 is absent (the README's
+// main job on a fresh machine) and by tests, which must not depend on downloaded data.
+
+public enum SyntheticData {
+    public static func make(count: Int, classes: Int = 10, size: Int = 32, seed: UInt64 = 7) -> Dataset {
+        var rng = RNG(seed: seed)
+        let names = classes == 10 ? cifar10ClassNames : (0..<classes).map { "class\($0)" }
+        var ds = Dataset(height: size, width: size, classNames: names)
+        ds.pixels.reserveCapacity(count * size * size * 3)
+        for i in 0..<count {
+            let k = i % classes
+            let period = 2 + k / 2
+            let phase = rng.int(period * 2)
+            for y in 0..<size {
+                for x in 0..<size {
+                    let stripe = (((k % 2 == 0 ? x : y) + phase) / period) % 2
+                    for c in 0..<3 {
+                        let base = (c == k % 3 ? 170 : 70) + stripe * 50
+                        ds.pixels.append(UInt8(max(0, min(255, base + Int(rng.normal() * 25)))))
+                    }
+                }
+            }
+            ds.labels.append(Int32(k))
+            ds.sources.append("synthetic#\(i)")
+        }
+        return ds
+    }
+
+    /// Writes train/<class>/*.png and test/<class>/*.png under root.
+    public static func writeImageFolders(root: String, trainCount: Int, testCount: Int, seed: UInt64 = 7) throws {
+        for (split, n, s) in [("train", trainCount, seed), ("test", testCount, seed &+ 1)] {
+            let ds = make(count: n, seed: s)
+            for name in ds.classNames { try FileIO.makeDirectory(joinPath(joinPath(root, split), name)) }
+            for i in 0..<ds.count {
+                let img = RGBImage(width: ds.width, height: ds.height,
+                                   pixels: Array(ds.pixels[(i * ds.imageBytes)..<((i + 1) * ds.imageBytes)]))
+                let name = ds.classNames[Int(ds.labels[i])]
+                try FileIO.writeAtomically(joinPath(joinPath(joinPath(root, split), name), "\(i).png"),
+                                           bytes: try ImageCodec.encodePNG(img))
+            }
+        }
+    }
+}

@@ -1,0 +1,149 @@
+"""Side-by-side speed of robust, PyTorch and ONNX Runtime on the same shapes, same session.
+
+    python3 bench/compare.py [--widths 64 32 16] [--seconds 5] [--threads 2] [--json out.json]
+
+Measures, for a CIFAR ResNet-18 at each width: training images/s (batch 128, a full SGD step),
+inference images/s (batch 256, eval mode) and single-image latency, each as the median step
+over --seconds of steps after a warm-up (the same rule as `audit-cli bench`). PyTorch and
+ONNX Runtime are installed from PyPI when missing; robust is built in release mode.
+"""
+import argparse
+import io
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+
+def ensure(pkgs):
+    missing = []
+    for mod, pip_name in pkgs:
+        try:
+            __import__(mod)
+        except ImportError:
+            missing.append(pip_name)
+    if missing:
+        print("installing", " ".join(missing), "from PyPI ...", file=sys.stderr)
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q"] + missing, check=True)
+
+
+def median_time(fn, seconds):
+    fn()  # warm-up
+    times = []
+    t0 = time.perf_counter()
+    while True:
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+        if (time.perf_counter() - t0 >= seconds and len(times) >= 3) or len(times) >= 10000:
+            return statistics.median(times)
+
+
+def bench_torch(width, seconds, threads):
+    import torch
+    import torch.nn.functional as F
+    sys.path.insert(0, os.path.join(ROOT, "scripts", "torch"))
+    from resnet_ref import ResNet18
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    model = ResNet18(width)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
+    x = torch.randn(128, 3, 32, 32)
+    y = torch.randint(0, 10, (128,))
+
+    def train_step():
+        opt.zero_grad(set_to_none=True)
+        F.cross_entropy(model(x), y).backward()
+        opt.step()
+
+    model.train()
+    t_train = median_time(train_step, seconds)
+    model.eval()
+    xb = torch.randn(256, 3, 32, 32)
+    x1 = torch.randn(1, 3, 32, 32)
+    with torch.inference_mode():
+        t_inf = median_time(lambda: model(xb), seconds)
+        t_lat = median_time(lambda: model(x1), seconds)
+    return model, {"train_images_per_s": 128 / t_train, "infer_images_per_s": 256 / t_inf, "latency_ms": 1000 * t_lat}
+
+
+def bench_ort(model, width, seconds, threads):
+    import numpy as np
+    import onnxruntime as ort
+    import torch
+    buf = io.BytesIO()
+    model.eval()
+    try:
+        torch.onnx.export(model, torch.randn(1, 3, 32, 32), buf, input_names=["x"], output_names=["y"],
+                          dynamic_axes={"x": {0: "n"}, "y": {0: "n"}}, opset_version=17, dynamo=False)
+    except TypeError:
+        torch.onnx.export(model, torch.randn(1, 3, 32, 32), buf, input_names=["x"], output_names=["y"],
+                          dynamic_axes={"x": {0: "n"}, "y": {0: "n"}}, opset_version=17)
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    so.inter_op_num_threads = 1
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    sess = ort.InferenceSession(buf.getvalue(), so, providers=["CPUExecutionProvider"])
+    xb = np.random.randn(256, 3, 32, 32).astype(np.float32)
+    x1 = np.random.randn(1, 3, 32, 32).astype(np.float32)
+    t_inf = median_time(lambda: sess.run(None, {"x": xb}), seconds)
+    t_lat = median_time(lambda: sess.run(None, {"x": x1}), seconds)
+    return {"infer_images_per_s": 256 / t_inf, "latency_ms": 1000 * t_lat}
+
+
+def bench_robust(widths, seconds, threads):
+    subprocess.run(["swift", "build", "-c", "release", "--product", "audit-cli"], cwd=ROOT, check=True,
+                   stdout=subprocess.DEVNULL)
+    bin_path = subprocess.run(["swift", "build", "-c", "release", "--show-bin-path"], cwd=ROOT, check=True,
+                              capture_output=True, text=True).stdout.strip()
+    out = subprocess.run([os.path.join(bin_path, "audit-cli"), "bench", "--json", "--seconds", str(seconds),
+                          "--threads", str(threads), "--widths"] + [str(w) for w in widths],
+                         check=True, capture_output=True, text=True).stdout
+    rows = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    return {r["width"]: r for r in rows}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--widths", type=int, nargs="+", default=[64, 32, 16])
+    ap.add_argument("--seconds", type=float, default=5)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--json", help="also write the results here")
+    args = ap.parse_args()
+    ensure([("torch", "torch"), ("onnxruntime", "onnxruntime"), ("onnx", "onnx")])
+    import onnxruntime
+    import torch
+
+    results = []
+    ours = bench_robust(args.widths, args.seconds, args.threads)
+    for w in args.widths:
+        model, pt = bench_torch(w, args.seconds, args.threads)
+        ox = bench_ort(model, w, args.seconds, args.threads)
+        results.append({"width": w, "robust": ours[w], "pytorch": pt, "onnxruntime": ox})
+        print(f"measured width {w}", file=sys.stderr)
+
+    print(f"\nrobust vs PyTorch {torch.__version__} and ONNX Runtime {onnxruntime.__version__}, "
+          f"{args.threads} threads, median step over {args.seconds:g} s")
+    print(f"{'':6} {'training img/s (batch 128)':>34}   {'inference img/s (batch 256)':>44}   {'latency ms (batch 1)':>38}")
+    print(f"{'width':>6} {'robust':>9} {'PyTorch':>9} {'ratio':>7}   {'robust':>9} {'PyTorch':>9} {'ORT':>9} "
+          f"{'/PT':>6} {'/ORT':>6}   {'robust':>8} {'PyTorch':>8} {'ORT':>8} {'ORT/us':>7}")
+    for r in results:
+        a, p, o = r["robust"], r["pytorch"], r["onnxruntime"]
+        print(f"{r['width']:>6} {a['train_images_per_s']:>9.1f} {p['train_images_per_s']:>9.1f} "
+              f"{a['train_images_per_s'] / p['train_images_per_s']:>6.2f}x   "
+              f"{a['infer_images_per_s']:>9.1f} {p['infer_images_per_s']:>9.1f} {o['infer_images_per_s']:>9.1f} "
+              f"{a['infer_images_per_s'] / p['infer_images_per_s']:>5.2f}x {a['infer_images_per_s'] / o['infer_images_per_s']:>5.2f}x   "
+              f"{a['latency_ms']:>8.2f} {p['latency_ms']:>8.2f} {o['latency_ms']:>8.2f} {o['latency_ms'] / a['latency_ms']:>6.2f}x")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"threads": args.threads, "torch": torch.__version__, "onnxruntime": onnxruntime.__version__,
+                       "results": results}, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
