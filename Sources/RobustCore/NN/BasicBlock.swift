@@ -30,12 +30,10 @@ public final class BasicBlock: Module, @unchecked Sendable {
 
     @discardableResult
     public func forward(_ x: Tensor, mode: Mode) -> Tensor {
-        let h = bn1.forward(conv1.forward(x, mode: mode), mode: mode)
-        let main = bn2.forward(conv2.forward(h, mode: mode), mode: mode)
+        let h = conv1.forward(x, mode: mode, then: bn1)
+        let main = conv2.forward(h, mode: mode, then: bn2)
         var skip = x
-        if let sc = shortcutConv, let sb = shortcutBN {
-            skip = sb.forward(sc.forward(x, mode: mode), mode: mode)
-        }
+        if let sc = shortcutConv, let sb = shortcutBN { skip = sc.forward(x, mode: mode, then: sb) }
         return join.forward(main, skip)
     }
 
@@ -44,12 +42,11 @@ public final class BasicBlock: Module, @unchecked Sendable {
         let g = join.backward(dy)
         let dh = bn1.backward(conv2.backward(bn2.backward(g)))
         let dxMain = conv1.backward(dh)
-        inputGrad.reshape(dxMain.shape)
-        Profiler.measure("block.grad_copy") { inputGrad.copy(from: dxMain) }
         let dxSkip = if let sc = shortcutConv, let sb = shortcutBN { sc.backward(sb.backward(g)) } else { g }
-        nonisolated(unsafe) let a = inputGrad.data, b = dxSkip.data
+        inputGrad.reshape(dxMain.shape)
+        nonisolated(unsafe) let a = dxMain.data, b = dxSkip.data, d = inputGrad.data
         Profiler.measure("block.grad_sum") {
-            parallelChunks(inputGrad.count, minChunk: 16384) { r in for i in r { a[i] += b[i] } }
+            parallelChunks(inputGrad.count, minChunk: 16384) { r in for i in r { d[i] = a[i] + b[i] } }
         }
         return inputGrad
     }

@@ -57,8 +57,11 @@ public final class BatchNorm2d: Module, @unchecked Sendable {
                     nonisolated(unsafe) let mb = mb, ib = ib
                     parallelFor(channels) { c in
                         let xc = xp + c * m
-                        let mu = Float(sum(xc, m) / Double(m))
-                        let ss = sumSquaredDeviation(xc, m, mean: mu)
+                        // One pass: moments about a sample of the data (no cancellation).
+                        let (s1, s2) = shiftedMoments(xc, m, shift: xc[0])
+                        let d = s1 / Double(m)
+                        let ss = max(s2 - s1 * d, 0)
+                        let mu = xc[0] + Float(d)
                         let varBiased = Float(ss / Double(m))
                         let varUnbiased = Float(ss / Double(max(m - 1, 1)))
                         let inv = 1 / (varBiased + eps).squareRoot()
@@ -84,6 +87,18 @@ public final class BatchNorm2d: Module, @unchecked Sendable {
         }
         }
         return output
+    }
+
+    /// Evaluation-mode batch norm as y = x*scale + shift per channel (+ReLU), for folding
+    /// into the preceding convolution.
+    public func folded() -> ChannelAffine {
+        var a = ChannelAffine(scale: [Float](repeating: 0, count: channels), shift: [Float](repeating: 0, count: channels), relu: relu)
+        for c in 0..<channels {
+            let scale = weight.value[c] / (runningVar.value[c] + eps).squareRoot()
+            a.scale[c] = scale
+            a.shift[c] = runningMean.value[c] * -scale + bias.value[c]
+        }
+        return a
     }
 
     /// dy is the gradient of this layer's output (after the fused ReLU, when there is one).
@@ -182,5 +197,27 @@ func bnBackwardInput(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ dy:
         let gi = relu && y[i] <= 0 ? 0 : dy[i]
         dx[i] = scale * (a * gi + b - (x[i] - mean) * cx)
         i += 1
+    }
+}
+
+/// y = x*scale[c] + shift[c] on each channel row (+ReLU): evaluation-mode batch norm.
+public struct ChannelAffine: Sendable, Equatable {
+    public var scale: [Float], shift: [Float]
+    public var relu: Bool
+
+    /// In place on a block of `rows` channel rows of `columns` values, rows `ld` apart.
+    @inline(__always)
+    func apply(_ p: UnsafeMutablePointer<Float>, rows: Int, columns: Int, ld: Int) {
+        for c in 0..<rows { affine(p + c * ld, p + c * ld, columns, scale[c], shift[c], relu) }
+    }
+}
+
+extension Conv2d {
+    /// conv then batch norm: separate in training (BN needs the whole batch's statistics),
+    /// one fused pass in evaluation.
+    @discardableResult
+    public func forward(_ x: Tensor, mode: Mode, then bn: BatchNorm2d) -> Tensor {
+        if mode == .eval { return forward(x, mode: .eval, epilogue: bn.folded()) }
+        return bn.forward(forward(x, mode: mode), mode: mode)
     }
 }

@@ -52,8 +52,11 @@ public final class Conv2d: Module, @unchecked Sendable {
 
     func flops(_ g: ConvGeometry) -> Double { 2.0 * Double(cout * g.rows) * Double(g.cols) }
 
+    /// `epilogue` (evaluation only): a per-channel affine (+ReLU) applied to each slice right
+    /// after its GEMM, while the slice is still in cache: batch norm folded into the conv.
     @discardableResult
-    public func forward(_ x: Tensor, mode: Mode) -> Tensor {
+    public func forward(_ x: Tensor, mode: Mode, epilogue: ChannelAffine? = nil) -> Tensor {
+        precondition(epilogue == nil || mode == .eval, "a fused epilogue is for evaluation only")
         let g = geometry(x)
         output.reshape([cout, g.n, g.ho, g.wo])
         input = mode == .train ? x : nil
@@ -65,6 +68,7 @@ public final class Conv2d: Module, @unchecked Sendable {
             Profiler.measure("conv.gemm.forward", flops: flops(g)) {
                 splitColumns(g.cols, T) { c0, nc in
                     BLAS.gemm(m: cout, n: nc, k: rows, a: w, lda: rows, b: xp + c0, ldb: g.cols, c: yp + c0, ldc: g.cols)
+                    epilogue?.apply(yp + c0, rows: cout, columns: nc, ld: g.cols)
                 }
             }
             return output
@@ -80,6 +84,7 @@ public final class Conv2d: Module, @unchecked Sendable {
                         im2col(gs, xp + n0 * planeIn, channelStride: g.n * planeIn, cols[t], parallel: false)
                         BLAS.gemm(m: cout, n: gs.cols, k: rows, a: w, lda: rows,
                                   b: cols[t], ldb: gs.cols, c: yp + n0 * planeOut, ldc: g.cols)
+                        epilogue?.apply(yp + n0 * planeOut, rows: cout, columns: gs.cols, ld: g.cols)
                     }
                 }
             }
@@ -92,6 +97,7 @@ public final class Conv2d: Module, @unchecked Sendable {
                     splitColumns(gs.cols, T) { c0, nc in
                         BLAS.gemm(m: cout, n: nc, k: rows, a: w, lda: rows, b: col + c0, ldb: gs.cols,
                                   c: yp + n0 * planeOut + c0, ldc: g.cols)
+                        epilogue?.apply(yp + n0 * planeOut + c0, rows: cout, columns: nc, ld: g.cols)
                     }
                 }
             }

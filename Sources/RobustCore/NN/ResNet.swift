@@ -62,7 +62,7 @@ public final class ResNet18: Module, @unchecked Sendable {
     /// x: normalized images, channel-major [3, N, H, W]. Returns logits [N, classes].
     @discardableResult
     public func forward(_ x: Tensor, mode: Mode) -> Tensor {
-        var h = bn1.forward(conv1.forward(x, mode: mode), mode: mode)
+        var h = conv1.forward(x, mode: mode, then: bn1)
         for b in blocks { h = b.forward(h, mode: mode) }
         return linear.forward(pool.forward(h), mode: mode)
     }

@@ -19,23 +19,25 @@ func sum(_ p: UnsafePointer<Float>, _ n: Int) -> Double {
     return total
 }
 
-/// sum((p - mean)^2)
+/// sum(p - shift) and sum((p - shift)^2) in one pass. With `shift` near the mean (any sample
+/// of the data will do) the variance sum/m - mean^2 does not cancel catastrophically.
 @inline(__always)
-func sumSquaredDeviation(_ p: UnsafePointer<Float>, _ n: Int, mean: Float) -> Double {
-    var total = 0.0
+func shiftedMoments(_ p: UnsafePointer<Float>, _ n: Int, shift: Float) -> (Double, Double) {
+    var s1 = 0.0, s2 = 0.0
     var i = 0
-    let m = SIMD16<Float>(repeating: mean)
+    let k = SIMD16<Float>(repeating: shift)
     while i < n {
         let end = min(n, i + 4096)
-        var acc = SIMD16<Float>.zero
+        var a = SIMD16<Float>.zero, b = SIMD16<Float>.zero
         while i + 16 <= end {
-            let d = UnsafeRawPointer(p + i).loadUnaligned(as: SIMD16<Float>.self) - m
-            acc += d * d
+            let d = UnsafeRawPointer(p + i).loadUnaligned(as: SIMD16<Float>.self) - k
+            a += d
+            b += d * d
             i += 16
         }
-        var s = Double(acc.sum())
-        while i < end { let d = p[i] - mean; s += Double(d * d); i += 1 }
-        total += s
+        var t1 = Double(a.sum()), t2 = Double(b.sum())
+        while i < end { let d = Double(p[i] - shift); t1 += d; t2 += d * d; i += 1 }
+        s1 += t1; s2 += t2
     }
-    return total
+    return (s1, s2)
 }
