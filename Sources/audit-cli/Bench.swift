@@ -16,6 +16,12 @@ struct Bench: ParsableCommand {
     @Flag(help: "Also print where a training step's time goes, per kernel kind.") var profile = false
     @Option(help: "Peak GFLOP/s of this machine, for the profile's percent-of-peak column.") var peakGflops: Double = 157
 
+    func validate() throws {
+        if widths.isEmpty || widths.contains(where: { $0 < 1 || $0 > 256 }) { throw ValidationError("--widths must be in 1...256") }
+        if trainBatch < 1 || inferBatch < 1 { throw ValidationError("batch sizes must be at least 1") }
+        if !(seconds > 0) { throw ValidationError("--seconds must be positive") }
+    }
+
     func run() throws {
         if let t = threads { Threads.set(t) }
         if !json { print("width  train img/s  infer img/s  latency ms  (threads \(Threads.count))") }

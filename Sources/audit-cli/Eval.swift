@@ -12,6 +12,11 @@ struct Eval: ParsableCommand {
     @Option(help: "Write every image's prediction and class probabilities to this CSV.") var predictions: String?
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
 
+    func validate() throws {
+        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
+        if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1") }
+    }
+
     func run() throws {
         if let t = threads { Threads.set(t) }
         try reportingErrors {
@@ -19,6 +24,9 @@ struct Eval: ParsableCommand {
             let dir = try resolveDataPath(data)
             let d = try loadData(dir, needTrain: false, needTest: true, skipBad: true, classes: info.classNames)
             guard let test = d.test, test.count > 0 else { throw RobustError.invalidArgument("\(dir): no test images") }
+            guard test.classNames.count == info.classNames.count else {
+                throw RobustError.invalidArgument("\(model) has \(info.classNames.count) classes but \(dir) has \(test.classNames.count)")
+            }
             let t0 = monotonicSeconds()
             let p = Evaluator.predict(net, test, normalization: info.normalization, batchSize: batchSize)
             let secs = monotonicSeconds() - t0

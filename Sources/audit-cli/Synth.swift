@@ -10,6 +10,10 @@ struct Synth: ParsableCommand {
     @Option(help: "Test images.") var test = 500
     @Option(help: "Random seed.") var seed: UInt64 = 7
 
+    func validate() throws {
+        if train < 1 || test < 1 { throw ValidationError("--train and --test must be at least 1") }
+    }
+
     func run() throws {
         try reportingErrors {
             try SyntheticData.writeImageFolders(root: out, trainCount: train, testCount: test, seed: seed)

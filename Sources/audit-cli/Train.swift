@@ -25,6 +25,11 @@ struct Train: ParsableCommand {
     @Flag(help: "Stop at the first image that fails to decode (default: skip it and report).") var strict = false
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
 
+    func validate() throws {
+        if let l = limitPerClass, l < 1 { throw ValidationError("--limit-per-class must be at least 1") }
+        if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1") }
+    }
+
     func run() throws {
         if let t = threads { Threads.set(t) }
         try reportingErrors {
@@ -40,6 +45,7 @@ struct Train: ParsableCommand {
                 cfg.width = width; cfg.epochs = epochs; cfg.seed = seed; cfg.batchSize = batchSize
                 cfg.lr = lr; cfg.weightDecay = weightDecay; cfg.nesterov = nesterov; cfg.warmupEpochs = warmup
                 cfg.labelSmoothing = labelSmoothing; cfg.augment = !noAugment
+                try cfg.validate()
                 trainer = Trainer(config: cfg, train: train, test: d.test)
             }
             let ckpt = checkpoint ?? out + ".ckpt"
@@ -52,8 +58,9 @@ struct Train: ParsableCommand {
                     line.update("epoch \(p.epoch)/\(p.epochs) batch \(p.batch)/\(p.batches) loss \(fmt(p.loss, 4)) acc \(fmt(100 * p.accuracy, 1))% \(Int(p.imagesPerSecond)) img/s ETA \(formatDuration(p.etaSeconds))")
                 }
                 line.finish()
-                try FileIO.append(logPath, line: log.json)
+                // Checkpoint first: a kill between the two must not log an epoch twice on resume.
                 try trainer.saveCheckpoint(ckpt)
+                try FileIO.append(logPath, line: log.json)
                 let test = log.testAccuracy.map { fmt(100 * $0, 2) + "%" } ?? "-"
                 print("\(padLeft(String(log.epoch), 5))  \(padLeft(fmt(log.trainLoss, 4), 10))  \(padLeft(fmt(100 * log.trainAccuracy, 2) + "%", 9))  \(padLeft(test, 8))  \(padLeft(fmt(log.seconds, 1), 7))  \(padLeft(String(Int(log.imagesPerSecond)), 5))")
                 fflushStdout()

@@ -24,7 +24,9 @@ final class ConvolutionTests: XCTestCase {
         let saved = (Conv2d.sliceBytes, Threads.count)
         defer { Conv2d.sliceBytes = saved.0; Threads.set(saved.1) }
         var rng = RNG(seed: 3)
-        for (k, stride, pad, h) in [(3, 1, 1, 6), (3, 2, 1, 7), (1, 2, 0, 6), (1, 1, 0, 5), (3, 1, 0, 6)] {
+        // includes planes smaller than the kernel (1x1 and 2x2 inputs: every tap at the border)
+        for (k, stride, pad, h) in [(3, 1, 1, 6), (3, 2, 1, 7), (1, 2, 0, 6), (1, 1, 0, 5), (3, 1, 0, 6),
+                                    (3, 1, 1, 1), (3, 1, 1, 2), (5, 1, 2, 1), (5, 1, 2, 3), (3, 2, 1, 1)] {
             let n = 5, cin = 3, cout = 4
             let conv = Conv2d("c", cin: cin, cout: cout, k: k, stride: stride, pad: pad, workspace: Workspace())
             for i in 0..<conv.weight.value.count { conv.weight.value[i] = rng.normal() }

@@ -96,6 +96,35 @@ final class SafeTensorsTests: XCTestCase {
         }
     }
 
+    func testHostileArchitectureShapesAreRefusedBeforeAllocating() throws {
+        let dir = temporaryDirectory()
+        for (name, shape, lin) in [("huge", [4096, 3, 3, 3], [10, 8 * 4096]), ("zero-size", [1 << 39, 0, 3, 3], [10, 0]),
+                                   ("wide classes", [2, 3, 3, 3], [1 << 39, 0]), ("wrong stem", [2, 1, 3, 3], [10, 16])] {
+            var w = SafeTensorsWriter()
+            let n1 = shape.reduce(1, *), n2 = lin.reduce(1, *)
+            w.add("conv1.weight", shape: shape, floats: [Float](repeating: 0, count: n1 < 1_000_000 ? n1 : 0))
+            w.add("linear.weight", shape: lin, floats: [Float](repeating: 0, count: n2 < 1_000_000 ? n2 : 0))
+            if n1 >= 1_000_000 || n2 >= 1_000_000 { continue }  // cannot even be written honestly
+            try w.write(dir + "/\(name).safetensors")
+            XCTAssertThrowsError(try ModelIO.loadResNet(path: dir + "/\(name).safetensors"), name) { e in
+                XCTAssertTrue("\(e)".contains("has shape"), "\(name): \(e)")
+            }
+        }
+    }
+
+    func testBadTrainingConfigsAreRefused() {
+        var c = TrainConfig()
+        XCTAssertNoThrow(try c.validate())
+        c.batchSize = 0
+        XCTAssertThrowsError(try c.validate())
+        c = TrainConfig(); c.warmupEpochs = .infinity
+        XCTAssertThrowsError(try c.validate())
+        c = TrainConfig(); c.width = 0
+        XCTAssertThrowsError(try c.validate())
+        c = TrainConfig(); c.lr = .nan
+        XCTAssertThrowsError(try c.validate())
+    }
+
     func testAtomicWriteKeepsOldFileOnFailure() throws {
         let dir = temporaryDirectory()
         let path = dir + "/model.safetensors"

@@ -27,6 +27,8 @@ public final class Batcher: @unchecked Sendable {
     public func fill(_ input: Tensor, labels: inout [Int32], from ds: Dataset, indices: ArraySlice<Int>,
                      augment: Augmentation?, seed: UInt64 = 0, tagBase: UInt64 = 0) {
         let b = indices.count, h = ds.height, w = ds.width, plane = h * w
+        precondition(ds.pixels.count >= ds.count * ds.imageBytes, "Dataset holds fewer pixels than count x H x W x 3")
+        precondition(indices.allSatisfy { $0 >= 0 && $0 < ds.count }, "Batcher: index out of range")
         input.reshape([3, b, h, w])
         if labels.count != b { labels = [Int32](repeating: 0, count: b) }
         for (j, i) in indices.enumerated() { labels[j] = ds.labels[i] }

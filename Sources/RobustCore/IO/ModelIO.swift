@@ -3,6 +3,8 @@
 // saved from PyTorch with safetensors.torch.save_file loads here.
 
 public struct ModelInfo: Sendable, Equatable {
+    public static let maxWidth = 1024
+    public static let maxClasses = 100_000
     public var architecture: String = "resnet18-cifar"
     public var width: Int
     public var classNames: [String]
@@ -34,6 +36,14 @@ public struct ModelInfo: Sendable, Equatable {
         guard let lin = st.entry("linear.weight"), lin.shape.count == 2 else { throw bad("missing tensor linear.weight") }
         let width = conv1.shape[0]
         let k = lin.shape[0]
+        // Check the architecture's shapes before anything is allocated from them: a hostile
+        // file must not make us build a network with a billion channels.
+        guard (1...ModelInfo.maxWidth).contains(width), conv1.shape == [width, 3, 3, 3] else {
+            throw bad("conv1.weight has shape \(conv1.shape); expected [w, 3, 3, 3] with 1 <= w <= \(ModelInfo.maxWidth)")
+        }
+        guard (1...ModelInfo.maxClasses).contains(k), lin.shape == [k, 8 * width] else {
+            throw bad("linear.weight has shape \(lin.shape); expected [classes, \(8 * width)] with 1 <= classes <= \(ModelInfo.maxClasses)")
+        }
         if let w = m["width"], Int(w) != width { throw bad("metadata width \(w) disagrees with conv1.weight \(conv1.shape)") }
         var names = k == 10 ? cifar10ClassNames : (0..<k).map { "class\($0)" }
         if let s = m["class_names"] {

@@ -34,8 +34,11 @@ public struct SafeTensors: Sendable {
     private let bytes: [UInt8]
     private let dataStart: Int
 
+    /// Files above this size are refused (a width-1024 ResNet-18 is about 3 GB).
+    public static let maxFileBytes = 8 << 30
+
     public static func load(_ path: String) throws -> SafeTensors {
-        try SafeTensors(bytes: FileIO.read(path), source: path)
+        try SafeTensors(bytes: FileIO.read(path, limit: maxFileBytes), source: path)
     }
 
     public init(bytes: [UInt8], source: String = "<memory>") throws {

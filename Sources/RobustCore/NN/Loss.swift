@@ -30,13 +30,19 @@ public final class SoftmaxCrossEntropy: @unchecked Sendable {
         var total = 0.0
         var correct = 0
         for i in 0..<n {
-            let p = probabilities.data + i * k, g = inputGrad.data + i * k
+            let x = logits.data + i * k, p = probabilities.data + i * k, g = inputGrad.data + i * k
             let y = Int(labels[i])
+            // log p_j = x_j - logsumexp(x), computed from the logits: no clamping, as PyTorch
+            var mx = -Double.infinity
+            for j in 0..<k { mx = max(mx, Double(x[j])) }
+            var se = 0.0
+            for j in 0..<k { se += exp(Double(x[j]) - mx) }
+            let lse = mx + log(se)
             var rowLoss = 0.0
             var best = 0
             for j in 0..<k {
                 let q = j == y ? on : off
-                rowLoss -= Double(q) * log(max(Double(p[j]), 1e-38))
+                rowLoss -= Double(q) * (Double(x[j]) - lse)
                 g[j] = (p[j] - q) / Float(n)
                 if p[j] > p[best] { best = j }
             }

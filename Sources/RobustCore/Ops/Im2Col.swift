@@ -22,7 +22,7 @@ struct ConvGeometry: Sendable {
     @inline(__always)
     func validRange(_ kOff: Int, size: Int, outSize: Int) -> Range<Int> {
         let shift = kOff - pad
-        let lo = shift < 0 ? (-shift + stride - 1) / stride : 0
+        let lo = min(shift < 0 ? (-shift + stride - 1) / stride : 0, outSize)
         let lastOK = size - 1 - shift
         let hi = lastOK < 0 ? 0 : min(outSize, lastOK / stride + 1)
         return lo..<max(lo, hi)
@@ -46,6 +46,10 @@ func im2col(_ g: ConvGeometry, _ x: UnsafePointer<Float>, channelStride: Int, _ 
             if g.isSameStride1 {
                 // One flat shifted copy of the valid rows, then zero what falls outside.
                 let s = kx - g.pad, w = g.w
+                if yr.isEmpty || abs(s) >= w {
+                    dst.update(repeating: 0, count: planeOut)
+                    continue
+                }
                 let lo = yr.lowerBound * w + max(0, -s), hi = yr.upperBound * w - max(0, s)
                 let shift = (ky - g.pad) * w + s
                 if lo > 0 { dst.update(repeating: 0, count: lo) }
@@ -92,6 +96,7 @@ func col2im(_ g: ConvGeometry, _ dcol: UnsafeMutablePointer<Float>, _ dx: Unsafe
                     let s0 = dcol + ((ci * k + ky) * k + kx) * cols + n * planeOut
                     if g.isSameStride1 {
                         let s = kx - g.pad, w = g.w
+                        if yr.isEmpty || abs(s) >= w { continue }  // this tap sees only padding
                         if s < 0 {
                             for oy in yr { (s0 + oy * w).update(repeating: 0, count: -s) }
                         } else if s > 0 {

@@ -33,6 +33,8 @@ extension Double {
 public enum Evaluator {
     public static func predict(_ model: ResNet18, _ ds: Dataset, normalization: Normalization,
                                batchSize: Int = 256) -> Predictions {
+        precondition(batchSize > 0, "batch size must be positive")
+        precondition(ds.labels.allSatisfy { $0 >= 0 && Int($0) < model.numClasses }, "labels outside the model's classes")
         let batcher = Batcher(normalization: normalization)
         let input = Tensor([0])
         var labels: [Int32] = []

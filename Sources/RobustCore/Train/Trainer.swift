@@ -30,12 +30,31 @@ public struct TrainConfig: Sendable, Equatable {
             guard let v = j[k]?.doubleValue else { throw RobustError.invalidArgument("checkpoint config lacks \(k)") }
             return v
         }
-        width = Int(try num("width")); epochs = Int(try num("epochs")); batchSize = Int(try num("batch_size"))
+        func int(_ k: String) throws -> Int {
+            let v = try num(k)
+            guard v.isFinite, v == v.rounded(), abs(v) < 1e9 else { throw RobustError.invalidArgument("checkpoint config: \(k) = \(v)") }
+            return Int(v)
+        }
+        width = try int("width"); epochs = try int("epochs"); batchSize = try int("batch_size")
         lr = Float(try num("lr")); momentum = Float(try num("momentum")); weightDecay = Float(try num("weight_decay"))
         warmupEpochs = try num("warmup_epochs"); labelSmoothing = Float(try num("label_smoothing"))
         seed = UInt64(bitPattern: j["seed"]?.intValue ?? 0)
         if case let .bool(b)? = j["nesterov"] { nesterov = b }
         if case let .bool(b)? = j["augment"] { augment = b }
+        try validate()
+    }
+
+    /// Throws for values that cannot train (zero batch, non-finite rates, absurd widths).
+    public func validate() throws {
+        func bad(_ m: String) -> RobustError { .invalidArgument("invalid training configuration: " + m) }
+        guard (1...ModelInfo.maxWidth).contains(width) else { throw bad("width \(width) is not in 1...\(ModelInfo.maxWidth)") }
+        guard (1...100_000).contains(epochs) else { throw bad("epochs \(epochs) is not in 1...100000") }
+        guard (1...65_536).contains(batchSize) else { throw bad("batch size \(batchSize) is not in 1...65536") }
+        guard lr.isFinite, lr >= 0 else { throw bad("learning rate \(lr)") }
+        guard momentum.isFinite, (0...1).contains(momentum) else { throw bad("momentum \(momentum)") }
+        guard weightDecay.isFinite, weightDecay >= 0 else { throw bad("weight decay \(weightDecay)") }
+        guard warmupEpochs.isFinite, warmupEpochs >= 0, warmupEpochs <= Double(epochs) else { throw bad("warm-up \(warmupEpochs) epochs") }
+        guard labelSmoothing.isFinite, (0..<1).contains(labelSmoothing) else { throw bad("label smoothing \(labelSmoothing)") }
     }
 }
 
