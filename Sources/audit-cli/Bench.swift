@@ -14,6 +14,7 @@ struct Bench: ParsableCommand {
     @Flag(help: "Print JSON lines instead of a table.") var json = false
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
     @Flag(help: "Also print where a training step's time goes, per kernel kind.") var profile = false
+    @Option(help: "Write cost curves (images/s against batch size, per width and mode) to this CSV instead.") var curves: String?
     @Option(help: "Peak GFLOP/s of this machine, for the profile's percent-of-peak column.") var peakGflops: Double = 157
 
     func validate() throws {
@@ -24,6 +25,7 @@ struct Bench: ParsableCommand {
 
     func run() throws {
         if let t = threads { Threads.set(t) }
+        if let path = curves { try writeCurves(path); return }
         if !json { print("width  train img/s  infer img/s  latency ms  (threads \(Threads.count))") }
         for w in widths {
             let r = BenchResult.measure(width: w, trainBatch: trainBatch, inferBatch: inferBatch, seconds: seconds)
@@ -37,6 +39,24 @@ struct Bench: ParsableCommand {
             fflushStdout()
             if profile { printProfile(width: w) }
         }
+    }
+
+    /// Throughput against batch size: inference 1..512 and training 8..256 (128 at width >= 64).
+    func writeCurves(_ path: String) throws {
+        var csv = "width,mode,batch,images_per_s\n"
+        for w in widths {
+            for mode in ["inference", "training"] {
+                let batches = mode == "inference" ? [1, 2, 4, 8, 16, 32, 64, 128, 256, 512]
+                                                  : (w >= 64 ? [8, 16, 32, 64, 128] : [8, 16, 32, 64, 128, 256])
+                for b in batches {
+                    let ips = BenchResult.throughput(width: w, batch: b, training: mode == "training", seconds: seconds)
+                    csv += "\(w),\(mode),\(b),\(fmt(ips, 2))\n"
+                    note("width \(w) \(mode) batch \(b): \(fmt(ips, 1)) img/s")
+                }
+            }
+        }
+        try FileIO.writeAtomically(path, text: csv)
+        print("wrote \(path)")
     }
 
     func printProfile(width: Int) {
@@ -70,6 +90,36 @@ struct BenchResult {
         return ds
     }
 
+    /// Images/s at one batch size: the median step over `seconds` (at least 3 steps).
+    static func throughput(width: Int, batch: Int, training: Bool, seconds: Double) -> Double {
+        var cfg = TrainConfig()
+        cfg.width = width
+        let ds = syntheticData(count: batch)
+        let trainer = Trainer(config: cfg, train: ds, test: nil)
+        let idx = Array(0..<batch)
+        let input = Tensor([0])
+        var labels: [Int32] = []
+        Batcher(normalization: .cifar10).fill(input, labels: &labels, from: ds, indices: idx[...], augment: nil)
+        let step: () -> Void = training ? { trainer.trainStep(indices: idx[...], augmentTag: 0) }
+                                        : { trainer.model.forward(input, mode: .eval) }
+        return Double(batch) / medianSeconds(seconds, step)
+    }
+
+    /// The median duration of `body` over at least `seconds` and 3 calls, after one warm-up call.
+    static func medianSeconds(_ seconds: Double, _ body: () -> Void) -> Double {
+        body()
+        let t0 = monotonicSeconds()
+        var times: [Double] = []
+        while times.count < 10_000 {
+            let t = monotonicSeconds()
+            body()
+            times.append(monotonicSeconds() - t)
+            if monotonicSeconds() - t0 >= seconds && times.count >= 3 { break }
+        }
+        times.sort()
+        return times[times.count / 2]
+    }
+
     /// Training images/s over `steps` profiled steps (after one unprofiled warm-up step).
     static func profileTraining(width: Int, batch: Int, steps: Int) -> Double {
         var cfg = TrainConfig()
@@ -91,21 +141,7 @@ struct BenchResult {
         cfg.width = width
         cfg.epochs = 1000
         let trainer = Trainer(config: cfg, train: ds, test: nil)
-        // Timed loops run whole steps until `seconds` pass, after one warm-up step, and
-        // report the median step: this machine's speed drifts, and the median resists it.
-        func time(_ body: () -> Void) -> (Int, Double) {
-            body()
-            let t0 = monotonicSeconds()
-            var times: [Double] = []
-            while true {
-                let t = monotonicSeconds()
-                body()
-                times.append(monotonicSeconds() - t)
-                if monotonicSeconds() - t0 >= seconds && times.count >= 3 || times.count >= 10_000 { break }
-            }
-            times.sort()
-            return (1, times[times.count / 2])
-        }
+        func time(_ body: () -> Void) -> (Int, Double) { (1, medianSeconds(seconds, body)) }
         let idx = Array(0..<trainBatch)
         let (ks, ts) = time { trainer.trainStep(indices: idx[...], augmentTag: 0) }
         let batcher = Batcher(normalization: .cifar10)
