@@ -60,20 +60,23 @@ struct Bench: ParsableCommand {
     }
 
     func printProfile(width: Int) {
-        Profiler.reset()
-        Profiler.enabled = true
-        let steps = 3
-        let r = BenchResult.profileTraining(width: width, batch: trainBatch, steps: steps)
-        Profiler.enabled = false
-        let entries = Profiler.entries.sorted { $0.value.seconds > $1.value.seconds }
-        let total = entries.reduce(0) { $0 + $1.value.seconds }
-        print("profile, width \(width), training batch \(trainBatch) (\(fmt(r, 1)) img/s while profiled):")
-        print("  " + padRight("kernel", 24) + padLeft("ms/step", 9) + padLeft("share", 8) + padLeft("GFLOP/s", 9) + padLeft("% peak", 8))
-        for (name, e) in entries {
-            let gf = e.flops > 0 ? e.flops / e.seconds / 1e9 : 0
-            print("  " + padRight(name, 24) + padLeft(fmt(1000 * e.seconds / Double(steps), 1), 9)
-                  + padLeft(fmt(100 * e.seconds / total, 1) + "%", 8)
-                  + padLeft(e.flops > 0 ? fmt(gf, 1) : "-", 9) + padLeft(e.flops > 0 ? fmt(100 * gf / peakGflops, 0) + "%" : "-", 8))
+        for training in [true, false] {
+            Profiler.reset()
+            Profiler.enabled = true
+            let steps = 3
+            let batch = training ? trainBatch : inferBatch
+            let r = BenchResult.profile(width: width, batch: batch, training: training, steps: steps)
+            Profiler.enabled = false
+            let entries = Profiler.entries.sorted { $0.value.seconds > $1.value.seconds }
+            let total = entries.reduce(0) { $0 + $1.value.seconds }
+            print("profile, width \(width), \(training ? "training" : "inference") batch \(batch) (\(fmt(r, 1)) img/s while profiled):")
+            print("  " + padRight("kernel", 24) + padLeft("ms/step", 9) + padLeft("share", 8) + padLeft("GFLOP/s", 9) + padLeft("% peak", 8))
+            for (name, e) in entries {
+                let gf = e.flops > 0 ? e.flops / e.seconds / 1e9 : 0
+                print("  " + padRight(name, 24) + padLeft(fmt(1000 * e.seconds / Double(steps), 1), 9)
+                      + padLeft(fmt(100 * e.seconds / total, 1) + "%", 8)
+                      + padLeft(e.flops > 0 ? fmt(gf, 1) : "-", 9) + padLeft(e.flops > 0 ? fmt(100 * gf / peakGflops, 0) + "%" : "-", 8))
+            }
         }
         fflushStdout()
     }
@@ -120,18 +123,24 @@ struct BenchResult {
         return times[times.count / 2]
     }
 
-    /// Training images/s over `steps` profiled steps (after one unprofiled warm-up step).
-    static func profileTraining(width: Int, batch: Int, steps: Int) -> Double {
+    /// Images/s over `steps` profiled steps (after one unprofiled warm-up step).
+    static func profile(width: Int, batch: Int, training: Bool, steps: Int) -> Double {
         var cfg = TrainConfig()
         cfg.width = width
-        let trainer = Trainer(config: cfg, train: syntheticData(count: batch), test: nil)
+        let ds = syntheticData(count: batch)
+        let trainer = Trainer(config: cfg, train: ds, test: nil)
         let idx = Array(0..<batch)
+        let input = Tensor([0])
+        var labels: [Int32] = []
+        Batcher(normalization: .cifar10).fill(input, labels: &labels, from: ds, indices: idx[...], augment: nil)
+        let step: () -> Void = training ? { trainer.trainStep(indices: idx[...], augmentTag: 0) }
+                                        : { trainer.model.forward(input, mode: .eval) }
         let was = Profiler.enabled
         Profiler.enabled = false
-        trainer.trainStep(indices: idx[...], augmentTag: 0)
+        step()
         Profiler.enabled = was
         let t0 = monotonicSeconds()
-        for _ in 0..<steps { trainer.trainStep(indices: idx[...], augmentTag: 0) }
+        for _ in 0..<steps { step() }
         return Double(steps * batch) / (monotonicSeconds() - t0)
     }
 

@@ -31,9 +31,15 @@ public final class BasicBlock: Module, @unchecked Sendable {
     @discardableResult
     public func forward(_ x: Tensor, mode: Mode) -> Tensor {
         let h = conv1.forward(x, mode: mode, then: bn1)
-        let main = conv2.forward(h, mode: mode, then: bn2)
         var skip = x
         if let sc = shortcutConv, let sb = shortcutBN { skip = sc.forward(x, mode: mode, then: sb) }
+        if mode == .eval {
+            // bn2, the residual add and the ReLU all happen in conv2's epilogue.
+            var e = bn2.folded()
+            e.relu = true
+            return conv2.forward(h, mode: .eval, epilogue: e, residual: skip)
+        }
+        let main = conv2.forward(h, mode: mode, then: bn2)
         return join.forward(main, skip)
     }
 

@@ -132,6 +132,17 @@ public final class BatchNorm2d: Module, @unchecked Sendable {
     }
 }
 
+/// y = x*scale + shift + r, optionally clamped at 0 (after the add).
+@inline(__always)
+func affineAdd(_ y: UnsafeMutablePointer<Float>, _ r: UnsafePointer<Float>, _ n: Int,
+               _ scale: Float, _ shift: Float, _ relu: Bool) {
+    if relu {
+        for i in 0..<n { y[i] = max(0, y[i] * scale + shift + r[i]) }
+    } else {
+        for i in 0..<n { y[i] = y[i] * scale + shift + r[i] }
+    }
+}
+
 /// y = x*scale + shift, optionally clamped at 0.
 @inline(__always)
 func affine(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int,
@@ -206,9 +217,15 @@ public struct ChannelAffine: Sendable, Equatable {
     public var relu: Bool
 
     /// In place on a block of `rows` channel rows of `columns` values, rows `ld` apart.
+    /// With `residual` (same layout and offset as p), y = relu?(x*scale + shift + residual):
+    /// the end of a residual block, fused.
     @inline(__always)
-    func apply(_ p: UnsafeMutablePointer<Float>, rows: Int, columns: Int, ld: Int) {
-        for c in 0..<rows { affine(p + c * ld, p + c * ld, columns, scale[c], shift[c], relu) }
+    func apply(_ p: UnsafeMutablePointer<Float>, rows: Int, columns: Int, ld: Int, residual: UnsafePointer<Float>? = nil) {
+        if let r = residual {
+            for c in 0..<rows { affineAdd(p + c * ld, r + c * ld, columns, scale[c], shift[c], relu) }
+        } else {
+            for c in 0..<rows { affine(p + c * ld, p + c * ld, columns, scale[c], shift[c], relu) }
+        }
     }
 }
 

@@ -55,9 +55,12 @@ public final class Conv2d: Module, @unchecked Sendable {
     /// `epilogue` (evaluation only): a per-channel affine (+ReLU) applied to each slice right
     /// after its GEMM, while the slice is still in cache: batch norm folded into the conv.
     @discardableResult
-    public func forward(_ x: Tensor, mode: Mode, epilogue: ChannelAffine? = nil) -> Tensor {
+    public func forward(_ x: Tensor, mode: Mode, epilogue: ChannelAffine? = nil, residual: Tensor? = nil) -> Tensor {
         precondition(epilogue == nil || mode == .eval, "a fused epilogue is for evaluation only")
+        precondition(residual == nil || epilogue != nil, "a residual is added in the epilogue")
         let g = geometry(x)
+        if let r = residual { precondition(r.shape == [cout, g.n, g.ho, g.wo], "residual \(r.shape)") }
+        nonisolated(unsafe) let rp: UnsafeMutablePointer<Float>? = residual?.data
         output.reshape([cout, g.n, g.ho, g.wo])
         input = mode == .train ? x : nil
         let T = Threads.count
@@ -68,7 +71,7 @@ public final class Conv2d: Module, @unchecked Sendable {
             Profiler.measure("conv.gemm.forward", flops: flops(g)) {
                 splitColumns(g.cols, T) { c0, nc in
                     BLAS.gemm(m: cout, n: nc, k: rows, a: w, lda: rows, b: xp + c0, ldb: g.cols, c: yp + c0, ldc: g.cols)
-                    epilogue?.apply(yp + c0, rows: cout, columns: nc, ld: g.cols)
+                    epilogue?.apply(yp + c0, rows: cout, columns: nc, ld: g.cols, residual: rp.map { $0 + c0 })
                 }
             }
             return output
@@ -77,16 +80,29 @@ public final class Conv2d: Module, @unchecked Sendable {
         let slices = Swift.stride(from: 0, to: g.n, by: step).map { ($0, min(step, g.n - $0)) }
         let cols = workspace.buffers(rows * step * planeOut, slots: T)
         if slices.count >= T {
-            Profiler.measure("conv.forward", flops: flops(g)) {
+            // Per-worker timers (the profiler itself is not thread-safe): the table shows the
+            // workers' mean time in im2col and in GEMM.
+            var timers = [SIMD2<Double>](repeating: .zero, count: T)
+            let profiling = Profiler.enabled
+            timers.withUnsafeMutableBufferPointer { tb in
+                nonisolated(unsafe) let tb = tb
                 parallelFor(T) { t in
                     for (n0, cnt) in Swift.stride(from: t, to: slices.count, by: T).map({ slices[$0] }) {
                         let gs = g.with(n: cnt)
+                        let t0 = profiling ? monotonicSeconds() : 0
                         im2col(gs, xp + n0 * planeIn, channelStride: g.n * planeIn, cols[t], parallel: false)
+                        let t1 = profiling ? monotonicSeconds() : 0
                         BLAS.gemm(m: cout, n: gs.cols, k: rows, a: w, lda: rows,
                                   b: cols[t], ldb: gs.cols, c: yp + n0 * planeOut, ldc: g.cols)
-                        epilogue?.apply(yp + n0 * planeOut, rows: cout, columns: gs.cols, ld: g.cols)
+                        epilogue?.apply(yp + n0 * planeOut, rows: cout, columns: gs.cols, ld: g.cols, residual: rp.map { $0 + n0 * planeOut })
+                        if profiling { tb[t] += SIMD2(t1 - t0, monotonicSeconds() - t1) }
                     }
                 }
+            }
+            if profiling {
+                let total = timers.reduce(SIMD2<Double>.zero, +) / Double(T)
+                Profiler.add("conv.im2col", seconds: total[0])
+                Profiler.add(epilogue == nil ? "conv.gemm.forward" : "conv.gemm.forward+bn", seconds: total[1], flops: flops(g))
             }
         } else {
             for (n0, cnt) in slices {
@@ -97,7 +113,7 @@ public final class Conv2d: Module, @unchecked Sendable {
                     splitColumns(gs.cols, T) { c0, nc in
                         BLAS.gemm(m: cout, n: nc, k: rows, a: w, lda: rows, b: col + c0, ldb: gs.cols,
                                   c: yp + n0 * planeOut + c0, ldc: g.cols)
-                        epilogue?.apply(yp + n0 * planeOut + c0, rows: cout, columns: nc, ld: g.cols)
+                        epilogue?.apply(yp + n0 * planeOut + c0, rows: cout, columns: nc, ld: g.cols, residual: rp.map { $0 + n0 * planeOut + c0 })
                     }
                 }
             }
@@ -122,12 +138,18 @@ public final class Conv2d: Module, @unchecked Sendable {
         let cols = isPointwise ? [] : workspace.buffers(rows * step * planeOut, slots: T)
         let pointwise = isPointwise
         let active = min(T, slices.count)
-        Profiler.measure("conv.backward", flops: 2 * flops(g)) {
+        // Per-worker timers: im2col, weight-gradient GEMM, input-gradient GEMM, col2im.
+        var timers = [SIMD4<Double>](repeating: .zero, count: active)
+        let profiling = Profiler.enabled
+        timers.withUnsafeMutableBufferPointer { tb in
+            nonisolated(unsafe) let tb = tb
             parallelFor(active) { t in
                 var first = true
+                @inline(__always) func now() -> Double { profiling ? monotonicSeconds() : 0 }
                 for (n0, cnt) in Swift.stride(from: t, to: slices.count, by: active).map({ slices[$0] }) {
                     let gs = g.with(n: cnt)
                     let dys = dyp + n0 * planeOut
+                    let t0 = now()
                     let col: UnsafeMutablePointer<Float>
                     if pointwise {
                         col = xp + n0 * planeIn  // only read: pointwise x is its own col, row stride g.cols
@@ -136,21 +158,37 @@ public final class Conv2d: Module, @unchecked Sendable {
                         im2col(gs, xp + n0 * planeIn, channelStride: g.n * planeIn, col, parallel: false)
                     }
                     let ldcol = pointwise ? g.cols : gs.cols
+                    let t1 = now()
                     // dW_t (+)= dy_slice[Cout, P] . col[K, P]^T
                     BLAS.gemm(transB: true, m: cout, n: rows, k: gs.cols, a: dys, lda: g.cols,
                               b: col, ldb: ldcol, beta: first ? 0 : 1, c: dWs[t], ldc: rows)
                     first = false
-                    guard needInputGrad else { continue }
-                    if pointwise {
-                        BLAS.gemm(transA: true, m: rows, n: gs.cols, k: cout, a: w, lda: rows,
-                                  b: dys, ldb: g.cols, c: dxp + n0 * planeIn, ldc: g.cols)
-                    } else {
-                        // col is no longer needed: it receives dcol = W^T . dy_slice
-                        BLAS.gemm(transA: true, m: rows, n: gs.cols, k: cout, a: w, lda: rows,
-                                  b: dys, ldb: g.cols, c: col, ldc: gs.cols)
-                        col2im(gs, col, dxp + n0 * planeIn, channelStride: g.n * planeIn, parallel: false)
+                    let t2 = now()
+                    var t3 = t2
+                    if needInputGrad {
+                        if pointwise {
+                            BLAS.gemm(transA: true, m: rows, n: gs.cols, k: cout, a: w, lda: rows,
+                                      b: dys, ldb: g.cols, c: dxp + n0 * planeIn, ldc: g.cols)
+                            t3 = now()
+                        } else {
+                            // col is no longer needed: it receives dcol = W^T . dy_slice
+                            BLAS.gemm(transA: true, m: rows, n: gs.cols, k: cout, a: w, lda: rows,
+                                      b: dys, ldb: g.cols, c: col, ldc: gs.cols)
+                            t3 = now()
+                            col2im(gs, col, dxp + n0 * planeIn, channelStride: g.n * planeIn, parallel: false)
+                        }
                     }
+                    if profiling { tb[t] += SIMD4(t1 - t0, t2 - t1, t3 - t2, now() - t3) }
                 }
+            }
+        }
+        if profiling {
+            let total = timers.reduce(SIMD4<Double>.zero, +) / Double(active)
+            Profiler.add("conv.im2col", seconds: total[0])
+            Profiler.add("conv.gemm.weight_grad", seconds: total[1], flops: flops(g))
+            if needInputGrad {
+                Profiler.add("conv.gemm.input_grad", seconds: total[2], flops: flops(g))
+                if !pointwise { Profiler.add("conv.col2im", seconds: total[3]) }
             }
         }
         // dW = sum of the workers' partial sums

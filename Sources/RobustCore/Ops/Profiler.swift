@@ -19,5 +19,15 @@ public enum Profiler {
         return r
     }
 
+    /// Adds time measured elsewhere (e.g. summed over workers and divided by their count).
+    public static func add(_ name: String, seconds: Double, flops: Double = 0) {
+        guard enabled else { return }
+        var e = entries[name] ?? Entry()
+        e.seconds += seconds
+        e.flops += flops
+        e.calls += 1
+        entries[name] = e
+    }
+
     public static func reset() { entries = [:] }
 }
