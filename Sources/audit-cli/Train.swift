@@ -17,9 +17,9 @@ struct Train: ParsableCommand {
     @Option(help: "Batch size.") var batchSize = 128
     @Option(help: "Peak learning rate.") var lr: Float = 0.1
     @Option(help: "Weight decay.") var weightDecay: Float = 5e-4
-    @Flag(help: "Nesterov momentum.") var nesterov = false
+    @Flag(inversion: .prefixedNo, help: "Nesterov momentum.") var nesterov = true
     @Option(help: "Linear warm-up, in epochs (fractions allowed).") var warmup: Double = 0
-    @Option(help: "Label smoothing epsilon.") var labelSmoothing: Float = 0
+    @Option(help: "Label smoothing epsilon.") var labelSmoothing: Float = 0.1
     @Flag(help: "Disable crop+flip augmentation.") var noAugment = false
     @Option(help: "Use at most this many images per class (quick runs).") var limitPerClass: Int?
     @Flag(help: "Stop at the first image that fails to decode (default: skip it and report).") var strict = false

@@ -8,10 +8,13 @@ public struct TrainConfig: Sendable, Equatable {
     public var batchSize = 128
     public var lr: Float = 0.1
     public var momentum: Float = 0.9
-    public var nesterov = false
+    /// Nesterov momentum and label smoothing 0.1 are on by default: on CIFAR-10 at width 16 for
+    /// 15 epochs, plain momentum without smoothing ended at 84.3% here (seed 0) where the
+    /// target is 85%.
+    public var nesterov = true
     public var weightDecay: Float = 5e-4
     public var warmupEpochs: Double = 0
-    public var labelSmoothing: Float = 0
+    public var labelSmoothing: Float = 0.1
     public var seed: UInt64 = 0
     public var augment = true
 
