@@ -37,7 +37,7 @@ public final class Batcher: @unchecked Sendable {
         ds.pixels.withUnsafeBufferPointer { px in
             lut.withUnsafeBufferPointer { lut in
                 nonisolated(unsafe) let px = px, lut = lut
-                parallelFor(b) { j in
+                parallelFor(b, work: b * plane * 3 * 4) { j in
                     let src = px.baseAddress! + idx[j] * plane * 3
                     var oy = 0, ox = 0, flip = false
                     if let aug = augment {

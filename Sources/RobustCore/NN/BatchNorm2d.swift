@@ -55,7 +55,7 @@ public final class BatchNorm2d: Module, @unchecked Sendable {
             meanOut.withUnsafeMutableBufferPointer { mb in
                 invOut.withUnsafeMutableBufferPointer { ib in
                     nonisolated(unsafe) let mb = mb, ib = ib
-                    parallelFor(channels) { c in
+                    parallelFor(channels, work: 3 * x.count) { c in
                         let xc = xp + c * m
                         // One pass: moments about a sample of the data (no cancellation).
                         let (s1, s2) = shiftedMoments(xc, m, shift: xc[0])
@@ -80,7 +80,7 @@ public final class BatchNorm2d: Module, @unchecked Sendable {
             let eps = self.eps
             nonisolated(unsafe) let g = weight.value.data, b = bias.value.data
             nonisolated(unsafe) let rm = runningMean.value.data, rv = runningVar.value.data
-            parallelFor(channels) { c in
+            parallelFor(channels, work: 2 * x.count) { c in
                 let scale = g[c] / (rv[c] + eps).squareRoot()
                 affine(xp + c * m, yp + c * m, m, scale, rm[c] * -scale + b[c], relu)
             }
@@ -115,7 +115,7 @@ public final class BatchNorm2d: Module, @unchecked Sendable {
         mean.withUnsafeBufferPointer { mb in
             invStd.withUnsafeBufferPointer { ib in
                 nonisolated(unsafe) let mb = mb, ib = ib
-                parallelFor(channels) { c in
+                parallelFor(channels, work: 2 * x.count) { c in
                     let xc = xp + c * m, yc = yp + c * m, dyc = dyp + c * m, dxc = dxp + c * m
                     let mu = mb[c], inv = ib[c]
                     let (sg, sgx) = bnBackwardSums(xc, yc, dyc, m, mean: mu, relu: relu)

@@ -69,7 +69,7 @@ public final class Conv2d: Module, @unchecked Sendable {
         let (cout, rows) = (self.cout, g.rows)
         if isPointwise {
             Profiler.measure("conv.gemm.forward", flops: flops(g)) {
-                splitColumns(g.cols, T) { c0, nc in
+                splitColumns(g.cols, T, work: cout * rows * g.cols) { c0, nc in
                     BLAS.gemm(m: cout, n: nc, k: rows, a: w, lda: rows, b: xp + c0, ldb: g.cols, c: yp + c0, ldc: g.cols)
                     epilogue?.apply(yp + c0, rows: cout, columns: nc, ld: g.cols, residual: rp.map { $0 + c0 })
                 }
@@ -110,7 +110,7 @@ public final class Conv2d: Module, @unchecked Sendable {
                 nonisolated(unsafe) let col = cols[0]
                 Profiler.measure("conv.im2col") { im2col(gs, xp + n0 * planeIn, channelStride: g.n * planeIn, col) }
                 Profiler.measure("conv.gemm.forward", flops: flops(gs)) {
-                    splitColumns(gs.cols, T) { c0, nc in
+                    splitColumns(gs.cols, T, work: cout * rows * gs.cols) { c0, nc in
                         BLAS.gemm(m: cout, n: nc, k: rows, a: w, lda: rows, b: col + c0, ldb: gs.cols,
                                   c: yp + n0 * planeOut + c0, ldc: g.cols)
                         epilogue?.apply(yp + n0 * planeOut + c0, rows: cout, columns: nc, ld: g.cols, residual: rp.map { $0 + n0 * planeOut + c0 })
@@ -203,8 +203,9 @@ public final class Conv2d: Module, @unchecked Sendable {
 
 /// Splits `cols` columns into one contiguous block per worker: body(firstColumn, count).
 @inline(__always)
-func splitColumns(_ cols: Int, _ workers: Int, _ body: (Int, Int) -> Void) {
-    let parts = min(workers, max(1, cols / 64))
+func splitColumns(_ cols: Int, _ workers: Int, work: Int, _ body: (Int, Int) -> Void) {
+    // A GEMM below ~1 MFLOP is not worth a thread hand-off.
+    let parts = work < 1 << 20 ? 1 : min(workers, max(1, cols / 64))
     parallelFor(parts) { t in
         let c0 = cols * t / parts, c1 = cols * (t + 1) / parts
         if c1 > c0 { body(c0, c1 - c0) }

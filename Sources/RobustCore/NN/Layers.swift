@@ -52,7 +52,7 @@ public final class GlobalAvgPool: @unchecked Sendable {
         output.reshape([n, c])
         nonisolated(unsafe) let xp = x.data, yp = output.data
         let inv = 1 / Float(hw)
-        parallelFor(c) { ci in
+        parallelFor(c, work: x.count) { ci in
             for ni in 0..<n {
                 yp[ni * c + ci] = Float(sum(xp + (ci * n + ni) * hw, hw)) * inv
             }
@@ -66,7 +66,7 @@ public final class GlobalAvgPool: @unchecked Sendable {
         inputGrad.reshape(inputShape)
         nonisolated(unsafe) let dyp = dy.data, dxp = inputGrad.data
         let inv = 1 / Float(hw)
-        parallelFor(c) { ci in
+        parallelFor(c, work: inputGrad.count) { ci in
             for ni in 0..<n {
                 (dxp + (ci * n + ni) * hw).update(repeating: dyp[ni * c + ci] * inv, count: hw)
             }

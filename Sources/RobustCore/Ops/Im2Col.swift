@@ -35,7 +35,7 @@ func im2col(_ g: ConvGeometry, _ x: UnsafePointer<Float>, channelStride: Int, _ 
     nonisolated(unsafe) let col = col
     let ho = g.ho, wo = g.wo, kk = g.k * g.k, planeIn = g.h * g.w, planeOut = ho * wo
     let cols = g.cols
-    forEach(g.rows, parallel: parallel) { r in
+    forEach(g.rows, parallel: parallel, work: g.rows * cols) { r in
         let ci = r / kk, ky = (r % kk) / g.k, kx = r % g.k
         let xr = g.validRange(kx, size: g.w, outSize: wo)
         let yr = g.validRange(ky, size: g.h, outSize: ho)
@@ -86,7 +86,7 @@ func col2im(_ g: ConvGeometry, _ dcol: UnsafeMutablePointer<Float>, _ dx: Unsafe
     let ho = g.ho, wo = g.wo, k = g.k, planeIn = g.h * g.w, planeOut = ho * wo
     let cols = g.cols
     // Each worker owns whole input channels, so no two threads write the same element.
-    forEach(g.cin, parallel: parallel) { ci in
+    forEach(g.cin, parallel: parallel, work: g.rows * cols) { ci in
         for n in 0..<g.n {
             let d0 = dx + ci * channelStride + n * planeIn
             d0.update(repeating: 0, count: planeIn)

@@ -39,14 +39,24 @@ public func parallelChunks(_ n: Int, minChunk: Int = 1, _ body: (Range<Int>) -> 
     }
 }
 
-/// Runs body(i) for i in 0..<n, in chunks spread over the worker threads.
+/// Below this much work (roughly, scalar operations) a loop runs on the calling thread:
+/// waking a sleeping worker costs tens of microseconds, more than the work saves (measured:
+/// single-image inference at width 16 took 2.6 ms with every loop split, 1.7 ms on one thread).
+public let minParallelWork = 65_536
+
+/// Runs body(i) for i in 0..<n, in chunks spread over the worker threads. `work` estimates the
+/// whole loop's cost; small loops stay on the calling thread.
 @inline(__always)
-public func parallelFor(_ n: Int, _ body: (Int) -> Void) {
+public func parallelFor(_ n: Int, work: Int = Int.max, _ body: (Int) -> Void) {
+    if work < minParallelWork {
+        for i in 0..<n { body(i) }
+        return
+    }
     parallelChunks(n) { r in for i in r { body(i) } }
 }
 
 /// body(i) for i in 0..<n, on the workers when `parallel`, else inline.
 @inline(__always)
-public func forEach(_ n: Int, parallel: Bool, _ body: (Int) -> Void) {
-    if parallel { parallelFor(n, body) } else { for i in 0..<n { body(i) } }
+public func forEach(_ n: Int, parallel: Bool, work: Int = Int.max, _ body: (Int) -> Void) {
+    if parallel { parallelFor(n, work: work, body) } else { for i in 0..<n { body(i) } }
 }
