@@ -21,8 +21,8 @@ final class ConvolutionTests: XCTestCase {
     }
 
     func testMatchesDirectConvolutionAcrossSlicesAndThreads() {
-        let saved = (Conv2d.sliceBytes, Threads.count)
-        defer { Conv2d.sliceBytes = saved.0; Threads.set(saved.1) }
+        let saved = (Conv2d.sliceBytes, Threads.count, Conv2d.backwardThroughOutputColumns)
+        defer { Conv2d.sliceBytes = saved.0; Threads.set(saved.1); Conv2d.backwardThroughOutputColumns = saved.2 }
         var rng = RNG(seed: 3)
         // includes planes smaller than the kernel (1x1 and 2x2 inputs: every tap at the border)
         for (k, stride, pad, h) in [(3, 1, 1, 6), (3, 2, 1, 7), (1, 2, 0, 6), (1, 1, 0, 5), (3, 1, 0, 6),
@@ -35,9 +35,12 @@ final class ConvolutionTests: XCTestCase {
             let ref = naiveConv(x.array, n: n, cin: cin, h: h, w: h, weight: conv.weight.value.array, cout: cout,
                                 k: k, stride: stride, pad: pad)
             var grads: [[Float]] = []
-            for (slice, threads) in [(1 << 30, 1), (1, 2), (200, 2), (1 << 30, 3)] {
+            // Both backward algorithms (im2col(x)+col2im, and im2col(dy) for stride-1 "same").
+            for (slice, threads, viaDy) in [(1 << 30, 1, false), (1 << 30, 1, true), (1, 2, true), (200, 2, false),
+                                            (200, 2, true), (1 << 30, 3, true)] {
                 Conv2d.sliceBytes = slice
                 Threads.set(threads)
+                Conv2d.backwardThroughOutputColumns = viaDy
                 let y = conv.forward(x, mode: .train).array
                 XCTAssertLessThan(relativeError(y, ref), 1e-5, "k\(k) s\(stride) p\(pad) slice \(slice) threads \(threads)")
                 let r = Tensor(conv.output.shape)
@@ -45,7 +48,7 @@ final class ConvolutionTests: XCTestCase {
                 conv.backward(r)
                 grads.append(conv.inputGrad.array + conv.weight.grad!.array)
             }
-            for g in grads.dropFirst() { XCTAssertLessThan(relativeError(g, grads[0]), 1e-5) }
+            for g in grads.dropFirst() { XCTAssertLessThan(relativeError(g, grads[0]), 1e-5, "k\(k) s\(stride) p\(pad) h\(h)") }
         }
     }
 

@@ -121,11 +121,19 @@ public final class Conv2d: Module, @unchecked Sendable {
         return output
     }
 
+    /// Use the im2col(dy) backward for stride-1 "same" convolutions (ROBUST_CONV_BACKWARD=col2im
+    /// selects the classic im2col(x) + col2im path, for comparison).
+    nonisolated(unsafe) public static var backwardThroughOutputColumns: Bool = getenvString("ROBUST_CONV_BACKWARD") != "col2im"
+    private let flipped = Tensor([0])
+
     /// Writes dW into weight.grad and returns dx (unless needInputGrad is false: the stem).
     @discardableResult
     public func backward(_ dy: Tensor, needInputGrad: Bool = true) -> Tensor {
         guard let x = input else { preconditionFailure("Conv2d.backward without a training forward") }
         let g = geometry(x)
+        if g.isSameStride1 && k > 1 && Conv2d.backwardThroughOutputColumns {
+            return backwardSame(dy, x, g, needInputGrad: needInputGrad)
+        }
         let T = Threads.count
         if needInputGrad { inputGrad.reshape(x.shape) }
         let planeIn = g.h * g.w, planeOut = g.ho * g.wo
@@ -197,6 +205,81 @@ public final class Conv2d: Module, @unchecked Sendable {
             let dst = dWs[0]
             for t in 1..<active { let src = dWs[t]; for i in 0..<n { dst[i] += src[i] } }
         }
+        return inputGrad
+    }
+}
+
+extension Conv2d {
+    /// Backward of a stride-1 "same" convolution from one im2col, that of dy:
+    ///
+    ///   E = im2col(dy)                         [Cout*k*k, P]   (taps of dy around each input pixel)
+    ///   dx = W~ . E,  W~[ci,(co,a,b)] = W[co,ci,k-1-a,k-1-b]    (the transposed convolution)
+    ///   D = E . x^T,  dW[co,ci,ky,kx] = D[(co,k-1-ky,k-1-kx), ci]
+    ///
+    /// Compared with im2col(x) + col2im this builds one column matrix instead of building one
+    /// and scattering another back, and dx is written by the GEMM directly.
+    func backwardSame(_ dy: Tensor, _ x: Tensor, _ g: ConvGeometry, needInputGrad: Bool) -> Tensor {
+        let T = Threads.count
+        let plane = g.h * g.w
+        let kk = k * k, rowsE = cout * kk
+        let (cout, cin, k) = (self.cout, self.cin, self.k)
+        if needInputGrad { inputGrad.reshape(x.shape) }
+        // W~: rearranged weights, rebuilt each step (they change every step; it is small).
+        flipped.reshape([cin, rowsE])
+        let w = weight.value.data, wf = flipped.data
+        for co in 0..<cout { for ci in 0..<cin { for a in 0..<k { for b in 0..<k {
+            wf[ci * rowsE + (co * k + a) * k + b] = w[((co * cin + ci) * k + (k - 1 - a)) * k + (k - 1 - b)]
+        } } } }
+        let gE = ConvGeometry(cin: cout, n: g.n, h: g.h, w: g.w, k: k, stride: 1, pad: pad)
+        let byCache = Conv2d.sliceBytes / max(1, rowsE * plane * 4)
+        let step = max(1, min(byCache, (g.n + T - 1) / T))
+        let slices = Swift.stride(from: 0, to: g.n, by: step).map { ($0, min(step, g.n - $0)) }
+        let active = min(T, slices.count)
+        let cols = workspace.buffers(rowsE * step * plane, slots: active)
+        while partials.count < active { partials.append(Tensor(weight.value.shape)) }
+        let ds = partials.prefix(active).map(\.data)
+        nonisolated(unsafe) let xp = x.data, dyp = dy.data, dxp = inputGrad.data, wfp = UnsafePointer(wf)
+        var timers = [SIMD4<Double>](repeating: .zero, count: active)
+        let profiling = Profiler.enabled
+        timers.withUnsafeMutableBufferPointer { tb in
+            nonisolated(unsafe) let tb = tb
+            parallelFor(active) { t in
+                @inline(__always) func now() -> Double { profiling ? monotonicSeconds() : 0 }
+                var first = true
+                for (n0, cnt) in Swift.stride(from: t, to: slices.count, by: active).map({ slices[$0] }) {
+                    let gs = gE.with(n: cnt)
+                    let e = cols[t]
+                    let t0 = now()
+                    im2col(gs, dyp + n0 * plane, channelStride: g.n * plane, e, parallel: false)
+                    let t1 = now()
+                    // D_t (+)= E[Cout*k*k, P_slice] . x_slice[Cin, P_slice]^T
+                    BLAS.gemm(transB: true, m: rowsE, n: cin, k: gs.cols, a: e, lda: gs.cols,
+                              b: xp + n0 * plane, ldb: g.cols, beta: first ? 0 : 1, c: ds[t], ldc: cin)
+                    first = false
+                    let t2 = now()
+                    if needInputGrad {
+                        BLAS.gemm(m: cin, n: gs.cols, k: rowsE, a: wfp, lda: rowsE, b: e, ldb: gs.cols,
+                                  c: dxp + n0 * plane, ldc: g.cols)
+                    }
+                    if profiling { tb[t] += SIMD4(t1 - t0, t2 - t1, now() - t2, 0) }
+                }
+            }
+        }
+        if profiling {
+            let total = timers.reduce(SIMD4<Double>.zero, +) / Double(active)
+            let f = 2.0 * Double(cout * g.rows) * Double(g.cols)
+            Profiler.add("conv.im2col(dy)", seconds: total[0])
+            Profiler.add("conv.gemm.weight_grad", seconds: total[1], flops: f)
+            if needInputGrad { Profiler.add("conv.gemm.input_grad", seconds: total[2], flops: f) }
+        }
+        // dW = the workers' D summed, taps flipped back.
+        let dW = weight.grad!.data
+        for co in 0..<cout { for ci in 0..<cin { for ky in 0..<k { for kx in 0..<k {
+            let src = ((co * k + (k - 1 - ky)) * k + (k - 1 - kx)) * cin + ci
+            var v: Float = 0
+            for t in 0..<active { v += ds[t][src] }
+            dW[((co * cin + ci) * k + ky) * k + kx] = v
+        } } } }
         return inputGrad
     }
 }
