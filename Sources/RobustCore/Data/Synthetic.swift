@@ -8,16 +8,20 @@ public enum SyntheticData {
         let names = classes == 10 ? cifar10ClassNames : (0..<classes).map { "class\($0)" }
         var ds = Dataset(height: size, width: size, classNames: names)
         ds.pixels.reserveCapacity(count * size * size * 3)
+        // Ten well-separated colours; the stripe orientation and period add texture.
+        let palette: [(Int, Int, Int)] = [(230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200), (245, 130, 48),
+                                          (145, 30, 180), (70, 240, 240), (240, 50, 230), (210, 245, 60), (128, 128, 0)]
         for i in 0..<count {
             let k = i % classes
             let period = 2 + k / 2
             let phase = rng.int(period * 2)
+            let col = palette[k % palette.count]
             for y in 0..<size {
                 for x in 0..<size {
                     let stripe = (((k % 2 == 0 ? x : y) + phase) / period) % 2
-                    for c in 0..<3 {
-                        let base = (c == k % 3 ? 170 : 70) + stripe * 50
-                        ds.pixels.append(UInt8(max(0, min(255, base + Int(rng.normal() * 25)))))
+                    for c in [col.0, col.1, col.2] {
+                        let v = Float(c) * (stripe == 1 ? 1.0 : 0.6) + rng.normal() * 25
+                        ds.pixels.append(UInt8(max(0, min(255, v.rounded()))))
                     }
                 }
             }
