@@ -93,8 +93,9 @@ struct BenchResult {
         return ds
     }
 
-    /// Images/s at one batch size: the median step over `seconds` (at least 3 steps).
-    static func throughput(width: Int, batch: Int, training: Bool, seconds: Double) -> Double {
+    /// One training step (batch `batch`) or one eval-mode forward pass, on synthetic data,
+    /// as a closure that can be timed.
+    static func makeStep(width: Int, batch: Int, training: Bool) -> () -> Void {
         var cfg = TrainConfig()
         cfg.width = width
         let ds = syntheticData(count: batch)
@@ -103,9 +104,13 @@ struct BenchResult {
         let input = Tensor([0])
         var labels: [Int32] = []
         Batcher(normalization: .cifar10).fill(input, labels: &labels, from: ds, indices: idx[...], augment: nil)
-        let step: () -> Void = training ? { trainer.trainStep(indices: idx[...], augmentTag: 0) }
-                                        : { trainer.model.forward(input, mode: .eval) }
-        return Double(batch) / medianSeconds(seconds, step)
+        return training ? { trainer.trainStep(indices: idx[...], augmentTag: 0) }
+                        : { trainer.model.forward(input, mode: .eval) }
+    }
+
+    /// Images/s at one batch size: the median step over `seconds` (at least 3 steps).
+    static func throughput(width: Int, batch: Int, training: Bool, seconds: Double) -> Double {
+        Double(batch) / medianSeconds(seconds, makeStep(width: width, batch: batch, training: training))
     }
 
     /// The median duration of `body` over at least `seconds` and 3 calls, after one warm-up call.
@@ -125,16 +130,7 @@ struct BenchResult {
 
     /// Images/s over `steps` profiled steps (after one unprofiled warm-up step).
     static func profile(width: Int, batch: Int, training: Bool, steps: Int) -> Double {
-        var cfg = TrainConfig()
-        cfg.width = width
-        let ds = syntheticData(count: batch)
-        let trainer = Trainer(config: cfg, train: ds, test: nil)
-        let idx = Array(0..<batch)
-        let input = Tensor([0])
-        var labels: [Int32] = []
-        Batcher(normalization: .cifar10).fill(input, labels: &labels, from: ds, indices: idx[...], augment: nil)
-        let step: () -> Void = training ? { trainer.trainStep(indices: idx[...], augmentTag: 0) }
-                                        : { trainer.model.forward(input, mode: .eval) }
+        let step = makeStep(width: width, batch: batch, training: training)
         let was = Profiler.enabled
         Profiler.enabled = false
         step()
