@@ -2,7 +2,7 @@
 import PackageDescription
 
 // robust: train and run CIFAR-style image classifiers, and audit the data they learn from.
-// No unsafeFlags here: they break `swift test` and every consumer. The self-contained
+// Compiler flags never go in this manifest (they break `swift test` and every consumer). The self-contained
 // librobust.so is built with `swift build -c release --product robust -Xswiftc -static-stdlib`.
 let package = Package(
     name: "robust",
