@@ -91,6 +91,7 @@ public enum ModelIO {
             }
             let v = try st.floats(name)
             v.withUnsafeBufferPointer { p.value.data.update(from: $0.baseAddress!, count: v.count) }
+            p.markModified()
         }
         for c in module.counters {
             let name = prefix + c.name

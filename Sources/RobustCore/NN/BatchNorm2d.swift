@@ -216,15 +216,17 @@ public struct ChannelAffine: Sendable, Equatable {
     public var scale: [Float], shift: [Float]
     public var relu: Bool
 
-    /// In place on a block of `rows` channel rows of `columns` values, rows `ld` apart.
+    /// In place on a block of `rows` channel rows of `columns` values, rows `ld` apart; the
+    /// block's first row is channel `firstRow`.
     /// With `residual` (same layout and offset as p), y = relu?(x*scale + shift + residual):
     /// the end of a residual block, fused.
     @inline(__always)
-    func apply(_ p: UnsafeMutablePointer<Float>, rows: Int, columns: Int, ld: Int, residual: UnsafePointer<Float>? = nil) {
+    func apply(_ p: UnsafeMutablePointer<Float>, rows: Int, firstRow: Int = 0, columns: Int, ld: Int,
+               residual: UnsafePointer<Float>? = nil) {
         if let r = residual {
-            for c in 0..<rows { affineAdd(p + c * ld, r + c * ld, columns, scale[c], shift[c], relu) }
+            for c in 0..<rows { affineAdd(p + c * ld, r + c * ld, columns, scale[firstRow + c], shift[firstRow + c], relu) }
         } else {
-            for c in 0..<rows { affine(p + c * ld, p + c * ld, columns, scale[c], shift[c], relu) }
+            for c in 0..<rows { affine(p + c * ld, p + c * ld, columns, scale[firstRow + c], shift[firstRow + c], relu) }
         }
     }
 }

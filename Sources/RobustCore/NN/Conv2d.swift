@@ -19,6 +19,11 @@ public final class Conv2d: Module, @unchecked Sendable {
     private var input: Tensor?
     /// dW partial sums of workers 1..T-1 (worker 0 writes weight.grad).
     private var partials: [Tensor] = []
+    /// Winograd-transformed filters for inference, and the weight version they were made from.
+    let winogradU = Tensor([0])
+    var winogradVersion = -1
+    /// The same for the flipped filters that give the input gradient (rebuilt every backward).
+    let winogradFlipped = Tensor([0])
 
     /// Target size of one slice's im2col matrix: a few MiB keeps it in cache.
     nonisolated(unsafe) public static var sliceBytes: Int = {
@@ -63,6 +68,9 @@ public final class Conv2d: Module, @unchecked Sendable {
         nonisolated(unsafe) let rp: UnsafeMutablePointer<Float>? = residual?.data
         output.reshape([cout, g.n, g.ho, g.wo])
         input = mode == .train ? x : nil
+        if (mode == .eval || Winograd.inTraining) && Winograd.applies(k: k, stride: stride, pad: pad, h: g.h, w: g.w) {
+            return forwardWinograd(x, g, mode: mode, epilogue: epilogue, residual: residual)
+        }
         let T = Threads.count
         let planeIn = g.h * g.w, planeOut = g.ho * g.wo
         nonisolated(unsafe) let w = weight.value.data, xp = x.data, yp = output.data
@@ -224,6 +232,7 @@ extension Conv2d {
         let kk = k * k, rowsE = cout * kk
         let (cout, cin, k) = (self.cout, self.cin, self.k)
         if needInputGrad { inputGrad.reshape(x.shape) }
+        let dxByWinograd = needInputGrad && Winograd.inTraining && Winograd.applies(k: k, stride: 1, pad: pad, h: g.h, w: g.w)
         // W~: rearranged weights, rebuilt each step (they change every step; it is small).
         flipped.reshape([cin, rowsE])
         let w = weight.value.data, wf = flipped.data
@@ -257,7 +266,7 @@ extension Conv2d {
                               b: xp + n0 * plane, ldb: g.cols, beta: first ? 0 : 1, c: ds[t], ldc: cin)
                     first = false
                     let t2 = now()
-                    if needInputGrad {
+                    if needInputGrad && !dxByWinograd {
                         BLAS.gemm(m: cin, n: gs.cols, k: rowsE, a: wfp, lda: rowsE, b: e, ldb: gs.cols,
                                   c: dxp + n0 * plane, ldc: g.cols)
                     }
@@ -270,7 +279,14 @@ extension Conv2d {
             let f = 2.0 * Double(cout * g.rows) * Double(g.cols)
             Profiler.add("conv.im2col(dy)", seconds: total[0])
             Profiler.add("conv.gemm.weight_grad", seconds: total[1], flops: f)
-            if needInputGrad { Profiler.add("conv.gemm.input_grad", seconds: total[2], flops: f) }
+            if needInputGrad && !dxByWinograd { Profiler.add("conv.gemm.input_grad", seconds: total[2], flops: f) }
+        }
+        if dxByWinograd {
+            // dx = conv3x3(dy, W~): W~ is laid out as [Cin, Cout, 3, 3] filters.
+            winogradFlipped.reshape([16, cin, cout])
+            Winograd.transformWeights(wf, cout: cin, cin: cout, into: winogradFlipped.data)
+            Winograd.convolve(dy.data, n: g.n, h: g.h, w: g.w, cin: cout, cout: cin, u: winogradFlipped.data,
+                              y: inputGrad.data, epilogue: nil, residual: nil, workspace: workspace)
         }
         // dW = the workers' D summed, taps flipped back.
         let dW = weight.grad!.data

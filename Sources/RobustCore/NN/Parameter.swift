@@ -3,6 +3,8 @@
 
 public final class Parameter: @unchecked Sendable {
     public let name: String
+    /// Code that writes `value` must call `markModified()` afterwards: layers cache values
+    /// derived from it (the Winograd-transformed filters) and rebuild them when `version` moves.
     public let value: Tensor
     /// nil for buffers (running_mean, running_var).
     public let grad: Tensor?
@@ -14,6 +16,10 @@ public final class Parameter: @unchecked Sendable {
     }
 
     public var isTrainable: Bool { grad != nil }
+
+    /// Bumped by every writer of `value` (optimizer step, initialization, loading).
+    public private(set) var version = 0
+    public func markModified() { version &+= 1 }
 }
 
 /// Anything that owns parameters, listed in state_dict order with their full names.

@@ -57,6 +57,7 @@ public final class ResNet18: Module, @unchecked Sendable {
         }
         let bound = 1 / Float(linear.inFeatures).squareRoot()
         for i in 0..<numClasses { linear.bias.value[i] = rng.uniform(-bound, bound) }
+        for p in parameters { p.markModified() }
     }
 
     /// x: normalized images, channel-major [3, N, H, W]. Returns logits [N, classes].

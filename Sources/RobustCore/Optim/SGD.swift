@@ -32,6 +32,7 @@ public final class SGD: @unchecked Sendable {
                 }
             }
         }
+        for p in parameters { p.markModified() }
         hasMomentum = true
     }
 }

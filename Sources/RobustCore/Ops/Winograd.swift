@@ -1,0 +1,299 @@
+// Winograd F(2x2, 3x3) for 3x3, stride-1, pad-1 convolutions (Lavin and Gray, 2016).
+//
+// Each 2x2 output tile comes from a 4x4 input tile d:
+//
+//   Y = A^T [ U (.) V ] A,   U = G g G^T (per filter),  V = B^T d B (per input tile)
+//
+//   B^T = | 1  0 -1  0 |     G = | 1    0    0  |     A^T = | 1  1  1  0 |
+//         | 0  1  1  0 |         | 1/2  1/2  1/2|           | 0  1 -1 -1 |
+//         | 0 -1  1  0 |         | 1/2 -1/2  1/2|
+//         | 0  1  0 -1 |         | 0    0    1  |
+//
+// Summed over input channels, the 16 elementwise products become 16 GEMMs
+// M[e][Cout, tiles] = U[e][Cout, Cin] . V[e][Cin, tiles]: 16 multiplies per 4 outputs where
+// direct convolution needs 36, so 2.25x fewer FLOPs, and V is 4x the input where im2col is
+// 9x. The transforms are additions only. fp32 error grows a little (about 1e-6 relative on
+// unit-scale data; the tests bound it), well inside what SGD tolerates, so training uses it
+// too: for the forward pass and for the input gradient (a 3x3 convolution of dy with the
+// flipped filters). The weight gradient stays on im2col(dy).
+//
+// Layout: a slice of images, channel-major like the rest of the engine; tile t of the slice is
+// (image, tile row, tile column) in that order, so a tile row's tiles are contiguous in V and
+// M and every transform runs over them as SIMD lanes.
+
+enum Winograd {
+    /// ROBUST_WINOGRAD=0 turns the path off (im2col everywhere), ROBUST_WINOGRAD=eval keeps it
+    /// for inference only: for comparison.
+    nonisolated(unsafe) static var enabled: Bool = getenvString("ROBUST_WINOGRAD") != "0"
+    nonisolated(unsafe) static var inTraining: Bool = !["0", "eval"].contains(getenvString("ROBUST_WINOGRAD") ?? "")
+
+    /// The shapes this path handles: 3x3, stride 1, pad 1, height even and width a multiple
+    /// of 4 (so a tile row holds an even number of tiles, which the SIMD tails rely on).
+    static func applies(k: Int, stride: Int, pad: Int, h: Int, w: Int) -> Bool {
+        enabled && k == 3 && stride == 1 && pad == 1 && h >= 2 && w >= 4 && h % 2 == 0 && w % 4 == 0
+    }
+
+    /// U[e][co][ci] = (G g G^T)[e] for the filters w[Cout, Cin, 3, 3]; u holds 16*Cout*Cin.
+    static func transformWeights(_ w: UnsafePointer<Float>, cout: Int, cin: Int, into u: UnsafeMutablePointer<Float>) {
+        let plane = cout * cin
+        for f in 0..<plane {
+            let g = w + 9 * f
+            // t = G g (4x3, rows i), then u = t G^T (4x4)
+            @inline(__always) func column(_ b: Int) -> SIMD4<Float> {
+                let g0 = g[b], g1 = g[3 + b], g2 = g[6 + b]
+                return SIMD4(g0, 0.5 * (g0 + g1 + g2), 0.5 * (g0 - g1 + g2), g2)
+            }
+            let c0 = column(0), c1 = column(1), c2 = column(2)  // lanes: rows i of t
+            let u0 = c0, u1 = 0.5 * (c0 + c1 + c2), u2 = 0.5 * (c0 - c1 + c2), u3 = c2
+            for i in 0..<4 {
+                u[(4 * i + 0) * plane + f] = u0[i]
+                u[(4 * i + 1) * plane + f] = u1[i]
+                u[(4 * i + 2) * plane + f] = u2[i]
+                u[(4 * i + 3) * plane + f] = u3[i]
+            }
+        }
+    }
+
+    /// Distance between the 16 e-planes of V or M (rows x ld floats each). The transforms read
+    /// or write all 16 planes at once: planes a multiple of 4 KiB apart would all fall in the
+    /// same L1 sets (and alias store-to-load), so the stride is an odd number of cache lines.
+    static func planeStride(rows: Int, ld: Int) -> Int {
+        var lines = (rows * ld + 15) / 16
+        if lines % 2 == 0 { lines += 1 }
+        return 16 * lines
+    }
+
+    /// Floats of scratch that `transformInput` needs for one image plane.
+    static func scratchCount(h: Int, w: Int) -> Int { 2 * (h + 2) * (w / 2 + 1) }
+
+    /// V[e][ci][t] for channels `channels` of a slice of `images` images of h x w.
+    /// x points at the slice's first image of channel 0; channels are `channelStride` apart.
+    /// v has row length (distance between ci rows) `ldv` and e-planes `planeStride` apart.
+    static func transformInput(_ x: UnsafePointer<Float>, channelStride: Int, channels: Range<Int>, images: Int,
+                               h: Int, w: Int, v: UnsafeMutablePointer<Float>, ldv: Int, planeStride: Int,
+                               scratch: UnsafeMutablePointer<Float>) {
+        let tw = w / 2, th = h / 2, tilesPerImage = th * tw
+        // Zero-padded plane split into even and odd columns: pad(r, 2k) = even[r][k],
+        // pad(r, 2k+1) = odd[r][k], with pad(r, c) = x[r-1][c-1]. Then the 4 columns of the
+        // tile at tx are even[tx], odd[tx], even[tx+1], odd[tx+1]: contiguous loads.
+        let rs = tw + 1
+        let even = scratch, odd = scratch + (h + 2) * rs
+        even.update(repeating: 0, count: 2 * (h + 2) * rs)
+        for ci in channels {
+            for n in 0..<images {
+                let src = x + ci * channelStride + n * h * w
+                for r in 0..<h {
+                    let s = src + r * w, e = even + (r + 1) * rs, o = odd + (r + 1) * rs
+                    for k in 0..<tw {
+                        o[k] = s[2 * k]          // pad column 2k+1 = x column 2k
+                        e[k + 1] = s[2 * k + 1]  // pad column 2k+2 = x column 2k+1
+                    }
+                }
+                for ty in 0..<th {
+                    let e = even + 2 * ty * rs, o = odd + 2 * ty * rs
+                    let dst = v + ci * ldv + n * tilesPerImage + ty * tw
+                    var tx = 0
+                    while tx + 8 <= tw { inputTiles(SIMD8<Float>.self, e, o, rs, tx, dst, planeStride); tx += 8 }
+                    if tx + 4 <= tw { inputTiles(SIMD4<Float>.self, e, o, rs, tx, dst, planeStride); tx += 4 }
+                    if tx + 2 <= tw { inputTiles(SIMD2<Float>.self, e, o, rs, tx, dst, planeStride); tx += 2 }
+                }
+            }
+        }
+    }
+
+    /// Y for channels `channels` from M[e][co][t] (row length ldm, e-planes planeStride apart) into
+    /// the slice's output planes (y at the first image of channel 0, channels channelStride apart).
+    static func transformOutput(_ m: UnsafePointer<Float>, ldm: Int, planeStride: Int, channels: Range<Int>, images: Int,
+                                h: Int, w: Int, y: UnsafeMutablePointer<Float>, channelStride: Int) {
+        let tw = w / 2, th = h / 2, tilesPerImage = th * tw
+        for co in channels {
+            for n in 0..<images {
+                let plane = y + co * channelStride + n * h * w
+                for ty in 0..<th {
+                    let src = m + co * ldm + n * tilesPerImage + ty * tw
+                    let row0 = plane + 2 * ty * w, row1 = row0 + w
+                    var tx = 0
+                    while tx + 8 <= tw {
+                        let (a, b, c, d) = outputTiles(SIMD8<Float>.self, src, planeStride, tx)
+                        store(interleave(a, b), row0 + 2 * tx); store(interleave(c, d), row1 + 2 * tx)
+                        tx += 8
+                    }
+                    if tx + 4 <= tw {
+                        let (a, b, c, d) = outputTiles(SIMD4<Float>.self, src, planeStride, tx)
+                        store(interleave(a, b), row0 + 2 * tx); store(interleave(c, d), row1 + 2 * tx)
+                        tx += 4
+                    }
+                    if tx + 2 <= tw {
+                        let (a, b, c, d) = outputTiles(SIMD2<Float>.self, src, planeStride, tx)
+                        store(interleave(a, b), row0 + 2 * tx); store(interleave(c, d), row1 + 2 * tx)
+                        tx += 2
+                    }
+                }
+            }
+        }
+    }
+
+    /// V = B^T d B for tiles tx..<tx+lanes of one tile row: rows r of d are padded rows r of
+    /// the tile row (e, o: even and odd columns, rs apart).
+    @inline(__always)
+    static func inputTiles<V: SIMD>(_: V.Type, _ e: UnsafePointer<Float>, _ o: UnsafePointer<Float>, _ rs: Int, _ tx: Int,
+                                    _ dst: UnsafeMutablePointer<Float>, _ ps: Int) where V.Scalar == Float {
+        @inline(__always) func row(_ r: Int) -> (V, V, V, V) {
+            let p0: V = load(e + r * rs + tx), p1: V = load(o + r * rs + tx)
+            let p2: V = load(e + r * rs + tx + 1), p3: V = load(o + r * rs + tx + 1)
+            return (p0 - p2, p1 + p2, p2 - p1, p1 - p3)  // d B
+        }
+        let r0 = row(0), r1 = row(1), r2 = row(2), r3 = row(3)
+        let d = dst + tx
+        // B^T (d B), e = 4i + j
+        store(r0.0 - r2.0, d); store(r0.1 - r2.1, d + ps); store(r0.2 - r2.2, d + 2 * ps); store(r0.3 - r2.3, d + 3 * ps)
+        store(r1.0 + r2.0, d + 4 * ps); store(r1.1 + r2.1, d + 5 * ps); store(r1.2 + r2.2, d + 6 * ps); store(r1.3 + r2.3, d + 7 * ps)
+        store(r2.0 - r1.0, d + 8 * ps); store(r2.1 - r1.1, d + 9 * ps); store(r2.2 - r1.2, d + 10 * ps); store(r2.3 - r1.3, d + 11 * ps)
+        store(r1.0 - r3.0, d + 12 * ps); store(r1.1 - r3.1, d + 13 * ps); store(r1.2 - r3.2, d + 14 * ps); store(r1.3 - r3.3, d + 15 * ps)
+    }
+
+    /// A^T m A for tiles tx..<tx+lanes: (y00, y01, y10, y11), lane = tile.
+    @inline(__always)
+    static func outputTiles<V: SIMD>(_: V.Type, _ src: UnsafePointer<Float>, _ ps: Int, _ tx: Int) -> (V, V, V, V)
+        where V.Scalar == Float {
+        @inline(__always) func row(_ i: Int) -> (V, V) {
+            let m0: V = load(src + (4 * i) * ps + tx), m1: V = load(src + (4 * i + 1) * ps + tx)
+            let m2: V = load(src + (4 * i + 2) * ps + tx), m3: V = load(src + (4 * i + 3) * ps + tx)
+            return (m0 + m1 + m2, m1 - m2 - m3)  // m A
+        }
+        let s0 = row(0), s1 = row(1), s2 = row(2), s3 = row(3)
+        return (s0.0 + s1.0 + s2.0, s0.1 + s1.1 + s2.1, s1.0 - s2.0 - s3.0, s1.1 - s2.1 - s3.1)
+    }
+
+    @inline(__always) static func load<V: SIMD>(_ p: UnsafePointer<Float>) -> V where V.Scalar == Float {
+        UnsafeRawPointer(p).loadUnaligned(as: V.self)
+    }
+    @inline(__always) static func store<V: SIMD>(_ v: V, _ p: UnsafeMutablePointer<Float>) where V.Scalar == Float {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self)
+    }
+    /// (a0, b0, a1, b1, ...): the two output columns of each tile, side by side.
+    @inline(__always) static func interleave(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD16<Float> {
+        SIMD16(a[0], b[0], a[1], b[1], a[2], b[2], a[3], b[3], a[4], b[4], a[5], b[5], a[6], b[6], a[7], b[7])
+    }
+    @inline(__always) static func interleave(_ a: SIMD4<Float>, _ b: SIMD4<Float>) -> SIMD8<Float> {
+        SIMD8(a[0], b[0], a[1], b[1], a[2], b[2], a[3], b[3])
+    }
+    @inline(__always) static func interleave(_ a: SIMD2<Float>, _ b: SIMD2<Float>) -> SIMD4<Float> {
+        SIMD4(a[0], b[0], a[1], b[1])
+    }
+}
+
+extension Conv2d {
+    /// Forward through Winograd F(2x2, 3x3), with the same epilogue and residual semantics as
+    /// the im2col path. In evaluation the transformed filters are cached until the weight
+    /// parameter's version changes; a training forward always rebuilds them (cheap next to a
+    /// batch), so code that perturbs weights directly (gradient checks) stays correct.
+    func forwardWinograd(_ x: Tensor, _ g: ConvGeometry, mode: Mode, epilogue: ChannelAffine?, residual: Tensor?) -> Tensor {
+        let (cin, cout) = (self.cin, self.cout)
+        if mode == .train || winogradVersion != weight.version || winogradU.count != 16 * cout * cin {
+            winogradU.reshape([16, cout, cin])
+            Profiler.measure("conv.winograd.filters") {
+                Winograd.transformWeights(weight.value.data, cout: cout, cin: cin, into: winogradU.data)
+            }
+            winogradVersion = weight.version
+        }
+        Winograd.convolve(x.data, n: g.n, h: g.h, w: g.w, cin: cin, cout: cout, u: winogradU.data, y: output.data,
+                          epilogue: epilogue, residual: residual?.data, workspace: workspace)
+        return output
+    }
+}
+
+extension Winograd {
+    /// y[Cout, N, H, W] = conv3x3(x[Cin, N, H, W]) through the transformed filters u, then the
+    /// epilogue (with the residual) if given.
+    static func convolve(_ x: UnsafePointer<Float>, n: Int, h: Int, w: Int, cin: Int, cout: Int, u: UnsafePointer<Float>,
+                         y: UnsafeMutablePointer<Float>, epilogue: ChannelAffine?, residual: UnsafePointer<Float>?,
+                         workspace: Workspace) {
+        let T = Threads.count
+        let plane = h * w, tilesPerImage = plane / 4
+        // Images per slice: V and M of a slice near the cache target, one slice per worker at least.
+        let bytesPerImage = 16 * (cin + cout) * tilesPerImage * 4
+        let step = max(1, min(Conv2d.sliceBytes / bytesPerImage, (n + T - 1) / T))
+        let slices = Swift.stride(from: 0, to: n, by: step).map { ($0, min(step, n - $0)) }
+        let ts = step * tilesPerImage
+        let scratch = Winograd.scratchCount(h: h, w: w)
+        let vStride = Winograd.planeStride(rows: cin, ld: ts), mStride = Winograd.planeStride(rows: cout, ld: ts)
+        let perSlot = 16 * (vStride + mStride) + scratch
+        let gemmFlops = 2.0 * 16 * Double(cout * cin) * Double(n * tilesPerImage)
+        nonisolated(unsafe) let u = u, xp = x, yp = y
+        nonisolated(unsafe) let rp = residual
+        let ld = n * plane  // distance between channels of x and y
+        if slices.count >= T {
+            // Each worker takes whole slices through all three phases.
+            let bufs = workspace.buffers(perSlot, slots: T)
+            var timers = [SIMD4<Double>](repeating: .zero, count: T)
+            let profiling = Profiler.enabled
+            timers.withUnsafeMutableBufferPointer { tb in
+                nonisolated(unsafe) let tb = tb
+                parallelFor(T) { t in
+                    @inline(__always) func now() -> Double { profiling ? monotonicSeconds() : 0 }
+                    let v = bufs[t], m = v + 16 * vStride, s = m + 16 * mStride
+                    for (n0, cnt) in Swift.stride(from: t, to: slices.count, by: T).map({ slices[$0] }) {
+                        let tsl = cnt * tilesPerImage
+                        let t0 = now()
+                        Winograd.transformInput(xp + n0 * plane, channelStride: ld, channels: 0..<cin, images: cnt,
+                                                h: h, w: w, v: v, ldv: tsl, planeStride: vStride, scratch: s)
+                        let t1 = now()
+                        for e in 0..<16 {
+                            BLAS.gemm(m: cout, n: tsl, k: cin, a: u + e * cout * cin, lda: cin,
+                                      b: v + e * vStride, ldb: tsl, c: m + e * mStride, ldc: tsl)
+                        }
+                        let t2 = now()
+                        Winograd.transformOutput(m, ldm: tsl, planeStride: mStride, channels: 0..<cout, images: cnt, h: h, w: w,
+                                                 y: yp + n0 * plane, channelStride: ld)
+                        epilogue?.apply(yp + n0 * plane, rows: cout, columns: cnt * plane, ld: ld,
+                                        residual: rp.map { $0 + n0 * plane })
+                        if profiling { tb[t] += SIMD4(t1 - t0, t2 - t1, now() - t2, 0) }
+                    }
+                }
+            }
+            if profiling {
+                let total = timers.reduce(SIMD4<Double>.zero, +) / Double(T)
+                Profiler.add("conv.winograd.input", seconds: total[0])
+                Profiler.add("conv.winograd.gemm", seconds: total[1], flops: gemmFlops)
+                Profiler.add(epilogue == nil ? "conv.winograd.output" : "conv.winograd.output+bn", seconds: total[2])
+            }
+            return
+        }
+        // Fewer slices than workers (small batches): each phase is split across the workers.
+        let buf = workspace.buffers(16 * (vStride + mStride) + T * scratch, slots: 1)[0]
+        nonisolated(unsafe) let v = buf, m = buf + 16 * vStride, s = m + 16 * mStride
+        let parts = min(T, 16)
+        for (n0, cnt) in slices {
+            let tsl = cnt * tilesPerImage
+            let work = 16 * (cin + cout) * tsl
+            Profiler.measure("conv.winograd.input") {
+                parallelFor(min(T, cin), work: work) { t in
+                    let c0 = cin * t / min(T, cin), c1 = cin * (t + 1) / min(T, cin)
+                    Winograd.transformInput(xp + n0 * plane, channelStride: ld, channels: c0..<c1, images: cnt,
+                                            h: h, w: w, v: v, ldv: tsl, planeStride: vStride, scratch: s + t * scratch)
+                }
+            }
+            Profiler.measure("conv.winograd.gemm", flops: 2.0 * 16 * Double(cout * cin * tsl)) {
+                parallelFor(parts, work: 16 * cout * cin * tsl) { t in
+                    for e in Swift.stride(from: t, to: 16, by: parts) {
+                        BLAS.gemm(m: cout, n: tsl, k: cin, a: u + e * cout * cin, lda: cin,
+                                  b: v + e * vStride, ldb: tsl, c: m + e * mStride, ldc: tsl)
+                    }
+                }
+            }
+            Profiler.measure(epilogue == nil ? "conv.winograd.output" : "conv.winograd.output+bn") {
+                let p = min(T, cout)
+                parallelFor(p, work: work) { t in
+                    let c0 = cout * t / p, c1 = cout * (t + 1) / p
+                    Winograd.transformOutput(m, ldm: tsl, planeStride: mStride, channels: c0..<c1, images: cnt, h: h, w: w,
+                                             y: yp + n0 * plane, channelStride: ld)
+                    if let ep = epilogue {
+                        ep.apply(yp + c0 * ld + n0 * plane, rows: c1 - c0, firstRow: c0, columns: cnt * plane, ld: ld,
+                                 residual: rp.map { $0 + c0 * ld + n0 * plane })
+                    }
+                }
+            }
+        }
+    }
+}
