@@ -57,30 +57,4 @@ public enum ImageCodec {
         defer { robust_imageio_free(out) }
         return Array(UnsafeBufferPointer(start: out, count: size))
     }
-
-    /// Bilinear resize (half-pixel centres, edge clamp; as PIL/torchvision without antialias).
-    public static func resize(_ img: RGBImage, width: Int, height: Int) -> RGBImage {
-        if img.width == width && img.height == height { return img }
-        var out = [UInt8](repeating: 0, count: width * height * 3)
-        let sx = Float(img.width) / Float(width), sy = Float(img.height) / Float(height)
-        for y in 0..<height {
-            let fy = max(0, (Float(y) + 0.5) * sy - 0.5)
-            let y0 = min(Int(fy), img.height - 1), y1 = min(y0 + 1, img.height - 1)
-            let wy = fy - Float(y0)
-            for x in 0..<width {
-                let fx = max(0, (Float(x) + 0.5) * sx - 0.5)
-                let x0 = min(Int(fx), img.width - 1), x1 = min(x0 + 1, img.width - 1)
-                let wx = fx - Float(x0)
-                for c in 0..<3 {
-                    let p00 = Float(img.pixels[(y0 * img.width + x0) * 3 + c])
-                    let p01 = Float(img.pixels[(y0 * img.width + x1) * 3 + c])
-                    let p10 = Float(img.pixels[(y1 * img.width + x0) * 3 + c])
-                    let p11 = Float(img.pixels[(y1 * img.width + x1) * 3 + c])
-                    let v = (p00 * (1 - wx) + p01 * wx) * (1 - wy) + (p10 * (1 - wx) + p11 * wx) * wy
-                    out[(y * width + x) * 3 + c] = UInt8(max(0, min(255, v.rounded())))
-                }
-            }
-        }
-        return RGBImage(width: width, height: height, pixels: out)
-    }
 }
