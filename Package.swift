@@ -26,7 +26,10 @@ let package = Package(
         // so decoding goes through setjmp/longjmp and returns an error code instead.
         .target(name: "CImageIO", dependencies: ["CLibJPEG", "CLibPNG"], path: "Sources/CImageIO"),
         .target(name: "RobustCore", dependencies: ["COpenBLAS", "CImageIO"], path: "Sources/RobustCore"),
-        .target(name: "CRobust", dependencies: ["RobustCore"], path: "Sources/CRobust"),
+        // The C ABI: robust.h's types and the plain-C helpers (per-thread errors), then the
+        // @_cdecl functions in Swift. include/robust.h is the one public header.
+        .target(name: "CRobustABI", path: "Sources/CRobustABI"),
+        .target(name: "CRobust", dependencies: ["RobustCore", "CRobustABI"], path: "Sources/CRobust"),
         .executableTarget(name: "audit-cli",
                           dependencies: ["RobustCore",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <jpeglib.h>
+#include <jerror.h>
 #include <png.h>
 
 static void set_msg(char *msg, size_t cap, const char *text) {
@@ -21,6 +22,7 @@ struct rio_jpeg_err {
     struct jpeg_error_mgr pub; /* must be first: libjpeg casts to this */
     jmp_buf jump;
     char text[JMSG_LENGTH_MAX];
+    unsigned char *outbuf; /* encoder: libjpeg's output buffer, freed here on error */
 };
 
 static void rio_jpeg_error_exit(j_common_ptr cinfo) {
@@ -32,6 +34,17 @@ static void rio_jpeg_error_exit(j_common_ptr cinfo) {
 /* Warnings (corrupt-but-recoverable data) are not fatal; keep libjpeg quiet on stderr. */
 static void rio_jpeg_output_message(j_common_ptr cinfo) { (void)cinfo; }
 
+/* Except one: data that ends early. libjpeg would pad the missing rows with gray and call it
+ * a warning; a truncated upload must be an error, not a half-gray image. */
+static void rio_jpeg_emit_message(j_common_ptr cinfo, int level) {
+    if (level < 0 && cinfo->err->msg_code == JWRN_JPEG_EOF) {
+        struct rio_jpeg_err *err = (struct rio_jpeg_err *)cinfo->err;
+        snprintf(err->text, sizeof err->text, "data ends early (truncated file)");
+        longjmp(err->jump, 1);
+    }
+    if (level < 0) cinfo->err->num_warnings++;
+}
+
 static int decode_jpeg(const uint8_t *data, size_t size, size_t max_pixels, uint8_t **out_pixels,
                        int *out_w, int *out_h, char *msg, size_t cap) {
     struct jpeg_decompress_struct cinfo;
@@ -41,6 +54,7 @@ static int decode_jpeg(const uint8_t *data, size_t size, size_t max_pixels, uint
     cinfo.err = jpeg_std_error(&jerr.pub);
     jerr.pub.error_exit = rio_jpeg_error_exit;
     jerr.pub.output_message = rio_jpeg_output_message;
+    jerr.pub.emit_message = rio_jpeg_emit_message;
     jerr.text[0] = '\0';
     if (setjmp(jerr.jump)) {
         jpeg_destroy_decompress(&cinfo);
@@ -95,21 +109,20 @@ int robust_jpeg_encode(const uint8_t *rgb, int w, int h, int quality, uint8_t **
     if (!rgb || w <= 0 || h <= 0) { set_msg(msg, cap, "JPEG: empty image"); return RIO_ERR_EMPTY; }
     struct jpeg_compress_struct cinfo;
     struct rio_jpeg_err jerr;
-    unsigned char *volatile buf = NULL;
     unsigned long len = 0;
     memset(&cinfo, 0, sizeof cinfo);
     cinfo.err = jpeg_std_error(&jerr.pub);
     jerr.pub.error_exit = rio_jpeg_error_exit;
     jerr.pub.output_message = rio_jpeg_output_message;
+    jerr.outbuf = NULL;
     if (setjmp(jerr.jump)) {
         jpeg_destroy_compress(&cinfo);
-        free(buf);
+        free(jerr.outbuf);  /* libjpeg keeps the current buffer's address there */
         set_msg(msg, cap, jerr.text);
         return RIO_ERR_ENCODE;
     }
     jpeg_create_compress(&cinfo);
-    unsigned char *b = NULL;
-    jpeg_mem_dest(&cinfo, &b, &len);
+    jpeg_mem_dest(&cinfo, &jerr.outbuf, &len);
     cinfo.image_width = (JDIMENSION)w;
     cinfo.image_height = (JDIMENSION)h;
     cinfo.input_components = 3;
@@ -122,9 +135,8 @@ int robust_jpeg_encode(const uint8_t *rgb, int w, int h, int quality, uint8_t **
         jpeg_write_scanlines(&cinfo, &row, 1);
     }
     jpeg_finish_compress(&cinfo);
-    buf = b;
     jpeg_destroy_compress(&cinfo);
-    *out_data = buf;
+    *out_data = jerr.outbuf;
     *out_size = len;
     return RIO_OK;
 }

@@ -1,4 +1,4 @@
 public enum RobustVersion {
-    public static let major = 0, minor = 1, patch = 0
+    public static let major = 0, minor = 2, patch = 0
     public static var string: String { "\(major).\(minor).\(patch)" }
 }

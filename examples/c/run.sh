@@ -1,13 +1,51 @@
 #!/usr/bin/env bash
-# Compiles the C examples against include/robust.h and runs them with librobust.so.
+# Builds the C clients (examples/c/Makefile) against include/robust.h and librobust.so and runs
+# them: the version check, the ABI check (every entry point, every bad input, 8 threads on one
+# model) natively and under valgrind, and the score example on generated images.
+# Expects librobust.so and audit-cli built (scripts/build-lib.sh).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+export SWIFT_BACKTRACE=enable=no
 bin="$(swift build -c release --show-bin-path)"
+lib="$bin/librobust.so"
 out="$(mktemp -d)"
-cc -std=c99 -Wall -Wextra -Werror -Iinclude examples/c/version.c -L"$bin" -lrobust -Wl,-rpath,"$bin" -o "$out/version"
-"$out/version"
-# The library needs no Swift runtime from the toolchain: nothing it links comes from it.
-if ldd "$bin/librobust.so" | grep -q "libswift"; then
-  echo "librobust.so links the Swift runtime dynamically:"; ldd "$bin/librobust.so"; exit 1
+trap 'rm -rf "$out"' EXIT
+
+# The library must not need the Swift toolchain: no libswift* and nothing from the toolchain's
+# folders among what the loader resolves, and only robust_* symbols exported.
+toolchain="$(dirname "$(dirname "$(command -v swift)")")"
+if ldd "$lib" | grep -qE "libswift|$toolchain"; then
+  echo "librobust.so needs the Swift toolchain at run time:"; ldd "$lib"; exit 1
 fi
-echo "C example: ok"
+if nm -D --defined-only "$lib" | grep -E " [A-Z] " | grep -qv " robust_"; then
+  echo "librobust.so exports more than robust_*:"; nm -D --defined-only "$lib" | grep -E " [A-Z] " | grep -v " robust_" | head; exit 1
+fi
+
+make -s -C examples/c OUT="$out" ROBUST_LIB_DIR="$bin"
+"$out/version"
+
+# Test images, made here: PNG and JPEG.
+"$bin/audit-cli" synth --out "$out/data" --train 10 --test 20 2>/dev/null
+png="$(find "$out/data/test" -name '*.png' | sort | head -1)"
+jpg="$(find "$out/data/test" -name '*.jpg' | sort | head -1)"
+model="Tests/RobustCoreTests/Fixtures/resnet18_w4.safetensors"
+
+# Run with a bare environment: no PATH to the toolchain, no LD_LIBRARY_PATH.
+env -i PATH=/usr/bin:/bin "$out/abi_check" "$model" "$png" "$jpg"
+if command -v valgrind >/dev/null; then
+  # valgrind 3.19 cannot read the toolchain's DWARF 5: give it a copy without debug info.
+  mkdir -p "$out/stripped"
+  strip --strip-debug -o "$out/stripped/librobust.so" "$lib"
+  LD_LIBRARY_PATH="$out/stripped" valgrind -q --leak-check=full --show-possibly-lost=no --errors-for-leak-kinds=definite,indirect \
+    --error-exitcode=3 "$out/abi_check" "$model" "$png" "$jpg"
+  echo "valgrind: no errors, no definite or indirect leaks"
+else
+  echo "valgrind not installed: skipped the memcheck run"
+fi
+
+set +e
+env -i PATH=/usr/bin:/bin "$out/score" "$model" --meta cat "$png" "$jpg"
+rc=$?
+set -e
+if [ "$rc" -gt 1 ]; then echo "score example failed (exit $rc)"; exit 1; fi
+echo "C examples: ok"

@@ -56,7 +56,7 @@ public final class Classifier: @unchecked Sendable {
         let matches = classNames.indices.filter { classNames[$0].lowercased() == lower }
         if matches.count == 1 { return matches[0] }
         if let i = Int(name), classNames.indices.contains(i) { return i }
-        throw RobustError.invalidArgument("unknown class '\(name)'; the model's classes are: " + classNames.joined(separator: ", "))
+        throw RobustError.unknownClass(name: name, known: classNames)
     }
 
     // MARK: Scoring

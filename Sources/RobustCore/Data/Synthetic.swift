@@ -40,8 +40,10 @@ public enum SyntheticData {
                 let img = RGBImage(width: ds.width, height: ds.height,
                                    pixels: Array(ds.pixels[(i * ds.imageBytes)..<((i + 1) * ds.imageBytes)]))
                 let name = ds.classNames[Int(ds.labels[i])]
-                try FileIO.writeAtomically(joinPath(joinPath(joinPath(root, split), name), "\(i).png"),
-                                           bytes: try ImageCodec.encodePNG(img))
+                // Every other image is a JPEG, so that both decoders see use.
+                let jpeg = i % 2 == 1
+                try FileIO.writeAtomically(joinPath(joinPath(joinPath(root, split), name), "\(i).\(jpeg ? "jpg" : "png")"),
+                                           bytes: jpeg ? try ImageCodec.encodeJPEG(img, quality: 95) : try ImageCodec.encodePNG(img))
             }
         }
     }
