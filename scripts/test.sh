@@ -3,6 +3,7 @@
 # Usage: bash scripts/test.sh      (installs missing system packages itself)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+ROOT_DIR="$PWD"
 export SWIFT_BACKTRACE=enable=no   # a crash must fail fast, not hang in the backtracer
 bash scripts/deps.sh
 
@@ -16,9 +17,19 @@ grep -vE "^Test Case '.*' (started|passed)" "$log" || true
 if [ "$rc" -ne 0 ]; then echo "swift test failed (exit $rc)"; exit 1; fi
 xctests=$(grep -E "Executed [0-9]+ tests?" "$log" | tail -1 | sed -E 's/.*Executed ([0-9]+) tests?.*/\1/' || true)
 
-echo "== librobust.so (static Swift runtime) from C and Python"
+echo "== librobust.so (static Swift runtime) from C"
 bash scripts/build-lib.sh
 bash examples/c/run.sh
-python3 bindings/python/test_robust.py
-# XCTest's count plus the C and Python clients, as one plain closing line.
-echo "tests: $(( ${xctests:-0} + 2 )) passed, 0 failed"
+
+echo "== Python bindings (pip install ./bindings/python into .build/pyenv, pytest)"
+# A virtual environment: Debian's system Python refuses pip installs (PEP 668).
+py=.build/pyenv/bin/python
+[ -x "$py" ] || python3 -m venv --system-site-packages .build/pyenv
+"$py" -c "import numpy, pytest" 2>/dev/null || "$py" -m pip install -q numpy pytest
+"$py" -m pip install -q --force-reinstall --no-deps ./bindings/python
+log="$(mktemp)"
+# Run from outside the source tree so that the installed package is what is tested.
+(cd /tmp && "$ROOT_DIR/$py" -m pytest -q "$ROOT_DIR/bindings/python/tests") | tee "$log"
+pytests=$(grep -E "[0-9]+ passed" "$log" | tail -1 | sed -E 's/.* ([0-9]+) passed.*/\1/; s/^([0-9]+) passed.*/\1/')
+# XCTest's count, the C client and the pytest count, as one plain closing line.
+echo "tests: $(( ${xctests:-0} + 1 + ${pytests:-0} )) passed, 0 failed"

@@ -1,0 +1,166 @@
+"""pytest for the ctypes bindings: every call, numpy and path inputs, errors as exceptions,
+handles freed deterministically, one model shared by threads, and agreement with audit-cli."""
+import json
+import os
+import re
+import struct
+import subprocess
+import threading
+import zlib
+
+import numpy as np
+import pytest
+
+import robust
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+MODEL = os.path.join(ROOT, "Tests", "RobustCoreTests", "Fixtures", "resnet18_w4.safetensors")
+
+
+def png_bytes(a: np.ndarray) -> bytes:
+    """A minimal PNG writer (8-bit RGB), so the tests need nothing beyond numpy."""
+    h, w, _ = a.shape
+    raw = b"".join(b"\x00" + a[y].tobytes() for y in range(h))
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+@pytest.fixture(scope="module")
+def model():
+    with robust.Model(MODEL) as m:
+        yield m
+
+
+@pytest.fixture(scope="module")
+def images():
+    rng = np.random.default_rng(3)
+    return rng.integers(0, 256, size=(5, 32, 32, 3), dtype=np.uint8)
+
+
+def test_version_matches_header():
+    header = open(os.path.join(ROOT, "include", "robust.h")).read()
+    assert robust.version() == re.search(r'#define ROBUST_VERSION "([^"]+)"', header).group(1)
+
+
+def test_info(model):
+    assert model.architecture == "resnet18-cifar"
+    assert (model.width, model.num_classes, model.input_size, model.has_metadata) == (4, 10, 32, False)
+    assert model.class_names[3] == "cat"
+    assert model.class_index("cat") == 3 and model.class_index("CAT") == 3 and model.class_index(7) == 7
+
+
+def test_paths_bytes_and_arrays_agree(model, images, tmp_path):
+    img = images[0]
+    data = png_bytes(img)
+    path = tmp_path / "x.png"
+    path.write_bytes(data)
+    a = model.score(img, claimed="cat")
+    b = model.score(data, claimed=3)
+    c = model.score(str(path), claimed="cat")
+    d = model.score(path)
+    for s in (b, c, d):
+        np.testing.assert_allclose(s.probabilities, a.probabilities, rtol=0, atol=1e-6)
+    assert a.claimed == 3 and a.verdict in ("consistent", "conflict", "uncertain")
+    assert d.claimed is None and d.verdict is None and d.claimed_probability is None
+    assert abs(a.probabilities.sum() - 1) < 1e-5
+    assert a.claimed_probability == pytest.approx(float(a.probabilities[3]))
+    nats, norm = robust.entropy(a.probabilities)
+    assert nats == pytest.approx(a.entropy, abs=1e-5) and norm == pytest.approx(a.entropy_normalized, abs=1e-5)
+    # any size is resized by the library
+    assert model.score(np.zeros((7, 50, 3), dtype=np.uint8)).probabilities.shape == (10,)
+
+
+def test_batch_matches_single(model, images):
+    batch = model.score_batch(images, claimed=["cat", None, 0, 9, "ship"])
+    for i, s in enumerate(batch):
+        one = model.score(images[i])
+        np.testing.assert_allclose(s.probabilities, one.probabilities, atol=1e-5)
+    assert batch[1].claimed is None and batch[4].claimed == 8
+
+
+def test_conflict_and_gate(model, images):
+    data = png_bytes(images[1])
+    c = model.check_conflict(data, "dog")
+    assert c.claimed_class == 5 and c.fused_class is None and c.verdict in ("consistent", "conflict", "uncertain")
+    g = model.gate(data, "dog")
+    assert g.decision in ("accept", "review", "reject") and g.score is not None
+    lax = robust.Policy(max_entropy_normalized=1, min_confidence=0, consistent_probability=0)
+    assert model.gate(data, "dog", policy=lax).decision == "accept"
+    bad = model.gate(data[:40], "dog")
+    assert (bad.decision, bad.reasons, bad.score) == ("reject", ["unreadable"], None)
+
+
+def test_errors_are_exceptions_with_the_library_message(model, images, tmp_path):
+    with pytest.raises(robust.UnknownClassError, match="unicorn.*airplane"):
+        model.score(images[0], claimed="unicorn")
+    with pytest.raises(robust.ImageError, match="<memory>"):
+        model.score(png_bytes(images[0])[:50])
+    with pytest.raises(robust.ImageError):
+        model.score(b"")
+    with pytest.raises(robust.IOError, match="nope.png"):
+        model.score(str(tmp_path / "nope.png"))
+    with pytest.raises(robust.InvalidArgumentError):
+        model.score(images[0].astype(np.float32))
+    with pytest.raises(robust.InvalidArgumentError):
+        model.score(images[0], claimed=10)
+    with pytest.raises(robust.InvalidArgumentError):
+        robust.entropy([0.5, 0.7])
+    with pytest.raises(robust.ModelFormatError):
+        robust.Model(data=b"\x02\x00\x00\x00\x00\x00\x00\x00{}")
+    not_model = tmp_path / "m.safetensors"
+    not_model.write_bytes(png_bytes(images[0]))
+    with pytest.raises(robust.ModelFormatError, match="m.safetensors"):
+        robust.Model(not_model)
+    with pytest.raises(robust.IOError):
+        robust.Model(tmp_path / "missing.safetensors")
+    with pytest.raises(robust.InvalidArgumentError):
+        robust.set_num_threads(0)
+
+
+def test_close_is_deterministic_and_idempotent(images):
+    m = robust.Model.from_bytes(open(MODEL, "rb").read())
+    m.score(images[0])
+    m.close()
+    m.close()
+    with pytest.raises(robust.InvalidArgumentError, match="closed"):
+        m.score(images[0])
+    with robust.Model(MODEL) as m2:
+        m2.score(images[0])
+    assert m2._h is None
+
+
+def test_threads_share_one_model(model, images):
+    reference = [model.score(im).probabilities for im in images]
+    mismatches = []
+
+    def work(t):
+        for r in range(10):
+            i = (t + r) % len(images)
+            if not np.array_equal(model.score(images[i]).probabilities, reference[i]):
+                mismatches.append((t, r))
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert mismatches == []
+
+
+def test_same_probabilities_as_audit_cli(model, images, tmp_path):
+    cli = os.path.join(ROOT, ".build", "release", "audit-cli")
+    if not os.path.exists(cli):
+        pytest.skip("audit-cli not built")
+    paths = []
+    for i, im in enumerate(images):
+        p = tmp_path / f"{i}.png"
+        p.write_bytes(png_bytes(im))
+        paths.append(str(p))
+    out = subprocess.run([cli, "score", "--model", MODEL, "--json", "--probabilities"] + paths,
+                         capture_output=True, text=True)
+    assert out.returncode in (0, 1), out.stderr
+    rows = [json.loads(line) for line in out.stdout.splitlines()]
+    for p, row in zip(paths, rows):
+        np.testing.assert_allclose(row["probabilities"], model.score(p).probabilities, atol=1e-5)
