@@ -30,8 +30,15 @@ png="$(find "$out/data/test" -name '*.png' | sort | head -1)"
 jpg="$(find "$out/data/test" -name '*.jpg' | sort | head -1)"
 model="Tests/RobustCoreTests/Fixtures/resnet18_w4.safetensors"
 
-# Run with a bare environment: no PATH to the toolchain, no LD_LIBRARY_PATH.
+# Run with a bare environment (no PATH to the toolchain, no LD_LIBRARY_PATH) and, where the
+# kernel lets us (root, unshare), with the toolchain's folder itself hidden under an empty tmpfs.
 env -i PATH=/usr/bin:/bin "$out/abi_check" "$model" "$png" "$jpg"
+root_of_toolchain="$(dirname "$toolchain")"
+if [ "$(id -u)" -eq 0 ] && unshare -m true 2>/dev/null; then
+  unshare -m sh -c "mount -t tmpfs none '$root_of_toolchain' && test -z \"\$(ls '$root_of_toolchain')\" \
+    && env -i PATH=/usr/bin:/bin '$out/abi_check' '$model' '$png' '$jpg'" \
+    && echo "abi_check ran with $root_of_toolchain hidden from the loader"
+fi
 if command -v valgrind >/dev/null; then
   # valgrind 3.19 cannot read the toolchain's DWARF 5: give it a copy without debug info.
   mkdir -p "$out/stripped"
