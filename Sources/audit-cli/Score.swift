@@ -15,6 +15,7 @@ struct ScoreCommand: ParsableCommand {
         discussion: """
             Exit status: 0 all accepted, 1 some flagged (review/reject), 2 error.
             Image paths come from the arguments, or from stdin (one per line) when none are given or the only one is '-'.
+            A stdin line may be PATH<TAB>CLASS: that image's claimed class, overriding --meta.
             The model is --model, else $ROBUST_MODEL, else the default model shipped in models/.
             """)
 
@@ -56,14 +57,14 @@ struct ScoreCommand: ParsableCommand {
         }
         let paths = images.isEmpty || images == ["-"] ? StdinLines() : StdinLines(fixed: images)
         var counts = [GateDecision: Int](), errors = 0, total = 0
-        var pending: [(String, RGBImage)] = []
+        var pending: [(String, RGBImage, Int?)] = []
         let t0 = monotonicSeconds()
         let progress = ProgressLine()
 
         func flush() throws {
             guard !pending.isEmpty else { return }
-            let scores = try clf.score(pending.map(\.1), claimed: pending.map { _ in claim }, policy: policy.conflict)
-            for ((path, _), s) in zip(pending, scores) {
+            let scores = try clf.score(pending.map(\.1), claimed: pending.map(\.2), policy: policy.conflict)
+            for ((path, _, _), s) in zip(pending, scores) {
                 let (d, r) = policy.decide(s)
                 counts[d, default: 0] += 1
                 emit(path: path, decision: d, reasons: r, score: s, names: clf.classNames)
@@ -73,9 +74,10 @@ struct ScoreCommand: ParsableCommand {
             progress.update("scored \(total) images, \(fmt(Double(total) / (monotonicSeconds() - t0), 0)) img/s")
         }
 
-        while let path = paths.next() {
+        while let (path, lineClaim) = paths.next() {
             do {
-                pending.append((path, try ImageCodec.decodeFile(path, maxPixels: clf.maxPixels)))
+                let c = try lineClaim.map { try clf.classIndex($0) } ?? claim
+                pending.append((path, try ImageCodec.decodeFile(path, maxPixels: clf.maxPixels), c))
             } catch let e as RobustError {
                 if case .decode = e {
                     counts[.reject, default: 0] += 1
@@ -126,19 +128,23 @@ struct ScoreCommand: ParsableCommand {
     }
 }
 
-/// Image paths from a fixed list or from stdin, one per line (blank lines skipped).
+/// Image paths from a fixed list or from stdin, one per line (blank lines skipped); a stdin
+/// line may carry a claimed class after a tab.
 final class StdinLines {
     private var fixed: [String]?
     private var index = 0
     init(fixed: [String]? = nil) { self.fixed = fixed }
-    func next() -> String? {
+    func next() -> (String, String?)? {
         if let f = fixed {
             defer { index += 1 }
-            return index < f.count ? f[index] : nil
+            return index < f.count ? (f[index], nil) : nil
         }
         while let line = readLine() {
-            let t = line.trimmingCharacters(in: [" ", "\t", "\r"])
-            if !t.isEmpty { return t }
+            let parts = line.split(separator: "\t", maxSplits: 1, omittingEmptySubsequences: false)
+            let path = String(parts[0]).trimmingCharacters(in: [" ", "\r"])
+            if path.isEmpty { continue }
+            let c = parts.count > 1 ? String(parts[1]).trimmingCharacters(in: [" ", "\t", "\r"]) : ""
+            return (path, c.isEmpty ? nil : c)
         }
         return nil
     }
