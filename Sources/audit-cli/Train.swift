@@ -50,6 +50,8 @@ struct Train: ParsableCommand {
             }
             let ckpt = checkpoint ?? out + ".ckpt"
             let logPath = log ?? out + ".log.jsonl"
+            // A fresh run starts its own log; only --resume continues one.
+            if resume == nil { try FileIO.writeAtomically(logPath, text: "") }
             note("ResNet-18 width \(trainer.config.width): \(trainer.model.parameterCount) parameters, \(train.count) training images, \(Threads.count) threads")
             print("epoch  train_loss  train_acc  test_acc  seconds  img/s")
             let line = ProgressLine()
