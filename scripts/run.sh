@@ -5,7 +5,7 @@
 #
 # Data: $ROBUST_DATA, else ../shared/data/cifar10-jpeg when present, else a small generated
 # dataset (so it works on a fresh machine with nothing downloaded). Outputs go to
-# runs/main/ (model, checkpoint, per-epoch log, predictions CSV). Knobs: ROBUST_EPOCHS,
+# runs/main/ (model, checkpoint, per-epoch log, predictions CSV, gate decisions). Knobs: ROBUST_EPOCHS,
 # ROBUST_WIDTH.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,4 +31,7 @@ rm -f "$out/model.safetensors.log.jsonl"
 "$cli" train --data "$data" --width "${ROBUST_WIDTH:-16}" --epochs "$epochs" --out "$out/model.safetensors"
 "$cli" eval --model "$out/model.safetensors" --data "$data" --predictions "$out/predictions.csv"
 "$cli" bench --widths 16 --seconds 3
-echo "main job done: model $out/model.safetensors, log $out/model.safetensors.log.jsonl, predictions $out/predictions.csv"
+# Gate 500 test images against the class of their folder (exit status 1 means some were flagged).
+find "$data/test" -type f | sort | awk 'NR % 20 == 1' | head -n 500 | awk -F/ '{print $0 "\t" $(NF-1)}' \
+  | "$cli" score --model "$out/model.safetensors" --json > "$out/score.jsonl" || [ $? -eq 1 ]
+echo "main job done: model $out/model.safetensors, log $out/model.safetensors.log.jsonl, predictions $out/predictions.csv, gate decisions $out/score.jsonl"
