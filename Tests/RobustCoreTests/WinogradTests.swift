@@ -4,8 +4,9 @@ import XCTest
 /// Inference through Winograd F(2x2,3x3) against the direct convolution and the im2col path.
 final class WinogradTests: XCTestCase {
     func testMatchesDirectConvolutionWithEpilogue() {
-        let saved = (Conv2d.sliceBytes, Threads.count, Winograd.enabled)
-        defer { Conv2d.sliceBytes = saved.0; Threads.set(saved.1); Winograd.enabled = saved.2 }
+        let saved = (Conv2d.sliceBytes, Threads.count, Winograd.enabled, Winograd.minTiles)
+        defer { Conv2d.sliceBytes = saved.0; Threads.set(saved.1); Winograd.enabled = saved.2; Winograd.minTiles = saved.3 }
+        Winograd.minTiles = 0  // the small shapes here must take the Winograd path
         var rng = RNG(seed: 11)
         // planes of every tile-row width the SIMD code has a path for (2, 4, 8 and 8+4+2 tiles)
         for (h, w, cin, cout, n) in [(4, 4, 3, 5, 3), (8, 8, 7, 4, 2), (2, 16, 4, 6, 5), (6, 28, 5, 3, 2), (32, 32, 2, 3, 1)] {
@@ -41,8 +42,9 @@ final class WinogradTests: XCTestCase {
     /// Training: the forward pass and the input gradient go through Winograd; both must agree
     /// with the im2col path (the weight gradient is im2col's in both).
     func testTrainingForwardAndInputGradientMatchIm2col() {
-        let saved = (Threads.count, Winograd.inTraining)
-        defer { Threads.set(saved.0); Winograd.inTraining = saved.1 }
+        let saved = (Threads.count, Winograd.inTraining, Winograd.minTiles)
+        defer { Threads.set(saved.0); Winograd.inTraining = saved.1; Winograd.minTiles = saved.2 }
+        Winograd.minTiles = 0
         var rng = RNG(seed: 5)
         for (h, w, cin, cout, n, threads) in [(8, 8, 3, 5, 4, 2), (4, 12, 6, 2, 1, 2), (16, 16, 4, 4, 3, 1)] {
             Threads.set(threads)
@@ -63,6 +65,7 @@ final class WinogradTests: XCTestCase {
     }
 
     func testShapesOutsideThePathFallBack() {
+        XCTAssertFalse(Winograd.applies(k: 3, stride: 1, pad: 1, n: 1, h: 8, w: 8) && Winograd.minTiles > 16)  // too few tiles
         XCTAssertFalse(Winograd.applies(k: 3, stride: 1, pad: 1, h: 6, w: 6))   // 3 tiles a row
         XCTAssertFalse(Winograd.applies(k: 3, stride: 1, pad: 1, h: 5, w: 8))   // odd height
         XCTAssertFalse(Winograd.applies(k: 3, stride: 2, pad: 1, h: 8, w: 8))

@@ -22,8 +22,10 @@ public final class Conv2d: Module, @unchecked Sendable {
     /// Winograd-transformed filters for inference, and the weight version they were made from.
     let winogradU = Tensor([0])
     var winogradVersion = -1
-    /// The same for the flipped filters that give the input gradient (rebuilt every backward).
+    /// The same for the flipped filters that give the input gradient (rebuilt every backward),
+    /// and the workers' Winograd-domain weight-gradient sums.
     let winogradFlipped = Tensor([0])
+    var winogradGradPartials: [Tensor] = []
 
     /// Target size of one slice's im2col matrix: a few MiB keeps it in cache.
     nonisolated(unsafe) public static var sliceBytes: Int = {
@@ -68,7 +70,7 @@ public final class Conv2d: Module, @unchecked Sendable {
         nonisolated(unsafe) let rp: UnsafeMutablePointer<Float>? = residual?.data
         output.reshape([cout, g.n, g.ho, g.wo])
         input = mode == .train ? x : nil
-        if (mode == .eval || Winograd.inTraining) && Winograd.applies(k: k, stride: stride, pad: pad, h: g.h, w: g.w) {
+        if (mode == .eval || Winograd.inTraining) && Winograd.applies(k: k, stride: stride, pad: pad, n: g.n, h: g.h, w: g.w) {
             return forwardWinograd(x, g, mode: mode, epilogue: epilogue, residual: residual)
         }
         let T = Threads.count
@@ -132,7 +134,7 @@ public final class Conv2d: Module, @unchecked Sendable {
     /// Use the im2col(dy) backward for stride-1 "same" convolutions (ROBUST_CONV_BACKWARD=col2im
     /// selects the classic im2col(x) + col2im path, for comparison).
     nonisolated(unsafe) public static var backwardThroughOutputColumns: Bool = getenvString("ROBUST_CONV_BACKWARD") != "col2im"
-    private let flipped = Tensor([0])
+    let flipped = Tensor([0])
 
     /// Writes dW into weight.grad and returns dx (unless needInputGrad is false: the stem).
     @discardableResult
@@ -232,7 +234,9 @@ extension Conv2d {
         let kk = k * k, rowsE = cout * kk
         let (cout, cin, k) = (self.cout, self.cin, self.k)
         if needInputGrad { inputGrad.reshape(x.shape) }
-        let dxByWinograd = needInputGrad && Winograd.inTraining && Winograd.applies(k: k, stride: 1, pad: pad, h: g.h, w: g.w)
+        if Winograd.inTraining && Winograd.applies(k: k, stride: 1, pad: pad, n: g.n, h: g.h, w: g.w) {
+            return backwardWinograd(dy, x, g, needInputGrad: needInputGrad)
+        }
         // W~: rearranged weights, rebuilt each step (they change every step; it is small).
         flipped.reshape([cin, rowsE])
         let w = weight.value.data, wf = flipped.data
@@ -266,7 +270,7 @@ extension Conv2d {
                               b: xp + n0 * plane, ldb: g.cols, beta: first ? 0 : 1, c: ds[t], ldc: cin)
                     first = false
                     let t2 = now()
-                    if needInputGrad && !dxByWinograd {
+                    if needInputGrad {
                         BLAS.gemm(m: cin, n: gs.cols, k: rowsE, a: wfp, lda: rowsE, b: e, ldb: gs.cols,
                                   c: dxp + n0 * plane, ldc: g.cols)
                     }
@@ -279,14 +283,7 @@ extension Conv2d {
             let f = 2.0 * Double(cout * g.rows) * Double(g.cols)
             Profiler.add("conv.im2col(dy)", seconds: total[0])
             Profiler.add("conv.gemm.weight_grad", seconds: total[1], flops: f)
-            if needInputGrad && !dxByWinograd { Profiler.add("conv.gemm.input_grad", seconds: total[2], flops: f) }
-        }
-        if dxByWinograd {
-            // dx = conv3x3(dy, W~): W~ is laid out as [Cin, Cout, 3, 3] filters.
-            winogradFlipped.reshape([16, cin, cout])
-            Winograd.transformWeights(wf, cout: cin, cin: cout, into: winogradFlipped.data)
-            Winograd.convolve(dy.data, n: g.n, h: g.h, w: g.w, cin: cout, cout: cin, u: winogradFlipped.data,
-                              y: inputGrad.data, epilogue: nil, residual: nil, workspace: workspace)
+            if needInputGrad { Profiler.add("conv.gemm.input_grad", seconds: total[2], flops: f) }
         }
         // dW = the workers' D summed, taps flipped back.
         let dW = weight.grad!.data

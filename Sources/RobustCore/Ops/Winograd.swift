@@ -14,8 +14,9 @@
 // direct convolution needs 36, so 2.25x fewer FLOPs, and V is 4x the input where im2col is
 // 9x. The transforms are additions only. fp32 error grows a little (about 1e-6 relative on
 // unit-scale data; the tests bound it), well inside what SGD tolerates, so training uses it
-// too: for the forward pass and for the input gradient (a 3x3 convolution of dy with the
-// flipped filters). The weight gradient stays on im2col(dy).
+// too: for the forward pass, the input gradient (a 3x3 convolution of dy with the flipped
+// filters) and the weight gradient (dU[e] = sum over tiles of (A dY A^T)[e] V[e]^T, then
+// dW = G^T dU G: the adjoints of the output and filter transforms).
 //
 // Layout: a slice of images, channel-major like the rest of the engine; tile t of the slice is
 // (image, tile row, tile column) in that order, so a tile row's tiles are contiguous in V and
@@ -27,10 +28,21 @@ enum Winograd {
     nonisolated(unsafe) static var enabled: Bool = getenvString("ROBUST_WINOGRAD") != "0"
     nonisolated(unsafe) static var inTraining: Bool = !["0", "eval"].contains(getenvString("ROBUST_WINOGRAD") ?? "")
 
+    /// Below this many 2x2 tiles in a call, im2col is used instead: with few tiles each
+    /// transformed filter (16/9 the size of the filter) is read for only a handful of columns,
+    /// and the 16 small GEMMs cost more in packing than they save in multiplies (batch-1
+    /// inference of the 4x4 and 8x8 layers).
+    nonisolated(unsafe) static var minTiles: Int = {
+        if let s = getenvString("ROBUST_WINOGRAD_MIN_TILES"), let v = Int(s), v >= 0 { return v }
+        return 64
+    }()
+
     /// The shapes this path handles: 3x3, stride 1, pad 1, height even and width a multiple
-    /// of 4 (so a tile row holds an even number of tiles, which the SIMD tails rely on).
-    static func applies(k: Int, stride: Int, pad: Int, h: Int, w: Int) -> Bool {
+    /// of 4 (so a tile row holds an even number of tiles, which the SIMD tails rely on), and
+    /// at least `minTiles` tiles over the batch.
+    static func applies(k: Int, stride: Int, pad: Int, n: Int = Int.max / (1 << 20), h: Int, w: Int) -> Bool {
         enabled && k == 3 && stride == 1 && pad == 1 && h >= 2 && w >= 4 && h % 2 == 0 && w % 4 == 0
+            && n * (h / 2) * (w / 2) >= minTiles
     }
 
     /// U[e][co][ci] = (G g G^T)[e] for the filters w[Cout, Cin, 3, 3]; u holds 16*Cout*Cin.
@@ -295,5 +307,158 @@ extension Winograd {
                 }
             }
         }
+    }
+}
+
+// MARK: - Weight gradient
+
+extension Winograd {
+    /// dM[e][co][t] = (A dY A^T)[e] for channels `channels` of the output gradient: the adjoint
+    /// of the output transform. dy points at the slice's first image of channel 0.
+    static func transformOutputGrad(_ dy: UnsafePointer<Float>, channelStride: Int, channels: Range<Int>, images: Int,
+                                    h: Int, w: Int, dm: UnsafeMutablePointer<Float>, ldm: Int, planeStride ps: Int,
+                                    scratch: UnsafeMutablePointer<Float>) {
+        let tw = w / 2, th = h / 2, tilesPerImage = th * tw
+        // Even and odd columns of the tile row's two gradient rows: contiguous SIMD loads.
+        let e0 = scratch, o0 = scratch + tw, e1 = scratch + 2 * tw, o1 = scratch + 3 * tw
+        for co in channels {
+            for n in 0..<images {
+                let plane = dy + co * channelStride + n * h * w
+                for ty in 0..<th {
+                    let r0 = plane + 2 * ty * w, r1 = r0 + w
+                    for k in 0..<tw {
+                        e0[k] = r0[2 * k]; o0[k] = r0[2 * k + 1]
+                        e1[k] = r1[2 * k]; o1[k] = r1[2 * k + 1]
+                    }
+                    let dst = dm + co * ldm + n * tilesPerImage + ty * tw
+                    var tx = 0
+                    while tx + 8 <= tw { gradTiles(SIMD8<Float>.self, e0, o0, e1, o1, tx, dst, ps); tx += 8 }
+                    if tx + 4 <= tw { gradTiles(SIMD4<Float>.self, e0, o0, e1, o1, tx, dst, ps); tx += 4 }
+                    if tx + 2 <= tw { gradTiles(SIMD2<Float>.self, e0, o0, e1, o1, tx, dst, ps); tx += 2 }
+                }
+            }
+        }
+    }
+
+    /// A dY A^T for tiles tx..<tx+lanes, A = [[1,0],[1,1],[1,-1],[0,-1]].
+    @inline(__always)
+    static func gradTiles<V: SIMD>(_: V.Type, _ e0: UnsafePointer<Float>, _ o0: UnsafePointer<Float>,
+                                   _ e1: UnsafePointer<Float>, _ o1: UnsafePointer<Float>, _ tx: Int,
+                                   _ dst: UnsafeMutablePointer<Float>, _ ps: Int) where V.Scalar == Float {
+        let y00: V = load(e0 + tx), y01: V = load(o0 + tx), y10: V = load(e1 + tx), y11: V = load(o1 + tx)
+        // rows i: (y0, y0 + y1, y0 - y1, -y1), each a pair (p, q) = (column 0, column 1);
+        // then columns: (p, p + q, p - q, -q)
+        let d = dst + tx
+        @inline(__always) func row(_ i: Int, _ p: V, _ q: V) {
+            store(p, d + (4 * i) * ps); store(p + q, d + (4 * i + 1) * ps)
+            store(p - q, d + (4 * i + 2) * ps); store(-q, d + (4 * i + 3) * ps)
+        }
+        row(0, y00, y01)
+        row(1, y00 + y10, y01 + y11)
+        row(2, y00 - y10, y01 - y11)
+        row(3, -y10, -y11)
+    }
+
+    /// dW[co][ci] = G^T dU[.][co][ci] G: the adjoint of the filter transform, from dU[16][Cout][Cin].
+    static func filterGradient(_ du: UnsafePointer<Float>, cout: Int, cin: Int, into dw: UnsafeMutablePointer<Float>) {
+        let plane = cout * cin
+        for f in 0..<plane {
+            @inline(__always) func u(_ i: Int, _ j: Int) -> Float { du[(4 * i + j) * plane + f] }
+            // T = G^T dU (3x4), G^T = [[1, 1/2, 1/2, 0], [0, 1/2, -1/2, 0], [0, 1/2, 1/2, 1]]
+            var t = (SIMD4<Float>(), SIMD4<Float>(), SIMD4<Float>())
+            for j in 0..<4 {
+                let a = u(0, j), b = u(1, j), c = u(2, j), d = u(3, j)
+                t.0[j] = a + 0.5 * (b + c); t.1[j] = 0.5 * (b - c); t.2[j] = 0.5 * (b + c) + d
+            }
+            // dW = T G (3x3)
+            let g = dw + 9 * f
+            @inline(__always) func row(_ a: Int, _ r: SIMD4<Float>) {
+                g[3 * a] = r[0] + 0.5 * (r[1] + r[2])
+                g[3 * a + 1] = 0.5 * (r[1] - r[2])
+                g[3 * a + 2] = 0.5 * (r[1] + r[2]) + r[3]
+            }
+            row(0, t.0); row(1, t.1); row(2, t.2)
+        }
+    }
+
+    /// dW of a 3x3 stride-1 pad-1 convolution: dU[e] = sum over tiles of dM[e] V[e]^T, then
+    /// dW = G^T dU G. Workers take whole slices and keep their own dU (in `partials`).
+    static func weightGradient(x: UnsafePointer<Float>, dy: UnsafePointer<Float>, n: Int, h: Int, w: Int,
+                               cin: Int, cout: Int, dw: UnsafeMutablePointer<Float>, partials: [UnsafeMutablePointer<Float>],
+                               workspace: Workspace) {
+        let T = partials.count
+        let plane = h * w, tilesPerImage = plane / 4
+        let bytesPerImage = 16 * (cin + cout) * tilesPerImage * 4
+        let step = max(1, min(Conv2d.sliceBytes / bytesPerImage, (n + T - 1) / T))
+        let slices = Swift.stride(from: 0, to: n, by: step).map { ($0, min(step, n - $0)) }
+        let active = min(T, slices.count)
+        let ts = step * tilesPerImage
+        let vStride = planeStride(rows: cin, ld: ts), mStride = planeStride(rows: cout, ld: ts)
+        let scratch = max(scratchCount(h: h, w: w), 4 * (w / 2))
+        let bufs = workspace.buffers(16 * (vStride + mStride) + scratch, slots: active)
+        let ld = n * plane
+        nonisolated(unsafe) let xp = x, dyp = dy
+        let du = partials
+        var timers = [SIMD4<Double>](repeating: .zero, count: active)
+        let profiling = Profiler.enabled
+        timers.withUnsafeMutableBufferPointer { tb in
+            nonisolated(unsafe) let tb = tb
+            parallelFor(active) { t in
+                @inline(__always) func now() -> Double { profiling ? monotonicSeconds() : 0 }
+                let v = bufs[t], m = v + 16 * vStride, s = m + 16 * mStride
+                var first = true
+                for (n0, cnt) in Swift.stride(from: t, to: slices.count, by: active).map({ slices[$0] }) {
+                    let tsl = cnt * tilesPerImage
+                    let t0 = now()
+                    transformInput(xp + n0 * plane, channelStride: ld, channels: 0..<cin, images: cnt, h: h, w: w,
+                                   v: v, ldv: tsl, planeStride: vStride, scratch: s)
+                    transformOutputGrad(dyp + n0 * plane, channelStride: ld, channels: 0..<cout, images: cnt, h: h, w: w,
+                                        dm: m, ldm: tsl, planeStride: mStride, scratch: s)
+                    let t1 = now()
+                    for e in 0..<16 {
+                        BLAS.gemm(transB: true, m: cout, n: cin, k: tsl, a: m + e * mStride, lda: tsl,
+                                  b: v + e * vStride, ldb: tsl, beta: first ? 0 : 1, c: du[t] + e * cout * cin, ldc: cin)
+                    }
+                    first = false
+                    if profiling { tb[t] += SIMD4(t1 - t0, now() - t1, 0, 0) }
+                }
+            }
+        }
+        if profiling {
+            let total = timers.reduce(SIMD4<Double>.zero, +) / Double(active)
+            Profiler.add("conv.winograd.grad_transforms", seconds: total[0])
+            Profiler.add("conv.winograd.weight_grad", seconds: total[1], flops: 2.0 * 16 * Double(cout * cin) * Double(n * tilesPerImage))
+        }
+        let count = 16 * cout * cin
+        let sum = du[0]
+        for t in 1..<active { let p = du[t]; for i in 0..<count { sum[i] += p[i] } }
+        filterGradient(sum, cout: cout, cin: cin, into: dw)
+    }
+}
+
+extension Conv2d {
+    /// Backward of a 3x3 stride-1 convolution entirely in the Winograd domain: the weight
+    /// gradient from the transformed input and output gradient, and the input gradient as a
+    /// convolution of dy with the flipped filters. No im2col at all.
+    func backwardWinograd(_ dy: Tensor, _ x: Tensor, _ g: ConvGeometry, needInputGrad: Bool) -> Tensor {
+        let T = Threads.count
+        let (cin, cout) = (self.cin, self.cout)
+        while winogradGradPartials.count < T { winogradGradPartials.append(Tensor([16 * cout * cin])) }
+        Winograd.weightGradient(x: x.data, dy: dy.data, n: g.n, h: g.h, w: g.w, cin: cin, cout: cout,
+                                dw: weight.grad!.data, partials: winogradGradPartials.prefix(T).map(\.data),
+                                workspace: workspace)
+        guard needInputGrad else { return inputGrad }
+        // W~[ci][co][a][b] = W[co][ci][2-a][2-b]: the filters of the transposed convolution.
+        flipped.reshape([cin, cout, 3, 3])
+        let w = weight.value.data, wf = flipped.data
+        for co in 0..<cout { for ci in 0..<cin { for a in 0..<3 { for b in 0..<3 {
+            wf[((ci * cout + co) * 3 + a) * 3 + b] = w[((co * cin + ci) * 3 + (2 - a)) * 3 + (2 - b)]
+        } } } }
+        winogradFlipped.reshape([16, cin, cout])
+        Winograd.transformWeights(wf, cout: cin, cin: cout, into: winogradFlipped.data)
+        // (profiled inside convolve, under the conv.winograd.* entries of the forward pass)
+        Winograd.convolve(dy.data, n: g.n, h: g.h, w: g.w, cin: cout, cout: cin, u: winogradFlipped.data,
+                          y: inputGrad.data, epilogue: nil, residual: nil, workspace: workspace)
+        return inputGrad
     }
 }
