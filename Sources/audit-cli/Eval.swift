@@ -11,6 +11,8 @@ struct Eval: ParsableCommand {
     @Flag(help: "Print JSON instead of tables.") var json = false
     @Option(help: "Write every image's prediction and class probabilities to this CSV.") var predictions: String?
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
+    @Flag(help: "Test-time augmentation: average each image's prediction with its mirror image's (2x the compute).")
+    var flipTta = false
 
     func validate() throws {
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
@@ -28,7 +30,7 @@ struct Eval: ParsableCommand {
                 throw RobustError.invalidArgument("\(model) has \(info.classNames.count) classes but \(dir) has \(test.classNames.count)")
             }
             let t0 = monotonicSeconds()
-            let p = Evaluator.predict(net, test, normalization: info.normalization, batchSize: batchSize)
+            let p = Evaluator.predict(net, test, normalization: info.normalization, batchSize: batchSize, flipAveraging: flipTta)
             let secs = monotonicSeconds() - t0
             if let path = predictions {
                 var csv = "source,label,predicted," + info.classNames.map { "p_" + $0 }.joined(separator: ",") + "\n"

@@ -26,13 +26,28 @@ public struct Predictions: Sendable {
     }
 }
 
+/// Mirrors every row of a [C, N, H, W] tensor in place.
+func flipHorizontally(_ t: Tensor) {
+    let w = t.shape[3], rows = t.count / w
+    nonisolated(unsafe) let p = t.data
+    parallelChunks(rows, minChunk: 4096) { r in
+        for row in r {
+            let a = p + row * w
+            var i = 0, j = w - 1
+            while i < j { let v = a[i]; a[i] = a[j]; a[j] = v; i += 1; j -= 1 }
+        }
+    }
+}
+
 extension Double {
     static func logClamped(_ x: Double) -> Double { cLog(Swift.max(x, 1e-12)) }
 }
 
 public enum Evaluator {
+    /// With `flipAveraging`, each image is also run mirrored left-right and the two softmax
+    /// outputs are averaged (test-time augmentation: twice the compute).
     public static func predict(_ model: ResNet18, _ ds: Dataset, normalization: Normalization,
-                               batchSize: Int = 256) -> Predictions {
+                               batchSize: Int = 256, flipAveraging: Bool = false) -> Predictions {
         precondition(batchSize > 0, "batch size must be positive")
         precondition(ds.labels.allSatisfy { $0 >= 0 && Int($0) < model.numClasses }, "labels outside the model's classes")
         let batcher = Batcher(normalization: normalization)
@@ -50,6 +65,13 @@ public enum Evaluator {
             let logits = model.forward(input, mode: .eval)
             out.probabilities.withUnsafeMutableBufferPointer { pb in
                 softmax(logits.data, pb.baseAddress! + start * k, rows: end - start, cols: k)
+            }
+            if flipAveraging {
+                flipHorizontally(input)
+                let flipped = model.forward(input, mode: .eval)
+                var q = [Float](repeating: 0, count: (end - start) * k)
+                q.withUnsafeMutableBufferPointer { softmax(flipped.data, $0.baseAddress!, rows: end - start, cols: k) }
+                for j in 0..<q.count { out.probabilities[start * k + j] = 0.5 * (out.probabilities[start * k + j] + q[j]) }
             }
             for i in start..<end {
                 var best = 0
