@@ -53,7 +53,11 @@ final class ConvolutionTests: XCTestCase {
     }
 
     func testSingleImageInference() {
-        // One image: fewer slices than workers, so the GEMM is split by columns.
+        // One image: fewer slices than workers, so the GEMM is split by columns (with the
+        // split threshold at 0; the default keeps these small layers on one thread).
+        let saved = minParallelFlops
+        defer { minParallelFlops = saved }
+        minParallelFlops = 0
         Threads.set(2)
         let m = ResNet18(width: 4)
         m.initialize(seed: 2)

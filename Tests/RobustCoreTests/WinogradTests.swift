@@ -4,9 +4,13 @@ import XCTest
 /// Inference through Winograd F(2x2,3x3) against the direct convolution and the im2col path.
 final class WinogradTests: XCTestCase {
     func testMatchesDirectConvolutionWithEpilogue() {
-        let saved = (Conv2d.sliceBytes, Threads.count, Winograd.enabled, Winograd.minTiles)
-        defer { Conv2d.sliceBytes = saved.0; Threads.set(saved.1); Winograd.enabled = saved.2; Winograd.minTiles = saved.3 }
+        let saved = (Conv2d.sliceBytes, Threads.count, Winograd.enabled, Winograd.minTiles, minParallelFlops)
+        defer {
+            Conv2d.sliceBytes = saved.0; Threads.set(saved.1); Winograd.enabled = saved.2; Winograd.minTiles = saved.3
+            minParallelFlops = saved.4
+        }
         Winograd.minTiles = 0  // the small shapes here must take the Winograd path
+        minParallelFlops = 0   // and the few-slice mode must split its phases across workers
         var rng = RNG(seed: 11)
         // planes of every tile-row width the SIMD code has a path for (2, 4, 8 and 8+4+2 tiles)
         for (h, w, cin, cout, n) in [(4, 4, 3, 5, 3), (8, 8, 7, 4, 2), (2, 16, 4, 6, 5), (6, 28, 5, 3, 2), (32, 32, 2, 3, 1)] {

@@ -300,8 +300,8 @@ extension Conv2d {
 /// Splits `cols` columns into one contiguous block per worker: body(firstColumn, count).
 @inline(__always)
 func splitColumns(_ cols: Int, _ workers: Int, work: Int, _ body: (Int, Int) -> Void) {
-    // A GEMM below ~1 MFLOP is not worth a thread hand-off.
-    let parts = work < 1 << 20 ? 1 : min(workers, max(1, cols / 64))
+    // A small GEMM is not worth a thread hand-off (work counts multiply-adds: 2 flops each).
+    let parts = 2 * work < minParallelFlops ? 1 : min(workers, max(1, cols / 64))
     parallelFor(parts) { t in
         let c0 = cols * t / parts, c1 = cols * (t + 1) / parts
         if c1 > c0 { body(c0, c1 - c0) }

@@ -44,6 +44,16 @@ public func parallelChunks(_ n: Int, minChunk: Int = 1, _ body: (Range<Int>) -> 
 /// single-image inference at width 16 took 2.6 ms with every loop split, 1.7 ms on one thread).
 public let minParallelWork = 65_536
 
+/// Below this many floating-point operations a convolution's GEMM (and the Winograd phases
+/// around it) stays on the calling thread. Measured single-image latency with 2 threads,
+/// widths 64/32/16: every layer above 1 MFLOP split, 16.6/5.8/2.0 ms; above 32 MFLOP,
+/// 15.2/4.3/1.0 ms (the split GEMMs each re-pack the weights, and every hand-off wakes a
+/// sleeping worker). Large batches are unaffected: they split by slices of images.
+nonisolated(unsafe) public var minParallelFlops: Int = {
+    if let s = getenvString("ROBUST_MIN_PARALLEL_FLOPS"), let v = Int(s), v >= 0 { return v }
+    return 1 << 25
+}()
+
 /// Runs body(i) for i in 0..<n, in chunks spread over the worker threads. `work` estimates the
 /// whole loop's cost; small loops stay on the calling thread.
 @inline(__always)

@@ -275,19 +275,22 @@ extension Winograd {
         // Fewer slices than workers (small batches): each phase is split across the workers.
         let buf = workspace.buffers(16 * (vStride + mStride) + T * scratch, slots: 1)[0]
         nonisolated(unsafe) let v = buf, m = buf + 16 * vStride, s = m + 16 * mStride
-        let parts = min(T, 16)
         for (n0, cnt) in slices {
             let tsl = cnt * tilesPerImage
-            let work = 16 * (cin + cout) * tsl
+            // One thread for small calls (see minParallelFlops): each phase is a hand-off.
+            let single = 2 * 16 * cout * cin * tsl < minParallelFlops
+            let parts = single ? 1 : min(T, 16)
+            let work = single ? 0 : Int.max
             Profiler.measure("conv.winograd.input") {
-                parallelFor(min(T, cin), work: work) { t in
-                    let c0 = cin * t / min(T, cin), c1 = cin * (t + 1) / min(T, cin)
+                let p = single ? 1 : min(T, cin)
+                parallelFor(p, work: work) { t in
+                    let c0 = cin * t / p, c1 = cin * (t + 1) / p
                     Winograd.transformInput(xp + n0 * plane, channelStride: ld, channels: c0..<c1, images: cnt,
                                             h: h, w: w, v: v, ldv: tsl, planeStride: vStride, scratch: s + t * scratch)
                 }
             }
             Profiler.measure("conv.winograd.gemm", flops: 2.0 * 16 * Double(cout * cin * tsl)) {
-                parallelFor(parts, work: 16 * cout * cin * tsl) { t in
+                parallelFor(parts, work: work) { t in
                     for e in Swift.stride(from: t, to: 16, by: parts) {
                         BLAS.gemm(m: cout, n: tsl, k: cin, a: u + e * cout * cin, lda: cin,
                                   b: v + e * vStride, ldb: tsl, c: m + e * mStride, ldc: tsl)
@@ -295,7 +298,7 @@ extension Winograd {
                 }
             }
             Profiler.measure(epilogue == nil ? "conv.winograd.output" : "conv.winograd.output+bn") {
-                let p = min(T, cout)
+                let p = single ? 1 : min(T, cout)
                 parallelFor(p, work: work) { t in
                     let c0 = cout * t / p, c1 = cout * (t + 1) / p
                     Winograd.transformOutput(m, ldm: tsl, planeStride: mStride, channels: c0..<c1, images: cnt, h: h, w: w,
