@@ -90,30 +90,20 @@ public final class Conv2d: Module, @unchecked Sendable {
         let slices = Swift.stride(from: 0, to: g.n, by: step).map { ($0, min(step, g.n - $0)) }
         let cols = workspace.buffers(rows * step * planeOut, slots: T)
         if slices.count >= T {
-            // Per-worker timers (the profiler itself is not thread-safe): the table shows the
-            // workers' mean time in im2col and in GEMM.
-            var timers = [SIMD2<Double>](repeating: .zero, count: T)
-            let profiling = Profiler.enabled
-            timers.withUnsafeMutableBufferPointer { tb in
-                nonisolated(unsafe) let tb = tb
-                parallelFor(T) { t in
-                    for (n0, cnt) in Swift.stride(from: t, to: slices.count, by: T).map({ slices[$0] }) {
-                        let gs = g.with(n: cnt)
-                        let t0 = profiling ? monotonicSeconds() : 0
-                        im2col(gs, xp + n0 * planeIn, channelStride: g.n * planeIn, cols[t], parallel: false)
-                        let t1 = profiling ? monotonicSeconds() : 0
-                        BLAS.gemm(m: cout, n: gs.cols, k: rows, a: w, lda: rows,
-                                  b: cols[t], ldb: gs.cols, c: yp + n0 * planeOut, ldc: g.cols)
-                        epilogue?.apply(yp + n0 * planeOut, rows: cout, columns: gs.cols, ld: g.cols, residual: rp.map { $0 + n0 * planeOut })
-                        if profiling { tb[t] += SIMD2(t1 - t0, monotonicSeconds() - t1) }
-                    }
+            // The profile shows the workers' mean time in im2col and in GEMM.
+            let total = parallelTimed(T) { t, timer in
+                for (n0, cnt) in Swift.stride(from: t, to: slices.count, by: T).map({ slices[$0] }) {
+                    let gs = g.with(n: cnt)
+                    im2col(gs, xp + n0 * planeIn, channelStride: g.n * planeIn, cols[t], parallel: false)
+                    timer.lap(0)
+                    BLAS.gemm(m: cout, n: gs.cols, k: rows, a: w, lda: rows,
+                              b: cols[t], ldb: gs.cols, c: yp + n0 * planeOut, ldc: g.cols)
+                    epilogue?.apply(yp + n0 * planeOut, rows: cout, columns: gs.cols, ld: g.cols, residual: rp.map { $0 + n0 * planeOut })
+                    timer.lap(1)
                 }
             }
-            if profiling {
-                let total = timers.reduce(SIMD2<Double>.zero, +) / Double(T)
-                Profiler.add("conv.im2col", seconds: total[0])
-                Profiler.add(epilogue == nil ? "conv.gemm.forward" : "conv.gemm.forward+bn", seconds: total[1], flops: flops(g))
-            }
+            Profiler.add("conv.im2col", seconds: total[0])
+            Profiler.add(epilogue == nil ? "conv.gemm.forward" : "conv.gemm.forward+bn", seconds: total[1], flops: flops(g))
         } else {
             for (n0, cnt) in slices {
                 let gs = g.with(n: cnt)
@@ -156,58 +146,46 @@ public final class Conv2d: Module, @unchecked Sendable {
         let cols = isPointwise ? [] : workspace.buffers(rows * step * planeOut, slots: T)
         let pointwise = isPointwise
         let active = min(T, slices.count)
-        // Per-worker timers: im2col, weight-gradient GEMM, input-gradient GEMM, col2im.
-        var timers = [SIMD4<Double>](repeating: .zero, count: active)
-        let profiling = Profiler.enabled
-        timers.withUnsafeMutableBufferPointer { tb in
-            nonisolated(unsafe) let tb = tb
-            parallelFor(active) { t in
-                var first = true
-                @inline(__always) func now() -> Double { profiling ? monotonicSeconds() : 0 }
-                for (n0, cnt) in Swift.stride(from: t, to: slices.count, by: active).map({ slices[$0] }) {
-                    let gs = g.with(n: cnt)
-                    let dys = dyp + n0 * planeOut
-                    let t0 = now()
-                    let col: UnsafeMutablePointer<Float>
-                    if pointwise {
-                        col = xp + n0 * planeIn  // only read: pointwise x is its own col, row stride g.cols
-                    } else {
-                        col = cols[t]
-                        im2col(gs, xp + n0 * planeIn, channelStride: g.n * planeIn, col, parallel: false)
-                    }
-                    let ldcol = pointwise ? g.cols : gs.cols
-                    let t1 = now()
-                    // dW_t (+)= dy_slice[Cout, P] . col[K, P]^T
-                    BLAS.gemm(transB: true, m: cout, n: rows, k: gs.cols, a: dys, lda: g.cols,
-                              b: col, ldb: ldcol, beta: first ? 0 : 1, c: dWs[t], ldc: rows)
-                    first = false
-                    let t2 = now()
-                    var t3 = t2
-                    if needInputGrad {
-                        if pointwise {
-                            BLAS.gemm(transA: true, m: rows, n: gs.cols, k: cout, a: w, lda: rows,
-                                      b: dys, ldb: g.cols, c: dxp + n0 * planeIn, ldc: g.cols)
-                            t3 = now()
-                        } else {
-                            // col is no longer needed: it receives dcol = W^T . dy_slice
-                            BLAS.gemm(transA: true, m: rows, n: gs.cols, k: cout, a: w, lda: rows,
-                                      b: dys, ldb: g.cols, c: col, ldc: gs.cols)
-                            t3 = now()
-                            col2im(gs, col, dxp + n0 * planeIn, channelStride: g.n * planeIn, parallel: false)
-                        }
-                    }
-                    if profiling { tb[t] += SIMD4(t1 - t0, t2 - t1, t3 - t2, now() - t3) }
+        // Phases timed per worker: im2col, weight-gradient GEMM, input-gradient GEMM, col2im.
+        let total = parallelTimed(active) { t, timer in
+            var first = true
+            for (n0, cnt) in Swift.stride(from: t, to: slices.count, by: active).map({ slices[$0] }) {
+                let gs = g.with(n: cnt)
+                let dys = dyp + n0 * planeOut
+                let col: UnsafeMutablePointer<Float>
+                if pointwise {
+                    col = xp + n0 * planeIn  // only read: pointwise x is its own col, row stride g.cols
+                } else {
+                    col = cols[t]
+                    im2col(gs, xp + n0 * planeIn, channelStride: g.n * planeIn, col, parallel: false)
+                }
+                let ldcol = pointwise ? g.cols : gs.cols
+                timer.lap(0)
+                // dW_t (+)= dy_slice[Cout, P] . col[K, P]^T
+                BLAS.gemm(transB: true, m: cout, n: rows, k: gs.cols, a: dys, lda: g.cols,
+                          b: col, ldb: ldcol, beta: first ? 0 : 1, c: dWs[t], ldc: rows)
+                first = false
+                timer.lap(1)
+                guard needInputGrad else { continue }
+                if pointwise {
+                    BLAS.gemm(transA: true, m: rows, n: gs.cols, k: cout, a: w, lda: rows,
+                              b: dys, ldb: g.cols, c: dxp + n0 * planeIn, ldc: g.cols)
+                    timer.lap(2)
+                } else {
+                    // col is no longer needed: it receives dcol = W^T . dy_slice
+                    BLAS.gemm(transA: true, m: rows, n: gs.cols, k: cout, a: w, lda: rows,
+                              b: dys, ldb: g.cols, c: col, ldc: gs.cols)
+                    timer.lap(2)
+                    col2im(gs, col, dxp + n0 * planeIn, channelStride: g.n * planeIn, parallel: false)
+                    timer.lap(3)
                 }
             }
         }
-        if profiling {
-            let total = timers.reduce(SIMD4<Double>.zero, +) / Double(active)
-            Profiler.add("conv.im2col", seconds: total[0])
-            Profiler.add("conv.gemm.weight_grad", seconds: total[1], flops: flops(g))
-            if needInputGrad {
-                Profiler.add("conv.gemm.input_grad", seconds: total[2], flops: flops(g))
-                if !pointwise { Profiler.add("conv.col2im", seconds: total[3]) }
-            }
+        Profiler.add("conv.im2col", seconds: total[0])
+        Profiler.add("conv.gemm.weight_grad", seconds: total[1], flops: flops(g))
+        if needInputGrad {
+            Profiler.add("conv.gemm.input_grad", seconds: total[2], flops: flops(g))
+            if !pointwise { Profiler.add("conv.col2im", seconds: total[3]) }
         }
         // dW = sum of the workers' partial sums
         if active > 1 {
@@ -220,6 +198,18 @@ public final class Conv2d: Module, @unchecked Sendable {
 }
 
 extension Conv2d {
+    /// W~[ci][co][a][b] = W[co][ci][k-1-a][k-1-b]: the filters of the transposed convolution
+    /// (dx = W~ * dy for stride-1 "same" convolutions), laid out as [Cin, Cout*k*k]. Rebuilt
+    /// each step: the weights change every step, and it is small.
+    func flippedFilters() -> UnsafeMutablePointer<Float> {
+        flipped.reshape([cin, cout, k, k])
+        let w = weight.value.data, wf = flipped.data
+        for co in 0..<cout { for ci in 0..<cin { for a in 0..<k { for b in 0..<k {
+            wf[((ci * cout + co) * k + a) * k + b] = w[((co * cin + ci) * k + (k - 1 - a)) * k + (k - 1 - b)]
+        } } } }
+        return wf
+    }
+
     /// Backward of a stride-1 "same" convolution from one im2col, that of dy:
     ///
     ///   E = im2col(dy)                         [Cout*k*k, P]   (taps of dy around each input pixel)
@@ -237,12 +227,7 @@ extension Conv2d {
         if Winograd.inTraining && Winograd.applies(k: k, stride: 1, pad: pad, n: g.n, h: g.h, w: g.w) {
             return backwardWinograd(dy, x, g, needInputGrad: needInputGrad)
         }
-        // W~: rearranged weights, rebuilt each step (they change every step; it is small).
-        flipped.reshape([cin, rowsE])
-        let w = weight.value.data, wf = flipped.data
-        for co in 0..<cout { for ci in 0..<cin { for a in 0..<k { for b in 0..<k {
-            wf[ci * rowsE + (co * k + a) * k + b] = w[((co * cin + ci) * k + (k - 1 - a)) * k + (k - 1 - b)]
-        } } } }
+        let wf = flippedFilters()
         let gE = ConvGeometry(cin: cout, n: g.n, h: g.h, w: g.w, k: k, stride: 1, pad: pad)
         let byCache = Conv2d.sliceBytes / max(1, rowsE * plane * 4)
         let step = max(1, min(byCache, (g.n + T - 1) / T))
@@ -252,39 +237,29 @@ extension Conv2d {
         while partials.count < active { partials.append(Tensor(weight.value.shape)) }
         let ds = partials.prefix(active).map(\.data)
         nonisolated(unsafe) let xp = x.data, dyp = dy.data, dxp = inputGrad.data, wfp = UnsafePointer(wf)
-        var timers = [SIMD4<Double>](repeating: .zero, count: active)
-        let profiling = Profiler.enabled
-        timers.withUnsafeMutableBufferPointer { tb in
-            nonisolated(unsafe) let tb = tb
-            parallelFor(active) { t in
-                @inline(__always) func now() -> Double { profiling ? monotonicSeconds() : 0 }
-                var first = true
-                for (n0, cnt) in Swift.stride(from: t, to: slices.count, by: active).map({ slices[$0] }) {
-                    let gs = gE.with(n: cnt)
-                    let e = cols[t]
-                    let t0 = now()
-                    im2col(gs, dyp + n0 * plane, channelStride: g.n * plane, e, parallel: false)
-                    let t1 = now()
-                    // D_t (+)= E[Cout*k*k, P_slice] . x_slice[Cin, P_slice]^T
-                    BLAS.gemm(transB: true, m: rowsE, n: cin, k: gs.cols, a: e, lda: gs.cols,
-                              b: xp + n0 * plane, ldb: g.cols, beta: first ? 0 : 1, c: ds[t], ldc: cin)
-                    first = false
-                    let t2 = now()
-                    if needInputGrad {
-                        BLAS.gemm(m: cin, n: gs.cols, k: rowsE, a: wfp, lda: rowsE, b: e, ldb: gs.cols,
-                                  c: dxp + n0 * plane, ldc: g.cols)
-                    }
-                    if profiling { tb[t] += SIMD4(t1 - t0, t2 - t1, now() - t2, 0) }
+        let total = parallelTimed(active) { t, timer in
+            var first = true
+            for (n0, cnt) in Swift.stride(from: t, to: slices.count, by: active).map({ slices[$0] }) {
+                let gs = gE.with(n: cnt)
+                let e = cols[t]
+                im2col(gs, dyp + n0 * plane, channelStride: g.n * plane, e, parallel: false)
+                timer.lap(0)
+                // D_t (+)= E[Cout*k*k, P_slice] . x_slice[Cin, P_slice]^T
+                BLAS.gemm(transB: true, m: rowsE, n: cin, k: gs.cols, a: e, lda: gs.cols,
+                          b: xp + n0 * plane, ldb: g.cols, beta: first ? 0 : 1, c: ds[t], ldc: cin)
+                first = false
+                timer.lap(1)
+                if needInputGrad {
+                    BLAS.gemm(m: cin, n: gs.cols, k: rowsE, a: wfp, lda: rowsE, b: e, ldb: gs.cols,
+                              c: dxp + n0 * plane, ldc: g.cols)
+                    timer.lap(2)
                 }
             }
         }
-        if profiling {
-            let total = timers.reduce(SIMD4<Double>.zero, +) / Double(active)
-            let f = 2.0 * Double(cout * g.rows) * Double(g.cols)
-            Profiler.add("conv.im2col(dy)", seconds: total[0])
-            Profiler.add("conv.gemm.weight_grad", seconds: total[1], flops: f)
-            if needInputGrad { Profiler.add("conv.gemm.input_grad", seconds: total[2], flops: f) }
-        }
+        let f = 2.0 * Double(cout * g.rows) * Double(g.cols)
+        Profiler.add("conv.im2col(dy)", seconds: total[0])
+        Profiler.add("conv.gemm.weight_grad", seconds: total[1], flops: f)
+        if needInputGrad { Profiler.add("conv.gemm.input_grad", seconds: total[2], flops: f) }
         // dW = the workers' D summed, taps flipped back.
         let dW = weight.grad!.data
         for co in 0..<cout { for ci in 0..<cin { for ky in 0..<k { for kx in 0..<k {

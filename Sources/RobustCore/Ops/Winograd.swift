@@ -215,6 +215,26 @@ extension Conv2d {
     }
 }
 
+/// How a Winograd pass cuts the batch: images per slice (the slice's V and M near the cache
+/// target, and at least one slice per worker), and the V/M plane strides for a full slice.
+struct WinogradSlices {
+    let tilesPerImage: Int, step: Int, slices: [(Int, Int)], vStride: Int, mStride: Int
+
+    init(n: Int, h: Int, w: Int, cin: Int, cout: Int, workers: Int) {
+        tilesPerImage = h * w / 4
+        let bytesPerImage = 16 * (cin + cout) * tilesPerImage * 4
+        step = max(1, min(Conv2d.sliceBytes / bytesPerImage, (n + workers - 1) / workers))
+        slices = Swift.stride(from: 0, to: n, by: step).map { [step] in ($0, min(step, n - $0)) }
+        vStride = Winograd.planeStride(rows: cin, ld: step * tilesPerImage)
+        mStride = Winograd.planeStride(rows: cout, ld: step * tilesPerImage)
+    }
+
+    /// The slices worker t of `workers` takes.
+    func of(worker t: Int, _ workers: Int) -> [(Int, Int)] {
+        Swift.stride(from: t, to: slices.count, by: workers).map { slices[$0] }
+    }
+}
+
 extension Winograd {
     /// y[Cout, N, H, W] = conv3x3(x[Cin, N, H, W]) through the transformed filters u, then the
     /// epilogue (with the residual) if given.
@@ -222,54 +242,39 @@ extension Winograd {
                          y: UnsafeMutablePointer<Float>, epilogue: ChannelAffine?, residual: UnsafePointer<Float>?,
                          workspace: Workspace) {
         let T = Threads.count
-        let plane = h * w, tilesPerImage = plane / 4
-        // Images per slice: V and M of a slice near the cache target, one slice per worker at least.
-        let bytesPerImage = 16 * (cin + cout) * tilesPerImage * 4
-        let step = max(1, min(Conv2d.sliceBytes / bytesPerImage, (n + T - 1) / T))
-        let slices = Swift.stride(from: 0, to: n, by: step).map { ($0, min(step, n - $0)) }
-        let ts = step * tilesPerImage
+        let plan = WinogradSlices(n: n, h: h, w: w, cin: cin, cout: cout, workers: T)
+        let (plane, tilesPerImage, slices) = (h * w, plan.tilesPerImage, plan.slices)
+        let (vStride, mStride) = (plan.vStride, plan.mStride)
         let scratch = Winograd.scratchCount(h: h, w: w)
-        let vStride = Winograd.planeStride(rows: cin, ld: ts), mStride = Winograd.planeStride(rows: cout, ld: ts)
-        let perSlot = 16 * (vStride + mStride) + scratch
         let gemmFlops = 2.0 * 16 * Double(cout * cin) * Double(n * tilesPerImage)
         nonisolated(unsafe) let u = u, xp = x, yp = y
         nonisolated(unsafe) let rp = residual
         let ld = n * plane  // distance between channels of x and y
         if slices.count >= T {
             // Each worker takes whole slices through all three phases.
-            let bufs = workspace.buffers(perSlot, slots: T)
-            var timers = [SIMD4<Double>](repeating: .zero, count: T)
-            let profiling = Profiler.enabled
-            timers.withUnsafeMutableBufferPointer { tb in
-                nonisolated(unsafe) let tb = tb
-                parallelFor(T) { t in
-                    @inline(__always) func now() -> Double { profiling ? monotonicSeconds() : 0 }
-                    let v = bufs[t], m = v + 16 * vStride, s = m + 16 * mStride
-                    for (n0, cnt) in Swift.stride(from: t, to: slices.count, by: T).map({ slices[$0] }) {
-                        let tsl = cnt * tilesPerImage
-                        let t0 = now()
-                        Winograd.transformInput(xp + n0 * plane, channelStride: ld, channels: 0..<cin, images: cnt,
-                                                h: h, w: w, v: v, ldv: tsl, planeStride: vStride, scratch: s)
-                        let t1 = now()
-                        for e in 0..<16 {
-                            BLAS.gemm(m: cout, n: tsl, k: cin, a: u + e * cout * cin, lda: cin,
-                                      b: v + e * vStride, ldb: tsl, c: m + e * mStride, ldc: tsl)
-                        }
-                        let t2 = now()
-                        Winograd.transformOutput(m, ldm: tsl, planeStride: mStride, channels: 0..<cout, images: cnt, h: h, w: w,
-                                                 y: yp + n0 * plane, channelStride: ld)
-                        epilogue?.apply(yp + n0 * plane, rows: cout, columns: cnt * plane, ld: ld,
-                                        residual: rp.map { $0 + n0 * plane })
-                        if profiling { tb[t] += SIMD4(t1 - t0, t2 - t1, now() - t2, 0) }
+            let bufs = workspace.buffers(16 * (vStride + mStride) + scratch, slots: T)
+            let total = parallelTimed(T) { t, timer in
+                let v = bufs[t], m = v + 16 * vStride, s = m + 16 * mStride
+                for (n0, cnt) in plan.of(worker: t, T) {
+                    let tsl = cnt * tilesPerImage
+                    Winograd.transformInput(xp + n0 * plane, channelStride: ld, channels: 0..<cin, images: cnt,
+                                            h: h, w: w, v: v, ldv: tsl, planeStride: vStride, scratch: s)
+                    timer.lap(0)
+                    for e in 0..<16 {
+                        BLAS.gemm(m: cout, n: tsl, k: cin, a: u + e * cout * cin, lda: cin,
+                                  b: v + e * vStride, ldb: tsl, c: m + e * mStride, ldc: tsl)
                     }
+                    timer.lap(1)
+                    Winograd.transformOutput(m, ldm: tsl, planeStride: mStride, channels: 0..<cout, images: cnt, h: h, w: w,
+                                             y: yp + n0 * plane, channelStride: ld)
+                    epilogue?.apply(yp + n0 * plane, rows: cout, columns: cnt * plane, ld: ld,
+                                    residual: rp.map { $0 + n0 * plane })
+                    timer.lap(2)
                 }
             }
-            if profiling {
-                let total = timers.reduce(SIMD4<Double>.zero, +) / Double(T)
-                Profiler.add("conv.winograd.input", seconds: total[0])
-                Profiler.add("conv.winograd.gemm", seconds: total[1], flops: gemmFlops)
-                Profiler.add(epilogue == nil ? "conv.winograd.output" : "conv.winograd.output+bn", seconds: total[2])
-            }
+            Profiler.add("conv.winograd.input", seconds: total[0])
+            Profiler.add("conv.winograd.gemm", seconds: total[1], flops: gemmFlops)
+            Profiler.add(epilogue == nil ? "conv.winograd.output" : "conv.winograd.output+bn", seconds: total[2])
             return
         }
         // Fewer slices than workers (small batches): each phase is split across the workers.
@@ -390,48 +395,35 @@ extension Winograd {
                                cin: Int, cout: Int, dw: UnsafeMutablePointer<Float>, partials: [UnsafeMutablePointer<Float>],
                                workspace: Workspace) {
         let T = partials.count
-        let plane = h * w, tilesPerImage = plane / 4
-        let bytesPerImage = 16 * (cin + cout) * tilesPerImage * 4
-        let step = max(1, min(Conv2d.sliceBytes / bytesPerImage, (n + T - 1) / T))
-        let slices = Swift.stride(from: 0, to: n, by: step).map { ($0, min(step, n - $0)) }
-        let active = min(T, slices.count)
-        let ts = step * tilesPerImage
-        let vStride = planeStride(rows: cin, ld: ts), mStride = planeStride(rows: cout, ld: ts)
+        let plan = WinogradSlices(n: n, h: h, w: w, cin: cin, cout: cout, workers: T)
+        let (plane, tilesPerImage) = (h * w, plan.tilesPerImage)
+        let (vStride, mStride) = (plan.vStride, plan.mStride)
+        let active = min(T, plan.slices.count)
         let scratch = max(scratchCount(h: h, w: w), 4 * (w / 2))
         let bufs = workspace.buffers(16 * (vStride + mStride) + scratch, slots: active)
         let ld = n * plane
         nonisolated(unsafe) let xp = x, dyp = dy
         let du = partials
-        var timers = [SIMD4<Double>](repeating: .zero, count: active)
-        let profiling = Profiler.enabled
-        timers.withUnsafeMutableBufferPointer { tb in
-            nonisolated(unsafe) let tb = tb
-            parallelFor(active) { t in
-                @inline(__always) func now() -> Double { profiling ? monotonicSeconds() : 0 }
-                let v = bufs[t], m = v + 16 * vStride, s = m + 16 * mStride
-                var first = true
-                for (n0, cnt) in Swift.stride(from: t, to: slices.count, by: active).map({ slices[$0] }) {
-                    let tsl = cnt * tilesPerImage
-                    let t0 = now()
-                    transformInput(xp + n0 * plane, channelStride: ld, channels: 0..<cin, images: cnt, h: h, w: w,
-                                   v: v, ldv: tsl, planeStride: vStride, scratch: s)
-                    transformOutputGrad(dyp + n0 * plane, channelStride: ld, channels: 0..<cout, images: cnt, h: h, w: w,
-                                        dm: m, ldm: tsl, planeStride: mStride, scratch: s)
-                    let t1 = now()
-                    for e in 0..<16 {
-                        BLAS.gemm(transB: true, m: cout, n: cin, k: tsl, a: m + e * mStride, lda: tsl,
-                                  b: v + e * vStride, ldb: tsl, beta: first ? 0 : 1, c: du[t] + e * cout * cin, ldc: cin)
-                    }
-                    first = false
-                    if profiling { tb[t] += SIMD4(t1 - t0, now() - t1, 0, 0) }
+        let total = parallelTimed(active) { t, timer in
+            let v = bufs[t], m = v + 16 * vStride, s = m + 16 * mStride
+            var first = true
+            for (n0, cnt) in plan.of(worker: t, active) {
+                let tsl = cnt * tilesPerImage
+                transformInput(xp + n0 * plane, channelStride: ld, channels: 0..<cin, images: cnt, h: h, w: w,
+                               v: v, ldv: tsl, planeStride: vStride, scratch: s)
+                transformOutputGrad(dyp + n0 * plane, channelStride: ld, channels: 0..<cout, images: cnt, h: h, w: w,
+                                    dm: m, ldm: tsl, planeStride: mStride, scratch: s)
+                timer.lap(0)
+                for e in 0..<16 {
+                    BLAS.gemm(transB: true, m: cout, n: cin, k: tsl, a: m + e * mStride, lda: tsl,
+                              b: v + e * vStride, ldb: tsl, beta: first ? 0 : 1, c: du[t] + e * cout * cin, ldc: cin)
                 }
+                first = false
+                timer.lap(1)
             }
         }
-        if profiling {
-            let total = timers.reduce(SIMD4<Double>.zero, +) / Double(active)
-            Profiler.add("conv.winograd.grad_transforms", seconds: total[0])
-            Profiler.add("conv.winograd.weight_grad", seconds: total[1], flops: 2.0 * 16 * Double(cout * cin) * Double(n * tilesPerImage))
-        }
+        Profiler.add("conv.winograd.grad_transforms", seconds: total[0])
+        Profiler.add("conv.winograd.weight_grad", seconds: total[1], flops: 2.0 * 16 * Double(cout * cin) * Double(n * tilesPerImage))
         let count = 16 * cout * cin
         let sum = du[0]
         for t in 1..<active { let p = du[t]; for i in 0..<count { sum[i] += p[i] } }
@@ -451,14 +443,8 @@ extension Conv2d {
                                 dw: weight.grad!.data, partials: winogradGradPartials.prefix(T).map(\.data),
                                 workspace: workspace)
         guard needInputGrad else { return inputGrad }
-        // W~[ci][co][a][b] = W[co][ci][2-a][2-b]: the filters of the transposed convolution.
-        flipped.reshape([cin, cout, 3, 3])
-        let w = weight.value.data, wf = flipped.data
-        for co in 0..<cout { for ci in 0..<cin { for a in 0..<3 { for b in 0..<3 {
-            wf[((ci * cout + co) * 3 + a) * 3 + b] = w[((co * cin + ci) * 3 + (2 - a)) * 3 + (2 - b)]
-        } } } }
         winogradFlipped.reshape([16, cin, cout])
-        Winograd.transformWeights(wf, cout: cin, cin: cout, into: winogradFlipped.data)
+        Winograd.transformWeights(flippedFilters(), cout: cin, cin: cout, into: winogradFlipped.data)
         // (profiled inside convolve, under the conv.winograd.* entries of the forward pass)
         Winograd.convolve(dy.data, n: g.n, h: g.h, w: g.w, cin: cout, cout: cin, u: winogradFlipped.data,
                           y: inputGrad.data, epilogue: nil, residual: nil, workspace: workspace)
