@@ -31,5 +31,9 @@ log="$(mktemp)"
 # Run from outside the source tree so that the installed package is what is tested.
 (cd /tmp && "$ROOT_DIR/$py" -m pytest -q "$ROOT_DIR/bindings/python/tests") | tee "$log"
 pytests=$(grep -E "[0-9]+ passed" "$log" | tail -1 | sed -E 's/.* ([0-9]+) passed.*/\1/; s/^([0-9]+) passed.*/\1/')
-# XCTest's count, the C client and the pytest count, as one plain closing line.
-echo "tests: $(( ${xctests:-0} + 1 + ${pytests:-0} )) passed, 0 failed"
+
+echo "== audit-cli end to end on generated data (label audit, its CSV/JSON and pictures)"
+"$py" -c "import matplotlib" 2>/dev/null || "$py" -m pip install -q matplotlib
+PY="$ROOT_DIR/$py" bash scripts/cli-test.sh
+# XCTest's count, the C client, the pytest count and the CLI script, as one plain closing line.
+echo "tests: $(( ${xctests:-0} + 1 + ${pytests:-0} + 1 )) passed, 0 failed"

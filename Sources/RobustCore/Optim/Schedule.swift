@@ -16,10 +16,14 @@ public struct CosineSchedule: Sendable {
     }
 
     /// Learning rate for step t (0-based).
-    public func lr(at t: Int) -> Float {
-        if t < warmupSteps { return baseLR * Float(t + 1) / Float(warmupSteps) }
+    public func lr(at t: Int) -> Float { lr(at: Double(t)) }
+
+    /// Learning rate at a fractional schedule position (a stretched schedule, see
+    /// Trainer.replaceTrainingSet).
+    public func lr(at t: Double) -> Float {
+        if t < Double(warmupSteps) { return baseLR * Float((t + 1) / Double(warmupSteps)) }
         let span = max(totalSteps - warmupSteps, 1)
-        let progress = min(Double(t - warmupSteps) / Double(span), 1)
+        let progress = min(max((t - Double(warmupSteps)) / Double(span), 0), 1)
         return baseLR * Float(0.5 * (1 + cos(Double.pi * progress)))
     }
 }

@@ -44,6 +44,30 @@ extension Double {
 }
 
 public enum Evaluator {
+    /// Raw logits, count x classes, in evaluation mode without augmentation (the clean pass
+    /// the label audit records its training dynamics from).
+    public static func logits(_ model: ResNet18, _ ds: Dataset, normalization: Normalization,
+                              batchSize: Int = 256) -> [Float] {
+        precondition(batchSize > 0, "batch size must be positive")
+        let batcher = Batcher(normalization: normalization)
+        let input = Tensor([0])
+        var labels: [Int32] = []
+        let k = model.numClasses
+        var out = [Float](repeating: 0, count: ds.count * k)
+        let all = Array(0..<ds.count)
+        var start = 0
+        while start < ds.count {
+            let end = min(ds.count, start + batchSize)
+            batcher.fill(input, labels: &labels, from: ds, indices: all[start..<end], augment: nil)
+            let z = model.forward(input, mode: .eval)
+            out.withUnsafeMutableBufferPointer { o in
+                (o.baseAddress! + start * k).update(from: z.data, count: (end - start) * k)
+            }
+            start = end
+        }
+        return out
+    }
+
     /// With `flipAveraging`, each image is also run mirrored left-right and the two softmax
     /// outputs are averaged (test-time augmentation: twice the compute).
     public static func predict(_ model: ResNet18, _ ds: Dataset, normalization: Normalization,

@@ -97,7 +97,7 @@ public final class Trainer: @unchecked Sendable {
     public let optimizer: SGD
     public let schedule: CosineSchedule
     public let lossFn: SoftmaxCrossEntropy
-    public let train: Dataset
+    public private(set) var train: Dataset
     public let test: Dataset?
     /// Completed epochs and optimizer steps.
     public private(set) var epoch = 0
@@ -105,6 +105,10 @@ public final class Trainer: @unchecked Sendable {
     private let batcher: Batcher
     private let input = Tensor([0])
     private var labels: [Int32] = []
+    /// Called after every training forward pass with the batch's sample indices and its
+    /// logits [B, K] (train-mode batch norm, augmented images, weights before the step):
+    /// the label audit records training dynamics from it at no extra cost.
+    public var onTrainingLogits: ((ArraySlice<Int>, Tensor) -> Void)?
 
     public var stepsPerEpoch: Int { (train.count + config.batchSize - 1) / config.batchSize }
 
@@ -130,6 +134,31 @@ public final class Trainer: @unchecked Sendable {
 
     public var isFinished: Bool { epoch >= config.epochs }
 
+    /// Trains on from here on a different training set (the label audit's cleaned data: fewer
+    /// samples, or the same samples relabeled). The learning rate stays continuous: the
+    /// remaining part of the cosine is stretched over the remaining epochs at the new epoch
+    /// length. (Not stored in checkpoints: a resumed run follows the original schedule.)
+    public func replaceTrainingSet(_ ds: Dataset) {
+        precondition(ds.classNames.count == train.classNames.count, "the new training set has other classes")
+        precondition(ds.count > 0, "empty training set")
+        let v0 = scheduleStep(step)
+        let remaining = ((ds.count + config.batchSize - 1) / config.batchSize) * (config.epochs - epoch)
+        scheduleRemap = (step, v0, remaining > 0 ? (Double(schedule.totalSteps) - v0) / Double(remaining) : 1)
+        train = ds
+    }
+
+    /// (step, schedule position there, schedule steps per step after it), after a replaced training set.
+    private var scheduleRemap: (from: Int, at: Double, rate: Double)?
+
+    /// The position on the schedule of optimizer step t.
+    func scheduleStep(_ t: Int) -> Double {
+        guard let r = scheduleRemap, t >= r.from else { return Double(t) }
+        return r.at + Double(t - r.from) * r.rate
+    }
+
+    /// The learning rate of optimizer step t (0-based).
+    public func learningRate(atStep t: Int) -> Float { schedule.lr(at: scheduleStep(t)) }
+
     /// One optimizer step on a prepared batch; returns (loss, correct).
     @discardableResult
     public func trainStep(indices: ArraySlice<Int>, augmentTag: UInt64) -> LossResult {
@@ -138,9 +167,10 @@ public final class Trainer: @unchecked Sendable {
                          augment: config.augment ? Augmentation() : nil, seed: config.seed, tagBase: augmentTag)
         }
         let logits = model.forward(input, mode: .train)
+        onTrainingLogits?(indices, logits)
         let r = labels.withUnsafeBufferPointer { lossFn(logits, $0) }
         model.backward(lossFn.inputGrad)
-        Profiler.measure("sgd.step") { optimizer.step(lr: schedule.lr(at: step)) }
+        Profiler.measure("sgd.step") { optimizer.step(lr: learningRate(atStep: step)) }
         step += 1
         return r
     }
@@ -184,7 +214,7 @@ public final class Trainer: @unchecked Sendable {
         var log = EpochLog(epoch: epoch, trainLoss: lossSum / Double(max(seen, 1)),
                            trainAccuracy: Double(correct) / Double(max(seen, 1)),
                            seconds: trainSeconds, imagesPerSecond: Double(seen) / max(trainSeconds, 1e-9),
-                           lr: schedule.lr(at: max(step - 1, 0)))
+                           lr: learningRate(atStep: max(step - 1, 0)))
         if let test {
             let p = Evaluator.predict(model, test, normalization: info.normalization)
             log.testAccuracy = p.accuracy

@@ -1,0 +1,85 @@
+// Finding label issues without knowing the noise rate: confident learning (Northcutt, Jiang
+// and Chuang, JAIR 2021), from (preferably out-of-sample or trajectory-averaged) softmax
+// outputs.
+//
+// 1. Per-class thresholds: t_j = mean p_j over the samples labeled j (the model's average
+//    self-confidence for class j).
+// 2. Confident joint: a sample labeled i counts in C[i][j] for the class j with the largest
+//    p_j among those with p_j >= t_j (samples above no threshold do not count).
+// 3. Calibrate each row of C to the number of samples labeled i; its off-diagonal sum is
+//    the estimated number of wrong labels in class i.
+// 4. Prune by noise rate: in each class i flag that many samples, those with the highest
+//    ranking score (by default the lowest normalized margin p_i - max_{j != i} p_j).
+// Each flag suggests the most likely other class.
+
+public struct LabelIssues: Sendable {
+    /// Flagged sample indices, most suspicious first.
+    public var flagged: [Int]
+    /// Per sample: the most likely class other than its given one.
+    public var suggested: [Int32]
+    /// The ranking score of every sample (higher = more suspicious).
+    public var score: [Float]
+    public var thresholds: [Float]
+    /// Calibrated confident joint, rounded: joint[given][likely true].
+    public var joint: [[Int]]
+    /// Estimated wrong labels per given class (row sums of the joint's off-diagonal).
+    public var estimatedPerClass: [Int]
+}
+
+public enum ConfidentLearning {
+    /// `probabilities`: count x k softmax rows; `given`: the labels to audit; `rankBy`: an
+    /// optional ranking score per sample (higher = more suspicious) replacing the margin.
+    public static func findIssues(probabilities p: [Float], given: [Int32], numClasses k: Int,
+                                  rankBy: [Float]? = nil) -> LabelIssues {
+        let n = given.count
+        precondition(p.count == n * k && k >= 2)
+        precondition(rankBy == nil || rankBy!.count == n)
+        var sums = [Double](repeating: 0, count: k), counts = [Int](repeating: 0, count: k)
+        for i in 0..<n {
+            let y = Int(given[i])
+            sums[y] += Double(p[i * k + y]); counts[y] += 1
+        }
+        let t = (0..<k).map { counts[$0] > 0 ? Float(sums[$0] / Double(counts[$0])) : 1 }
+        var raw = [[Double]](repeating: [Double](repeating: 0, count: k), count: k)
+        var suggested = [Int32](repeating: 0, count: n)
+        var margin = [Float](repeating: 0, count: n)
+        for i in 0..<n {
+            let y = Int(given[i]), row = i * k
+            var best = -1, other = -1
+            for j in 0..<k {
+                if p[row + j] >= t[j] && (best < 0 || p[row + j] > p[row + best]) { best = j }
+                if j != y && (other < 0 || p[row + j] > p[row + other]) { other = j }
+            }
+            if best >= 0 { raw[y][best] += 1 }
+            suggested[i] = Int32(other)
+            margin[i] = p[row + other] - p[row + y]  // higher = more suspicious
+        }
+        var joint = [[Int]](repeating: [Int](repeating: 0, count: k), count: k)
+        var perClass = [Int](repeating: 0, count: k)
+        for i in 0..<k {
+            let rowSum = raw[i].reduce(0, +)
+            guard rowSum > 0 else { continue }
+            let scale = Double(counts[i]) / rowSum
+            for j in 0..<k { joint[i][j] = Int((raw[i][j] * scale).rounded()) }
+            // At most half a class: beyond that its true majority is not identifiable, and a
+            // model still near chance (every threshold ~1/k) would otherwise flag nearly all.
+            perClass[i] = min(counts[i] / 2, (0..<k).filter { $0 != i }.reduce(0) { $0 + joint[i][$1] })
+        }
+        let score = rankBy ?? margin
+        let flagged = prune(perClass: perClass, given: given, score: score)
+        return LabelIssues(flagged: flagged, suggested: suggested, score: score, thresholds: t,
+                           joint: joint, estimatedPerClass: perClass)
+    }
+
+    /// In each given class c, the perClass[c] samples with the highest score; most suspicious first.
+    public static func prune(perClass: [Int], given: [Int32], score: [Float]) -> [Int] {
+        precondition(score.count == given.count)
+        var byClass = [[Int]](repeating: [], count: perClass.count)
+        for i in given.indices { byClass[Int(given[i])].append(i) }
+        var flagged: [Int] = []
+        for c in perClass.indices where perClass[c] > 0 {
+            flagged += byClass[c].sorted { score[$0] > score[$1] }.prefix(perClass[c])
+        }
+        return flagged.sorted { score[$0] > score[$1] }
+    }
+}

@@ -1,0 +1,55 @@
+// `audit-cli audit-labels`: the label audit on a user's own folder dataset, where nobody
+// knows which labels are wrong. Trains with dynamics, flags samples by the rate-free rule,
+// writes them ranked as CSV and prints a summary per class.
+import ArgumentParser
+import RobustCore
+
+struct AuditLabels: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audit-labels",
+        abstract: "Find likely mislabeled images in a folder dataset (train/<class>/*): a ranked CSV and a per-class summary.")
+
+    @OptionGroup var options: LabelTrainingOptions
+    @Option(help: "CSV of the flagged samples (path, given label, suggested label, score).") var out = "label-issues.csv"
+    @Flag(help: "Write every sample's score, ranked, instead of only the flagged ones.") var all = false
+    @Option(help: "Also write the per-sample dynamics (safetensors).") var dynamicsOut: String?
+
+    func run() throws {
+        let t0 = monotonicSeconds()
+        try reportingErrors {
+            let (train, test) = try options.load()
+            let cfg = try options.config()
+            let trainer = Trainer(config: cfg, train: train, test: test)
+            let rec = DynamicsRecorder(trainer: trainer, pass: options.dynamics)
+            note("auditing \(train.count) labels over \(train.classNames.count) classes: ResNet-18 width \(cfg.width), \(cfg.epochs) epochs, dynamics from the \(options.dynamics.rawValue) pass")
+            trainRecording(rec) { log in
+                let test = log.testAccuracy.map { ", test accuracy " + fmt(100 * $0, 2) + "%" } ?? ""
+                note("epoch \(log.epoch): train loss \(fmt(log.trainLoss, 4)), accuracy on the given labels \(fmt(100 * log.trainAccuracy, 2))%\(test), \(fmt(log.seconds, 1)) s")
+            }
+            rec.finish()
+            let issues = LabelAudit.issues(rec.dynamics, window: options.window, rankBy: options.rankBy)
+            try FileIO.writeAtomically(out, text: labelIssuesCSV(issues, dataset: train, all: all))
+            if let d = dynamicsOut {
+                try rec.dynamics.write(d, truth: nil, metadata: ["class_names": JSON.array(train.classNames.map { .string($0) }).serialized,
+                                                                  "dynamics_pass": options.dynamics.rawValue])
+            }
+            let k = train.classNames.count
+            var count = [Int](repeating: 0, count: k), flagged = [Int](repeating: 0, count: k)
+            var into = [[Int]](repeating: [Int](repeating: 0, count: k), count: k)
+            for y in train.labels { count[Int(y)] += 1 }
+            for i in issues.flagged {
+                flagged[Int(train.labels[i])] += 1
+                into[Int(train.labels[i])][Int(issues.suggested[i])] += 1
+            }
+            let width = max(12, train.classNames.map(\.count).max() ?? 0)
+            print(padRight("class", width) + "  images  flagged  share  most suggested instead")
+            for c in 0..<k {
+                let top = into[c].indices.filter { into[c][$0] > 0 }.sorted { into[c][$0] > into[c][$1] }.prefix(3)
+                    .map { "\(train.classNames[$0]) (\(into[c][$0]))" }.joined(separator: ", ")
+                print(padRight(train.classNames[c], width) + "  \(padLeft(String(count[c]), 6))  \(padLeft(String(flagged[c]), 7))  \(padLeft(fmt(100 * Double(flagged[c]) / Double(max(count[c], 1)), 1) + "%", 5))  \(top)")
+            }
+            print(padRight("all", width) + "  \(padLeft(String(train.count), 6))  \(padLeft(String(issues.flagged.count), 7))  \(padLeft(fmt(100 * Double(issues.flagged.count) / Double(max(train.count, 1)), 1) + "%", 5))")
+            note("wrote \(out) (\(all ? "every sample" : "\(issues.flagged.count) flagged samples"), ranked) in \(formatDuration(monotonicSeconds() - t0))")
+        }
+    }
+}

@@ -1,0 +1,188 @@
+// `audit-cli label-noise`: the study's label-noise experiment. Injects known noise, trains
+// while recording dynamics, and measures per epoch how each score finds the wrong labels;
+// optionally cleans the data when the early-learning window closes and trains on.
+import ArgumentParser
+import RobustCore
+
+enum CleanMode: String, ExpressibleByArgument, CaseIterable {
+    case drop, relabel
+}
+
+struct LabelNoise: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "label-noise",
+        abstract: "Inject label noise, train while recording dynamics, and measure how well each score finds the wrong labels.")
+
+    @OptionGroup var options: LabelTrainingOptions
+    @Option(help: "Noise rate: the share of training labels changed.") var noise = 0.2
+    @Option(help: "Noise kind: symmetric (any other class) or asymmetric (the CIFAR-10 pairs).") var kind: NoiseKind = .symmetric
+    @Option(help: "Seed of the noise mask.") var noiseSeed: UInt64 = 0
+    @Option(help: "Output folder for CSV/JSON/dynamics (default: label-noise-KIND-RATE).") var out: String?
+    @Option(help: "Auto-cleaning: drop or relabel the flagged samples at --clean-epoch and train on (also reports the uncleaned run).")
+    var clean: CleanMode?
+    @Option(help: "Epoch after which cleaning happens (default: a third of the epochs, the early-learning window).")
+    var cleanEpoch: Int?
+    @Flag(help: "Also train on the true labels with the same recipe, for the accuracy gap.") var cleanReference = false
+
+    func validate() throws {
+        guard noise.isFinite, (0...1).contains(noise) else { throw ValidationError("--noise must lie in [0, 1]") }
+        if let c = cleanEpoch, !(1..<options.epochs).contains(c) { throw ValidationError("--clean-epoch must lie in 1..<epochs") }
+    }
+
+    func run() throws {
+        let t0 = monotonicSeconds()
+        try reportingErrors {
+            let outDir = out ?? "label-noise-\(kind.rawValue)-\(fmt(noise, 2))"
+            try FileIO.makeDirectory(outDir)
+            let (train, test) = try options.load()
+            let cfg = try options.config()
+            let noisy = try NoisyLabels.inject(train.labels, classNames: train.classNames, kind: kind, rate: noise, seed: noiseSeed)
+            var noisyTrain = train
+            noisyTrain.labels = noisy.given
+            try FileIO.writeAtomically(joinPath(outDir, "noise.csv"), text: noiseCSV(train, noisy))
+            note("\(kind.rawValue) noise \(fmt(100 * noise, 1))%: \(noisy.mislabeledCount) of \(train.count) labels changed; dynamics from the \(options.dynamics.rawValue) pass")
+
+            let trainer = Trainer(config: cfg, train: noisyTrain, test: test)
+            let rec = DynamicsRecorder(trainer: trainer, pass: options.dynamics)
+            let cleanAt = clean == nil ? nil : (cleanEpoch ?? max(1, cfg.epochs / 3))
+            let snapshot = joinPath(outDir, "clean-start.ckpt")
+            var cleanIssues: LabelIssues?
+            var reports: [NoiseEpochReport] = []
+            let shown = ["entropy", "self_confidence", "aum", "confidence", "mean_margin"]
+            print("epoch  test_acc  H_clean  H_noisy  memorized  recovered  " + shown.map { padLeft("AUC:" + short($0), 9) }.joined(separator: " ") + "  F1:all F1:late F1:last  seconds")
+            var csv = epochCSVHeader()
+            try trainRecording(rec) { log in
+                let r = LabelAudit.report(rec.dynamics, noise: noisy, testAccuracy: log.testAccuracy)
+                reports.append(r)
+                csv += epochCSVRow(r, seconds: log.seconds)
+                try FileIO.writeAtomically(joinPath(outDir, "epochs.csv"), text: csv)
+                print("\(padLeft(String(r.epoch), 5))  \(padLeft(r.testAccuracy.map { fmt(100 * $0, 2) + "%" } ?? "-", 8))  \(padLeft(fmt(r.meanEntropyClean, 3), 7))  \(padLeft(fmt(r.meanEntropyMislabeled, 3), 7))  \(padLeft(fmt(100 * r.memorized, 1) + "%", 9))  \(padLeft(fmt(100 * r.recovered, 1) + "%", 9))  "
+                      + shown.map { padLeft(fmt(r.score($0)!.auroc, 4), 9) }.joined(separator: " ") + "  " + r.rule.map { padLeft(fmt($0.set.f1, 3), 6) }.joined(separator: " ") + "  \(padLeft(fmt(log.seconds, 1), 7))")
+                fflushStdout()
+                if let c = cleanAt, r.epoch == c {
+                    try trainer.saveCheckpoint(snapshot)
+                    cleanIssues = LabelAudit.issues(rec.dynamics, window: options.window, rankBy: options.rankBy)
+                }
+            }
+            rec.finish()
+            let final = LabelAudit.issues(rec.dynamics, window: options.window, rankBy: options.rankBy)
+            let auditSeconds = monotonicSeconds() - t0
+            let last = LabelAudit.report(rec.dynamics, noise: noisy, testAccuracy: reports.last!.testAccuracy)
+            try rec.dynamics.write(joinPath(outDir, "dynamics.safetensors"), truth: noisy.truth,
+                                   metadata: ["class_names": JSON.array(train.classNames.map { .string($0) }).serialized,
+                                              "dynamics_pass": options.dynamics.rawValue])
+            try FileIO.writeAtomically(joinPath(outDir, "flagged.csv"),
+                                       text: labelIssuesCSV(final, dataset: noisyTrain, truth: noisy.truth, all: false))
+            try trainer.saveModel(joinPath(outDir, "noisy.safetensors"))
+            let bad = noisy.isMislabeled
+            let finalSet = SetQuality(flagged: final.flagged, positives: bad)
+            note("audit done in \(formatDuration(auditSeconds)) (decode, training, scoring)")
+
+            print("\nscores after epoch \(last.epoch) (flagged sets: confident learning's counts per class on the \(options.window.rawValue) window, ranked by the score)")
+            print(padRight("score", 16) + "  AUROC  best AUROC (epoch)  precision  recall     F1")
+            for s in last.scores {
+                let best = reports.map { ($0.score(s.name)!.auroc, $0.epoch) }.max { $0.0 < $1.0 }!
+                print(padRight(s.name, 16) + "  \(fmt(s.auroc, 4))  \(padLeft(fmt(best.0, 4), 10)) (\(padLeft(String(best.1), 2)))  \(padLeft(fmt(s.flaggedSet.precision, 3), 9))  \(padLeft(fmt(s.flaggedSet.recall, 3), 6))  \(padLeft(fmt(s.flaggedSet.f1, 3), 5))")
+            }
+            for r in last.rule {
+                print("rule on the \(r.window.rawValue) window: estimated \(r.estimated), flagged \(r.set.flagged), precision \(fmt(r.set.precision, 3)), recall \(fmt(r.set.recall, 3)), F1 \(fmt(r.set.f1, 3))")
+            }
+            print("decision (\(options.window.rawValue) window, ranked by \(options.rankBy ?? "its margin")): flagged \(finalSet.flagged) (true \(finalSet.positives)), precision \(fmt(finalSet.precision, 3)), recall \(fmt(finalSet.recall, 3)), F1 \(fmt(finalSet.f1, 3))")
+
+            var summary: [(String, JSON)] = [
+                ("noise", .object([("kind", .string(kind.rawValue)), ("rate", .double(noise)), ("mislabeled", .int(Int64(noisy.mislabeledCount))),
+                                   ("seed", .int(Int64(bitPattern: noiseSeed)))])),
+                ("train_config", .object([("width", .int(Int64(cfg.width))), ("epochs", .int(Int64(cfg.epochs))),
+                                          ("seed", .int(Int64(bitPattern: cfg.seed))), ("label_smoothing", .double(Double(cfg.labelSmoothing))),
+                                          ("dynamics_pass", .string(options.dynamics.rawValue)), ("window", .string(options.window.rawValue)), ("rank_by", .string(options.rankBy ?? "margin"))])),
+                ("classes", .array(train.classNames.map { .string($0) })),
+                ("train_images", .int(Int64(train.count))),
+                ("audit_seconds", .double(auditSeconds)),
+                ("noisy_test_accuracy", reports.last!.testAccuracy.map { .double($0) } ?? .null),
+                ("rule", setJSON(finalSet)),
+                ("rule_windows", .object(last.rule.map { ($0.window.rawValue, .object([("estimated", .int(Int64($0.estimated))), ("flagged", setJSON($0.set))])) })),
+                ("final_scores", .object(last.scores.map { ($0.name, .object([("auroc", .double($0.auroc)), ("flagged", setJSON($0.flaggedSet))])) })),
+            ]
+
+            if let mode = clean, let issues = cleanIssues, let c = cleanAt {
+                let set = SetQuality(flagged: issues.flagged, positives: bad)
+                note("cleaning after epoch \(c): \(mode.rawValue) \(issues.flagged.count) flagged samples (precision \(fmt(set.precision, 3)), recall \(fmt(set.recall, 3)))")
+                let resumed = try Trainer.resume(from: snapshot, train: noisyTrain, test: test)
+                let (cleaned, kept) = LabelAudit.clean(noisyTrain, issues: issues, relabel: mode == .relabel)
+                resumed.replaceTrainingSet(cleaned)
+                let remainingWrong = kept.enumerated().filter { cleaned.labels[$0.offset] != noisy.truth[$0.element] }.count
+                var cleanLog = "epoch,test_acc,train_loss,seconds\n"
+                var acc: Double?
+                print("\ncleaned run (\(mode.rawValue), from epoch \(c)): \(cleaned.count) training samples, \(remainingWrong) still mislabeled")
+                print("epoch  test_acc  seconds")
+                let line = ProgressLine()
+                while !resumed.isFinished {
+                    let log = resumed.runEpoch { p in line.update("cleaned epoch \(p.epoch)/\(p.epochs) batch \(p.batch)/\(p.batches) loss \(fmt(p.loss, 4))") }
+                    line.finish()
+                    acc = log.testAccuracy
+                    cleanLog += "\(log.epoch),\(log.testAccuracy.map { "\($0)" } ?? ""),\(log.trainLoss),\(log.seconds)\n"
+                    try FileIO.writeAtomically(joinPath(outDir, "cleaned-epochs.csv"), text: cleanLog)
+                    print("\(padLeft(String(log.epoch), 5))  \(padLeft(log.testAccuracy.map { fmt(100 * $0, 2) + "%" } ?? "-", 8))  \(padLeft(fmt(log.seconds, 1), 7))")
+                    fflushStdout()
+                }
+                try resumed.saveModel(joinPath(outDir, "cleaned.safetensors"))
+                summary.append(("cleaning", .object([("mode", .string(mode.rawValue)), ("after_epoch", .int(Int64(c))),
+                                                     ("flagged", setJSON(set)), ("still_mislabeled", .int(Int64(remainingWrong))),
+                                                     ("cleaned_test_accuracy", acc.map { .double($0) } ?? .null)])))
+            }
+            if cleanReference {
+                print("\nreference run on the true labels")
+                let ref = Trainer(config: cfg, train: train, test: test)
+                let line = ProgressLine()
+                var acc: Double?
+                while !ref.isFinished {
+                    let log = ref.runEpoch { p in line.update("reference epoch \(p.epoch)/\(p.epochs) batch \(p.batch)/\(p.batches) loss \(fmt(p.loss, 4))") }
+                    line.finish()
+                    acc = log.testAccuracy
+                    print("\(padLeft(String(log.epoch), 5))  \(padLeft(log.testAccuracy.map { fmt(100 * $0, 2) + "%" } ?? "-", 8))")
+                    fflushStdout()
+                }
+                summary.append(("clean_reference_test_accuracy", acc.map { .double($0) } ?? .null))
+            }
+            summary.append(("total_seconds", .double(monotonicSeconds() - t0)))
+            try FileIO.writeAtomically(joinPath(outDir, "summary.json"), text: JSON.object(summary).serialized + "\n")
+            note("wrote \(outDir)/{epochs.csv,flagged.csv,noise.csv,dynamics.safetensors,summary.json}")
+        }
+    }
+
+    private func short(_ s: String) -> String {
+        ["self_confidence": "selfc", "confidence": "conf", "mean_margin": "mmarg", "entropy": "ent"][s] ?? s
+    }
+
+    private func noiseCSV(_ ds: Dataset, _ n: NoisyLabels) -> String {
+        var s = "index,path,true_label,given_label,mislabeled\n"
+        for i in 0..<ds.count {
+            let src = i < ds.sources.count ? ds.sources[i] : "#\(i)"
+            s += "\(i),\(csvField(src)),\(csvField(ds.classNames[Int(n.truth[i])])),\(csvField(ds.classNames[Int(n.given[i])])),\(n.truth[i] != n.given[i] ? 1 : 0)\n"
+        }
+        return s
+    }
+}
+
+func setJSON(_ s: SetQuality) -> JSON {
+    .object([("flagged", .int(Int64(s.flagged))), ("true_positives", .int(Int64(s.truePositives))), ("positives", .int(Int64(s.positives))),
+             ("precision", .double(s.precision)), ("recall", .double(s.recall)), ("f1", .double(s.f1))])
+}
+
+func epochCSVHeader() -> String {
+    var h = "epoch,test_acc,fit_given,entropy_clean,entropy_mislabeled,memorized,recovered,estimated_noisy"
+    for s in LabelScores.names { h += ",auroc_\(s),precision_\(s),recall_\(s),f1_\(s)" }
+    for w in RuleWindow.allCases { h += ",rule_estimated_\(w.rawValue),rule_precision_\(w.rawValue),rule_recall_\(w.rawValue),rule_f1_\(w.rawValue)" }
+    return h + ",seconds\n"
+}
+
+func epochCSVRow(_ r: NoiseEpochReport, seconds: Double) -> String {
+    var f = ["\(r.epoch)", r.testAccuracy.map { "\($0)" } ?? "", "\(r.fitGiven)", "\(r.meanEntropyClean)", "\(r.meanEntropyMislabeled)",
+             "\(r.memorized)", "\(r.recovered)", "\(r.estimatedNoisy)"]
+    for s in LabelScores.names {
+        let q = r.score(s)!
+        f += ["\(q.auroc)", "\(q.flaggedSet.precision)", "\(q.flaggedSet.recall)", "\(q.flaggedSet.f1)"]
+    }
+    for r in r.rule { f += ["\(r.estimated)", "\(r.set.precision)", "\(r.set.recall)", "\(r.set.f1)"] }
+    return f.joined(separator: ",") + ",\(seconds)\n"
+}

@@ -1,0 +1,99 @@
+// Options and output shared by the two label-audit commands (label-noise, audit-labels).
+import ArgumentParser
+import RobustCore
+
+struct LabelTrainingOptions: ParsableArguments {
+    @Option(help: "Data folder: train/ (and test/) class folders, or CIFAR-10 .bin files (default: $ROBUST_DATA).")
+    var data: String?
+    @Option(help: "Width multiplier w (stages are w, 2w, 4w, 8w).") var width = 16
+    @Option(help: "Training epochs.") var epochs = 15
+    @Option(help: "Random seed (initialization, order, augmentation).") var seed: UInt64 = 0
+    @Option(help: "Where the dynamics come from: eval (a clean pass over the training set after each epoch) or train (the training step's own logits, free).")
+    var dynamics: DynamicsPass = .eval
+    @Option(help: "Epochs whose softmax outputs the rate-free rule averages: all, late (the later half) or last (a final clean pass).")
+    var window: RuleWindow = .late
+    @Option(help: "Score the rule ranks by within each class (default: the window's normalized margin): \(LabelScores.names.joined(separator: ", ")).")
+    var rankBy: String?
+    @Option(help: "Only these classes, comma-separated (e.g. cat,dog).") var classes: String?
+    @Option(help: "Batch size.") var batchSize = 128
+    @Option(help: "Peak learning rate.") var lr: Float = 0.1
+    @Option(help: "Label smoothing epsilon.") var labelSmoothing: Float = 0.1
+    @Option(help: "Use at most this many images per class.") var limitPerClass: Int?
+    @Flag(help: "Skip the per-epoch test-set evaluation.") var noTest = false
+    @Option(help: "Worker threads (default: all cores).") var threads: Int?
+
+    func validate() throws {
+        if let r = rankBy, !LabelScores.names.contains(r) {
+            throw ValidationError("--rank-by must be one of \(LabelScores.names.joined(separator: ", "))")
+        }
+        if let l = limitPerClass, l < 1 { throw ValidationError("--limit-per-class must be at least 1") }
+        if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1") }
+        if let c = classes, classList(c).count < 2 { throw ValidationError("--classes needs at least two class names") }
+    }
+
+    var classNames: [String]? { classes.map(classList) }
+
+    func config() throws -> TrainConfig {
+        var c = TrainConfig()
+        c.width = width; c.epochs = epochs; c.seed = seed; c.batchSize = batchSize; c.lr = lr
+        c.labelSmoothing = labelSmoothing
+        try c.validate()
+        return c
+    }
+
+    func load() throws -> (train: Dataset, test: Dataset?) {
+        if let t = threads { Threads.set(t) }
+        let dir = try resolveDataPath(data)
+        let d = try loadData(dir, needTrain: true, needTest: !noTest, skipBad: true, limitPerClass: limitPerClass,
+                             classes: classNames)
+        guard let train = d.train, train.count > 0 else { throw RobustError.invalidArgument("\(dir): no training images") }
+        return (train, d.test)
+    }
+}
+
+private func classList(_ s: String) -> [String] {
+    s.split(separator: ",").map { String($0).trimmingSpaces() }.filter { !$0.isEmpty }
+}
+
+extension String {
+    func trimmingSpaces() -> String {
+        var s = Substring(self)
+        while s.first == " " { s.removeFirst() }
+        while s.last == " " { s.removeLast() }
+        return String(s)
+    }
+}
+
+extension DynamicsPass: ExpressibleByArgument {}
+extension NoiseKind: ExpressibleByArgument {}
+extension RuleWindow: ExpressibleByArgument {}
+
+/// Trains with dynamics for the configured epochs; prints the progress line and calls
+/// `afterEpoch` with each epoch's log.
+func trainRecording(_ rec: DynamicsRecorder, afterEpoch: (EpochLog) throws -> Void) rethrows {
+    let line = ProgressLine()
+    while !rec.trainer.isFinished {
+        let log = rec.runEpoch { p in
+            line.update("epoch \(p.epoch)/\(p.epochs) batch \(p.batch)/\(p.batches) loss \(fmt(p.loss, 4)) acc \(fmt(100 * p.accuracy, 1))% \(Int(p.imagesPerSecond)) img/s ETA \(formatDuration(p.etaSeconds))")
+        }
+        line.finish()
+        try afterEpoch(log)
+    }
+}
+
+/// The flagged samples as CSV, most suspicious first (or every sample with `all`).
+func labelIssuesCSV(_ issues: LabelIssues, dataset ds: Dataset, truth: [Int32]? = nil, all: Bool) -> String {
+    let names = ds.classNames
+    var flaggedRank = [Int](repeating: 0, count: ds.count)
+    for (r, i) in issues.flagged.enumerated() { flaggedRank[i] = r + 1 }
+    let rows = all ? ds.labels.indices.sorted { issues.score[$0] > issues.score[$1] } : issues.flagged
+    var out = "rank,index,path,given_label,suggested_label,score,flagged" + (truth != nil ? ",true_label,mislabeled" : "") + "\n"
+    for (r, i) in rows.enumerated() {
+        let src = i < ds.sources.count ? ds.sources[i] : "#\(i)"
+        var f = ["\(r + 1)", "\(i)", csvField(src), csvField(names[Int(ds.labels[i])]),
+                 csvField(names[Int(issues.suggested[i])]), "\(issues.score[i])", flaggedRank[i] > 0 ? "1" : "0"]
+        if let t = truth { f += [csvField(names[Int(t[i])]), t[i] != ds.labels[i] ? "1" : "0"] }
+        out += f.joined(separator: ",") + "\n"
+    }
+    return out
+}

@@ -1,0 +1,192 @@
+import XCTest
+@testable import RobustCore
+
+final class LabelAuditTests: XCTestCase {
+    // MARK: noise injection
+
+    func testSymmetricNoiseChangesExactlyTheRateAndEveryChosenLabel() throws {
+        let labels = (0..<1000).map { Int32($0 % 10) }
+        let n = try NoisyLabels.inject(labels, classNames: cifar10ClassNames, kind: .symmetric, rate: 0.2, seed: 3)
+        XCTAssertEqual(n.truth, labels)
+        XCTAssertEqual(n.mislabeledCount, 200)
+        XCTAssertTrue(n.given.allSatisfy { (0..<10).contains($0) })
+        // the new labels spread over the other classes: each of the 9 offsets appears
+        var offsets = Set<Int>()
+        for (g, t) in zip(n.given, n.truth) where g != t { offsets.insert((Int(g) - Int(t) + 10) % 10) }
+        XCTAssertEqual(offsets, Set(1...9))
+        // seeded: same seed same mask, another seed another mask
+        XCTAssertEqual(try NoisyLabels.inject(labels, classNames: cifar10ClassNames, kind: .symmetric, rate: 0.2, seed: 3), n)
+        XCTAssertNotEqual(try NoisyLabels.inject(labels, classNames: cifar10ClassNames, kind: .symmetric, rate: 0.2, seed: 4).given, n.given)
+        XCTAssertEqual(try NoisyLabels.inject(labels, classNames: cifar10ClassNames, kind: .symmetric, rate: 0, seed: 3).mislabeledCount, 0)
+        XCTAssertEqual(try NoisyLabels.inject(labels, classNames: cifar10ClassNames, kind: .symmetric, rate: 1, seed: 3).mislabeledCount, 1000)
+    }
+
+    func testAsymmetricNoiseFollowsTheCIFARPairs() throws {
+        let labels = (0..<1000).map { Int32($0 % 10) }  // 100 per class
+        let n = try NoisyLabels.inject(labels, classNames: cifar10ClassNames, kind: .asymmetric, rate: 0.4, seed: 1)
+        let name = cifar10ClassNames
+        var moved: [String: [String: Int]] = [:]
+        for (g, t) in zip(n.given, n.truth) where g != t { moved[name[Int(t)], default: [:]][name[Int(g)], default: 0] += 1 }
+        XCTAssertEqual(moved, ["truck": ["automobile": 40], "bird": ["airplane": 40], "cat": ["dog": 40],
+                               "dog": ["cat": 40], "deer": ["horse": 40]])
+        XCTAssertThrowsError(try NoisyLabels.inject([0, 1], classNames: ["x", "y"], kind: .asymmetric, rate: 0.2, seed: 0))
+    }
+
+    func testBadNoiseArgumentsThrow() {
+        for rate in [-0.1, 1.5, .nan] {
+            XCTAssertThrowsError(try NoisyLabels.inject([0, 1], classNames: ["a", "b"], kind: .symmetric, rate: rate, seed: 0))
+        }
+        XCTAssertThrowsError(try NoisyLabels.inject([0, 2], classNames: ["a", "b"], kind: .symmetric, rate: 0.5, seed: 0))
+        XCTAssertThrowsError(try NoisyLabels.inject([0, 0], classNames: ["a"], kind: .symmetric, rate: 0.5, seed: 0))
+    }
+
+    // MARK: ranking measures
+
+    func testAUROCAgainstHandCountedPairs() {
+        // positives 0.9, 0.4; negatives 0.5, 0.1, 0.4: pairs won 3 + (1 tie = 0.5) + 1 = 4.5 of 6
+        XCTAssertEqual(auroc([0.9, 0.5, 0.4, 0.1, 0.4], positives: [true, false, true, false, false]), 4.5 / 6, accuracy: 1e-12)
+        XCTAssertEqual(auroc([1, 2, 3, 4], positives: [false, false, true, true]), 1)
+        XCTAssertEqual(auroc([1, 2, 3, 4], positives: [true, true, false, false]), 0)
+        XCTAssertEqual(auroc([7, 7, 7, 7], positives: [true, false, true, false]), 0.5)
+        XCTAssertTrue(auroc([1, 2], positives: [true, true]).isNaN)
+        XCTAssertTrue(auroc([.nan, 2], positives: [true, false]).isNaN)
+    }
+
+    func testSetQuality() {
+        let q = SetQuality(flagged: [0, 1, 2, 3], positives: [true, true, false, false, true, false])
+        XCTAssertEqual(q.precision, 0.5)
+        XCTAssertEqual(q.recall, 2.0 / 3)
+        XCTAssertEqual(q.f1, 2 * 0.5 * (2.0 / 3) / (0.5 + 2.0 / 3), accuracy: 1e-12)
+        XCTAssertEqual(SetQuality(flagged: [], positives: [true]).f1, 0)
+    }
+
+    // MARK: confident learning
+
+    /// Three well-separated classes; the model is right about every sample, and 10 of 90
+    /// given labels are wrong: the rule must flag exactly those and suggest the true class,
+    /// without being told how many there are.
+    func testConfidentLearningFindsTheFlippedLabelsWithoutTheRate() {
+        let k = 3, n = 90
+        let truth = (0..<n).map { Int32($0 % k) }
+        var given = truth
+        let flipped = [1, 5, 10, 22, 37, 41, 50, 63, 77, 88]
+        for i in flipped { given[i] = (truth[i] + 1) % 3 }
+        var p = [Float](repeating: 0.05, count: n * k)
+        for i in 0..<n {
+            // confident, not identical (0.85 .. 0.86 on the true class): every sample clears
+            // its true class's threshold, the mean self-confidence, which the wrong labels lower
+            p[i * k + Int(truth[i])] = 0.85 + 0.01 * Float(i % 7) / 7
+            let rest = (1 - p[i * k + Int(truth[i])]) / 2
+            for j in 0..<k where j != Int(truth[i]) { p[i * k + j] = rest }
+        }
+        let r = ConfidentLearning.findIssues(probabilities: p, given: given, numClasses: k)
+        XCTAssertEqual(Set(r.flagged), Set(flipped))
+        for i in flipped { XCTAssertEqual(r.suggested[i], truth[i]) }
+        XCTAssertEqual(r.estimatedPerClass.reduce(0, +), flipped.count)
+        // ranked: the first flag has the highest score
+        XCTAssertEqual(r.flagged.map { r.score[$0] }, r.flagged.map { r.score[$0] }.sorted(by: >))
+    }
+
+    func testConfidentLearningFlagsAtMostHalfAClassForAChanceModel() {
+        let k = 4, n = 200
+        let given = (0..<n).map { Int32($0 % k) }
+        var rng = RNG(seed: 5)
+        var p = [Float](repeating: 0, count: n * k)
+        for i in 0..<n {
+            var s: Float = 0
+            for j in 0..<k { p[i * k + j] = 1 + 0.01 * rng.uniform(); s += p[i * k + j] }
+            for j in 0..<k { p[i * k + j] /= s }
+        }
+        let r = ConfidentLearning.findIssues(probabilities: p, given: given, numClasses: k)
+        for c in 0..<k { XCTAssertLessThanOrEqual(r.estimatedPerClass[c], 25) }
+    }
+
+    // MARK: dynamics and scores
+
+    func testDynamicsRecordsWhatTheLogitsSay() throws {
+        let d = TrainingDynamics(given: [0, 1], numClasses: 3)
+        // epoch 1: sample 0 right (logits 2,0,0), sample 1 wrong (predicts 2)
+        d.beginEpoch()
+        d.record(allLogits: [2, 0, 0, 0, 1, 3])
+        d.endEpoch()
+        // epoch 2: sample 0 forgotten (predicts 1), sample 1 learned
+        d.beginEpoch()
+        d.record(allLogits: [0, 1, 0, 0, 4, 0])
+        d.endEpoch()
+        XCTAssertEqual(d.epochs, 2)
+        let e = Float(M_E), e2 = e * e
+        XCTAssertEqual(d.probGiven[0][0], e2 / (e2 + 2), accuracy: 1e-6)
+        XCTAssertEqual(d.logitMargin[0][0], 2)
+        XCTAssertEqual(d.logitMargin[0][1], -2)
+        XCTAssertEqual(d.logitMargin[1][0], -1)
+        XCTAssertEqual(d.predicted[0], [0, 2])
+        XCTAssertEqual(d.predicted[1], [1, 1])
+        let s = Dictionary(uniqueKeysWithValues: LabelScores.compute(d).map { ($0.name, $0.values) })
+        XCTAssertEqual(Set(s.keys), Set(LabelScores.names))
+        XCTAssertEqual(s["aum"]!, [-(2 - 1) / 2, -(-2 + 4) / 2])
+        XCTAssertEqual(s["forgetting"]!, [1, 0])
+        XCTAssertEqual(s["self_confidence"]![1], 1 - d.probGiven[1][1], accuracy: 1e-7)
+        let h = -(0..<3).map { j -> Float in let p = d.meanProbabilities[j]; return p * logf(p) }.reduce(0, +)
+        XCTAssertGreaterThan(h, 0)
+        XCTAssertEqual(s["entropy"]![0], d.entropy[1][0])
+        // a never-learned sample counts as forgotten every epoch
+        let never = TrainingDynamics(given: [0], numClasses: 2)
+        for _ in 0..<3 { never.beginEpoch(); never.record(allLogits: [0, 1]); never.endEpoch() }
+        XCTAssertEqual(LabelScores.compute(never).first { $0.name == "forgetting" }!.values, [3])
+    }
+
+    func testDynamicsFileRoundTrips() throws {
+        let d = TrainingDynamics(given: [0, 1, 1], numClasses: 2)
+        d.beginEpoch(); d.record(allLogits: [1, 0, 0, 1, 2, 0]); d.endEpoch()
+        let path = temporaryDirectory() + "/d.safetensors"
+        try d.write(path, truth: [0, 1, 0], metadata: ["dynamics_pass": "eval"])
+        let st = try SafeTensors.load(path)
+        XCTAssertEqual(try st.floats("prob_given"), d.probGiven[0])
+        XCTAssertEqual(try st.int64s("mislabeled"), [0, 0, 1])
+        XCTAssertEqual(st.entry("entropy")?.shape, [1, 3])
+        XCTAssertEqual(st.metadata["dynamics_pass"], "eval")
+    }
+
+    /// End to end on generated data: with 30% of labels flipped, a few epochs of training
+    /// already rank the flipped samples far above chance, on both recording passes.
+    func testAuditFindsFlippedLabelsOnLearnableData() throws {
+        let ds = syntheticDataset(count: 240, classes: 4, size: 16, seed: 11)
+        let noisy = try NoisyLabels.inject(ds.labels, classNames: ds.classNames, kind: .symmetric, rate: 0.3, seed: 2)
+        var train = ds
+        train.labels = noisy.given
+        for pass in DynamicsPass.allCases {
+            var cfg = TrainConfig()
+            cfg.width = 4; cfg.epochs = 6; cfg.batchSize = 32; cfg.lr = 0.05
+            let rec = DynamicsRecorder(trainer: Trainer(config: cfg, train: train, test: nil), pass: pass)
+            while !rec.trainer.isFinished { _ = rec.runEpoch() }
+            XCTAssertEqual(rec.dynamics.epochs, 6)
+            let r = LabelAudit.report(rec.dynamics, noise: noisy, testAccuracy: nil)
+            XCTAssertGreaterThan(r.score("confidence")!.auroc, 0.8, "\(pass)")
+            let issues = LabelAudit.issues(rec.dynamics, rankBy: "confidence")
+            let q = SetQuality(flagged: issues.flagged, positives: noisy.isMislabeled)
+            XCTAssertGreaterThan(q.precision, 0.5, "\(pass)")
+            // cleaning by drop keeps the unflagged samples, by relabel keeps every sample
+            let (dropped, kept) = LabelAudit.clean(train, issues: issues, relabel: false)
+            XCTAssertEqual(dropped.count, train.count - issues.flagged.count)
+            XCTAssertTrue(Set(kept).isDisjoint(with: issues.flagged))
+            let (relabeled, _) = LabelAudit.clean(train, issues: issues, relabel: true)
+            XCTAssertEqual(relabeled.count, train.count)
+            for i in issues.flagged { XCTAssertEqual(relabeled.labels[i], issues.suggested[i]) }
+        }
+    }
+
+    func testReplacingTheTrainingSetKeepsTheScheduleShape() {
+        let ds = syntheticDataset(count: 64, classes: 4, size: 8)
+        var cfg = TrainConfig()
+        cfg.width = 2; cfg.epochs = 4; cfg.batchSize = 16
+        let t = Trainer(config: cfg, train: ds, test: nil)
+        _ = t.runEpoch()
+        let lrBefore = t.learningRate(atStep: t.step)
+        t.replaceTrainingSet(ds.subset(Array(0..<32)))  // 2 steps an epoch instead of 4
+        XCTAssertEqual(t.learningRate(atStep: t.step), lrBefore)  // continuous
+        XCTAssertEqual(t.learningRate(atStep: t.step + 1), t.schedule.lr(at: 6))  // stretched x2
+        while !t.isFinished { _ = t.runEpoch() }
+        XCTAssertEqual(t.step, 4 + 3 * 2)
+        XCTAssertEqual(t.learningRate(atStep: t.step), 0)  // the cosine still ends at zero
+    }
+}

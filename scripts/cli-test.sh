@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# audit-cli end to end on generated data: the label audit's two commands, their files, and
+# the Python scripts that read them. Called by scripts/test.sh; needs numpy and matplotlib
+# in $PY (default python3).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export SWIFT_BACKTRACE=enable=no
+PY="${PY:-python3}"
+swift build --product audit-cli > /dev/null
+CLI="$(swift build --show-bin-path)/audit-cli"
+T="$(mktemp -d)"
+trap 'rm -rf "$T"' EXIT
+fail() { echo "cli-test: $*" >&2; exit 1; }
+
+"$CLI" synth --out "$T/data" --train 400 --test 100 > /dev/null 2>&1
+
+# the study's experiment, with cleaning and its outputs
+"$CLI" label-noise --data "$T/data" --width 2 --epochs 3 --noise 0.2 --clean drop --out "$T/ln" > "$T/ln.out" 2> "$T/ln.err" \
+    || { cat "$T/ln.err"; fail "label-noise failed"; }
+for f in epochs.csv flagged.csv noise.csv dynamics.safetensors summary.json cleaned-epochs.csv; do
+    [ -s "$T/ln/$f" ] || fail "label-noise did not write $f"
+done
+[ "$(grep -c ',1$' "$T/ln/noise.csv")" = 80 ] || fail "noise.csv does not mark exactly 20% of 400 samples"
+[ "$(wc -l < "$T/ln/epochs.csv")" = 4 ] || fail "epochs.csv should hold a header and 3 epochs"
+grep -q '"cleaned_test_accuracy"' "$T/ln/summary.json" || fail "summary.json lacks the cleaned run"
+(cd bench && "$PY" plot_label_noise.py "$T/ln" > /dev/null) || fail "plot_label_noise.py failed"
+[ -s "$T/ln/entropy_hist.png" ] && [ -s "$T/ln/curves.png" ] || fail "no pictures"
+
+# a user's own folder: flagged CSV, --all, per-class summary
+"$CLI" audit-labels --data "$T/data" --width 2 --epochs 2 --dynamics train --out "$T/issues.csv" --all > "$T/al.out" 2> "$T/al.err" \
+    || { cat "$T/al.err"; fail "audit-labels failed"; }
+head -1 "$T/issues.csv" | grep -q '^rank,index,path,given_label,suggested_label,score,flagged$' || fail "bad CSV header"
+[ "$(($(wc -l < "$T/issues.csv") - 1))" = 400 ] || fail "--all should list every sample"
+grep -q '^all ' "$T/al.out" || fail "no per-class summary on stdout"
+
+# bad input: a clear error and a non-zero exit, no crash
+if "$CLI" audit-labels --data "$T/nowhere" --epochs 1 > /dev/null 2> "$T/bad.err"; then fail "a missing folder succeeded"; fi
+grep -q "nowhere" "$T/bad.err" || fail "the error does not name the folder"
+if "$CLI" label-noise --data "$T/data" --noise 1.5 > /dev/null 2>&1; then fail "--noise 1.5 was accepted"; fi
+if "$CLI" label-noise --data "$T/data" --kind asymmetric --classes bird,cat --epochs 1 --width 2 --out "$T/x" > /dev/null 2> "$T/asym.err"; then
+    fail "asymmetric noise without any CIFAR pair present was accepted"
+fi
+echo "cli-test: passed"
