@@ -27,7 +27,7 @@ grep -q '"cleaned_test_accuracy"' "$T/ln/summary.json" || fail "summary.json lac
 [ -s "$T/ln/entropy_hist.png" ] && [ -s "$T/ln/curves.png" ] || fail "no pictures"
 
 # a user's own folder: flagged CSV, --all, per-class summary
-"$CLI" audit-labels --data "$T/data" --width 2 --epochs 2 --dynamics train --out "$T/issues.csv" --all > "$T/al.out" 2> "$T/al.err" \
+"$CLI" audit-labels --data "$T/data" --width 2 --epochs 2 --dynamics train --folds 2 --out "$T/issues.csv" --all > "$T/al.out" 2> "$T/al.err" \
     || { cat "$T/al.err"; fail "audit-labels failed"; }
 head -1 "$T/issues.csv" | grep -q '^rank,index,path,given_label,suggested_label,score,flagged$' || fail "bad CSV header"
 [ "$(($(wc -l < "$T/issues.csv") - 1))" = 400 ] || fail "--all should list every sample"

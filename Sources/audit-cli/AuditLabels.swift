@@ -27,11 +27,19 @@ struct AuditLabels: ParsableCommand {
                 note("epoch \(log.epoch): train loss \(fmt(log.trainLoss, 4)), accuracy on the given labels \(fmt(100 * log.trainAccuracy, 2))%\(test), \(fmt(log.seconds, 1)) s")
             }
             rec.finish()
-            let issues = LabelAudit.issues(rec.dynamics, window: options.window, rankBy: options.rankBy)
+            var extra: [(name: String, probabilities: [Float])] = []
+            let issues: LabelIssues
+            if options.folds >= 2 {
+                let oos = crossValidate(train, config: cfg, folds: options.folds)
+                extra.append(("oos_probabilities", oos))
+                issues = ConfidentLearning.findIssues(probabilities: oos, given: train.labels, numClasses: train.classNames.count)
+            } else {
+                issues = LabelAudit.issues(rec.dynamics, window: options.window, rankBy: options.rankBy)
+            }
             try FileIO.writeAtomically(out, text: labelIssuesCSV(issues, dataset: train, all: all))
             if let d = dynamicsOut {
                 try rec.dynamics.write(d, truth: nil, metadata: ["class_names": JSON.array(train.classNames.map { .string($0) }).serialized,
-                                                                  "dynamics_pass": options.dynamics.rawValue])
+                                                                  "dynamics_pass": options.dynamics.rawValue], extra: extra)
             }
             let k = train.classNames.count
             var count = [Int](repeating: 0, count: k), flagged = [Int](repeating: 0, count: k)

@@ -68,9 +68,24 @@ struct LabelNoise: ParsableCommand {
             let final = LabelAudit.issues(rec.dynamics, window: options.window, rankBy: options.rankBy)
             let auditSeconds = monotonicSeconds() - t0
             let last = LabelAudit.report(rec.dynamics, noise: noisy, testAccuracy: reports.last!.testAccuracy)
+            var extra: [(name: String, probabilities: [Float])] = []
+            var oosJSON: JSON?
+            if options.folds >= 2 {
+                let t1 = monotonicSeconds()
+                let oos = crossValidate(noisyTrain, config: cfg, folds: options.folds)
+                extra.append(("oos_probabilities", oos))
+                let k = train.classNames.count
+                let selfConf = (0..<train.count).map { 1 - oos[$0 * k + Int(noisy.given[$0])] }
+                let issues = ConfidentLearning.findIssues(probabilities: oos, given: noisy.given, numClasses: k)
+                let q = SetQuality(flagged: issues.flagged, positives: noisy.isMislabeled)
+                let a = auroc(selfConf, positives: noisy.isMislabeled)
+                print("out-of-sample (\(options.folds)-fold): self-confidence AUROC \(fmt(a, 4)); rule flagged \(q.flagged), precision \(fmt(q.precision, 3)), recall \(fmt(q.recall, 3)), F1 \(fmt(q.f1, 3))")
+                oosJSON = .object([("folds", .int(Int64(options.folds))), ("auroc_self_confidence", .double(a)), ("rule", setJSON(q)),
+                                   ("seconds", .double(monotonicSeconds() - t1))])
+            }
             try rec.dynamics.write(joinPath(outDir, "dynamics.safetensors"), truth: noisy.truth,
                                    metadata: ["class_names": JSON.array(train.classNames.map { .string($0) }).serialized,
-                                              "dynamics_pass": options.dynamics.rawValue])
+                                              "dynamics_pass": options.dynamics.rawValue], extra: extra)
             try FileIO.writeAtomically(joinPath(outDir, "flagged.csv"),
                                        text: labelIssuesCSV(final, dataset: noisyTrain, truth: noisy.truth, all: false))
             try trainer.saveModel(joinPath(outDir, "noisy.safetensors"))
@@ -104,6 +119,7 @@ struct LabelNoise: ParsableCommand {
                 ("final_scores", .object(last.scores.map { ($0.name, .object([("auroc", .double($0.auroc)), ("flagged", setJSON($0.flaggedSet))])) })),
             ]
 
+            if let o = oosJSON { summary.append(("out_of_sample", o)) }
             if let mode = clean, let issues = cleanIssues, let c = cleanAt {
                 let set = SetQuality(flagged: issues.flagged, positives: bad)
                 note("cleaning after epoch \(c): \(mode.rawValue) \(issues.flagged.count) flagged samples (precision \(fmt(set.precision, 3)), recall \(fmt(set.recall, 3)))")

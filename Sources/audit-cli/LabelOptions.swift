@@ -14,10 +14,13 @@ struct LabelTrainingOptions: ParsableArguments {
     var window: RuleWindow = .late
     @Option(help: "Score the rule ranks by within each class (default: the window's normalized margin): \(LabelScores.names.joined(separator: ", ")).")
     var rankBy: String?
+    @Option(help: "Also compute out-of-sample probabilities by K-fold cross-validation (K more trainings on (K-1)/K of the data); the decision then uses them.")
+    var folds = 0
     @Option(help: "Only these classes, comma-separated (e.g. cat,dog).") var classes: String?
     @Option(help: "Batch size.") var batchSize = 128
     @Option(help: "Peak learning rate.") var lr: Float = 0.1
     @Option(help: "Label smoothing epsilon.") var labelSmoothing: Float = 0.1
+    @Flag(help: "Disable crop+flip augmentation (memorization comes sooner).") var noAugment = false
     @Option(help: "Use at most this many images per class.") var limitPerClass: Int?
     @Flag(help: "Skip the per-epoch test-set evaluation.") var noTest = false
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
@@ -26,6 +29,7 @@ struct LabelTrainingOptions: ParsableArguments {
         if let r = rankBy, !LabelScores.names.contains(r) {
             throw ValidationError("--rank-by must be one of \(LabelScores.names.joined(separator: ", "))")
         }
+        if folds == 1 || folds < 0 { throw ValidationError("--folds must be 0 (off) or at least 2") }
         if let l = limitPerClass, l < 1 { throw ValidationError("--limit-per-class must be at least 1") }
         if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1") }
         if let c = classes, classList(c).count < 2 { throw ValidationError("--classes needs at least two class names") }
@@ -37,6 +41,7 @@ struct LabelTrainingOptions: ParsableArguments {
         var c = TrainConfig()
         c.width = width; c.epochs = epochs; c.seed = seed; c.batchSize = batchSize; c.lr = lr
         c.labelSmoothing = labelSmoothing
+        c.augment = !noAugment
         try c.validate()
         return c
     }
@@ -96,4 +101,15 @@ func labelIssuesCSV(_ issues: LabelIssues, dataset ds: Dataset, truth: [Int32]? 
         out += f.joined(separator: ",") + "\n"
     }
     return out
+}
+
+/// Out-of-sample probabilities by K-fold cross-validation, with progress on stderr.
+func crossValidate(_ train: Dataset, config: TrainConfig, folds: Int) -> [Float] {
+    note("cross-validation: \(folds) folds x \(config.epochs) epochs on \((folds - 1) * train.count / folds) images each")
+    let t0 = monotonicSeconds()
+    return CrossValidation.outOfSampleProbabilities(train, config: config, folds: folds) { f, log in
+        let done = Double(f * config.epochs + log.epoch) / Double(folds * config.epochs)
+        let eta = (monotonicSeconds() - t0) / done * (1 - done)
+        note("fold \(f + 1)/\(folds) epoch \(log.epoch)/\(config.epochs): loss \(fmt(log.trainLoss, 4)), \(Int(log.imagesPerSecond)) img/s, ETA \(formatDuration(eta))")
+    }
 }

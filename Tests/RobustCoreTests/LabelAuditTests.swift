@@ -189,4 +189,36 @@ final class LabelAuditTests: XCTestCase {
         XCTAssertEqual(t.step, 4 + 3 * 2)
         XCTAssertEqual(t.learningRate(atStep: t.step), 0)  // the cosine still ends at zero
     }
+
+    // MARK: cross-validation
+
+    func testFoldsAreStratifiedAndSeeded() {
+        let labels = (0..<300).map { Int32($0 % 3) }
+        let f = CrossValidation.folds(labels: labels, k: 4, seed: 9)
+        for c in 0..<3 {
+            var per = [Int](repeating: 0, count: 4)
+            for i in labels.indices where labels[i] == Int32(c) { per[f[i]] += 1 }
+            XCTAssertLessThanOrEqual(per.max()! - per.min()!, 1)  // 100 -> 25 per fold
+        }
+        XCTAssertEqual(CrossValidation.folds(labels: labels, k: 4, seed: 9), f)
+        XCTAssertNotEqual(CrossValidation.folds(labels: labels, k: 4, seed: 10), f)
+    }
+
+    /// Out-of-sample: a sample's row comes from a model that did not train on it. A model
+    /// that memorizes its training set would vouch for a flipped label in sample; out of
+    /// sample it cannot, so the rows are proper distributions and the flipped labels get low
+    /// out-of-sample confidence.
+    func testOutOfSampleProbabilities() throws {
+        let ds = syntheticDataset(count: 160, classes: 4, size: 16, seed: 12)
+        let noisy = try NoisyLabels.inject(ds.labels, classNames: ds.classNames, kind: .symmetric, rate: 0.25, seed: 1)
+        var train = ds
+        train.labels = noisy.given
+        var cfg = TrainConfig()
+        cfg.width = 4; cfg.epochs = 5; cfg.batchSize = 32; cfg.lr = 0.05
+        let p = CrossValidation.outOfSampleProbabilities(train, config: cfg, folds: 2)
+        XCTAssertEqual(p.count, 160 * 4)
+        for i in 0..<160 { XCTAssertEqual(p[(i * 4)..<(i * 4 + 4)].reduce(0, +), 1, accuracy: 1e-4) }
+        let selfConf = (0..<160).map { 1 - p[$0 * 4 + Int(noisy.given[$0])] }
+        XCTAssertGreaterThan(auroc(selfConf, positives: noisy.isMislabeled), 0.75)
+    }
 }

@@ -131,8 +131,10 @@ public final class TrainingDynamics: @unchecked Sendable {
     /// Writes the per-sample, per-epoch quantities (each [epochs, count]), the mean
     /// probabilities and the labels as safetensors (numpy reads it with a few lines, see
     /// bench/plot_label_noise.py). `truth` adds the true labels and the noise mask.
-    public func write(_ path: String, truth: [Int32]?, metadata: [String: String] = [:]) throws {
+    public func write(_ path: String, truth: [Int32]?, metadata: [String: String] = [:],
+                      extra: [(name: String, probabilities: [Float])] = []) throws {
         var w = SafeTensorsWriter()
+        for x in extra { w.add(x.name, shape: [count, numClasses], floats: x.probabilities) }
         let e = epochs
         w.add("prob_given", shape: [e, count], floats: probGiven.flatMap { $0 })
         w.add("logit_margin", shape: [e, count], floats: logitMargin.flatMap { $0 })
