@@ -108,6 +108,39 @@ def bench_robust(widths, seconds, threads):
     return {r["width"]: r for r in rows}
 
 
+TORCH_MEMORY = r"""
+import resource, sys, torch, torch.nn.functional as F
+sys.path.insert(0, sys.argv[1])
+from resnet_ref import ResNet18
+torch.set_num_threads(int(sys.argv[3]))
+torch.manual_seed(0)
+m = ResNet18(int(sys.argv[2])).train()
+opt = torch.optim.SGD(m.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
+x, y = torch.randn(128, 3, 32, 32), torch.randint(0, 10, (128,))
+for _ in range(3):
+    opt.zero_grad(set_to_none=True)
+    F.cross_entropy(m(x), y).backward()
+    opt.step()
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+"""
+
+
+def peak_memory(widths, threads):
+    """Peak resident memory of a fresh process that runs 3 training steps (batch 128), per
+    width: robust's `audit-cli bench --memory` against the same loop in PyTorch."""
+    bin_path = subprocess.run(["swift", "build", "-c", "release", "--show-bin-path"], cwd=ROOT, check=True,
+                              capture_output=True, text=True).stdout.strip()
+    out = {}
+    for w in widths:
+        r = subprocess.run([os.path.join(bin_path, "audit-cli"), "bench", "--memory", "--json", "--threads", str(threads),
+                            "--widths", str(w)], check=True, capture_output=True, text=True).stdout
+        ours = json.loads([line for line in r.splitlines() if line.startswith("{")][-1])["peak_rss_bytes"]
+        t = subprocess.run([sys.executable, "-c", TORCH_MEMORY, os.path.join(ROOT, "scripts", "torch"), str(w), str(threads)],
+                           check=True, capture_output=True, text=True).stdout
+        out[w] = {"robust_peak_rss_bytes": ours, "pytorch_peak_rss_bytes": int(t.split()[-1])}
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--widths", type=int, nargs="+", default=[64, 32, 16])
@@ -139,6 +172,15 @@ def main():
               f"{a['infer_images_per_s']:>9.1f} {p['infer_images_per_s']:>9.1f} {o['infer_images_per_s']:>9.1f} "
               f"{a['infer_images_per_s'] / p['infer_images_per_s']:>5.2f}x {a['infer_images_per_s'] / o['infer_images_per_s']:>5.2f}x   "
               f"{a['latency_ms']:>8.2f} {p['latency_ms']:>8.2f} {o['latency_ms']:>8.2f} {o['latency_ms'] / a['latency_ms']:>6.2f}x")
+    mem = peak_memory(args.widths, args.threads)
+    print("\npeak resident memory of a fresh process running 3 training steps (batch 128)")
+    print(f"{'width':>6} {'robust GB':>10} {'PyTorch GB':>11} {'ratio':>7}")
+    for w in args.widths:
+        m = mem[w]
+        print(f"{w:>6} {m['robust_peak_rss_bytes'] / 1e9:>10.3f} {m['pytorch_peak_rss_bytes'] / 1e9:>11.3f} "
+              f"{m['robust_peak_rss_bytes'] / m['pytorch_peak_rss_bytes']:>6.2f}x")
+    for r in results:
+        r["memory"] = mem[r["width"]]
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"threads": args.threads, "torch": torch.__version__, "onnxruntime": onnxruntime.__version__,

@@ -17,6 +17,8 @@ struct Bench: ParsableCommand {
     @Option(help: "Write cost curves (images/s against batch size, per width and mode) to this CSV instead.") var curves: String?
     @Option(help: "Peak GFLOP/s for the profile's percent-of-peak column (default: measured, an sgemm on every worker).")
     var peakGflops: Double?
+    @Flag(help: "Only train (a few steps at the first width) and print the process's peak memory: run one process per width.")
+    var memory = false
 
     func validate() throws {
         if widths.isEmpty || widths.contains(where: { $0 < 1 || $0 > 256 }) { throw ValidationError("--widths must be in 1...256") }
@@ -27,6 +29,19 @@ struct Bench: ParsableCommand {
     func run() throws {
         if let t = threads { Threads.set(t) }
         if let path = curves { try writeCurves(path); return }
+        if memory {
+            let w = widths[0]
+            let step = BenchResult.makeStep(width: w, batch: trainBatch, training: true)
+            for _ in 0..<3 { step() }
+            let rss = peakResidentBytes()
+            if json {
+                print(JSON.object([("engine", .string("robust")), ("width", .int(Int64(w))), ("train_batch", .int(Int64(trainBatch))),
+                                   ("peak_rss_bytes", .int(Int64(rss)))]).serialized)
+            } else {
+                print("width \(w), training batch \(trainBatch): peak resident memory \(fmt(Double(rss) / 1e9, 3)) GB")
+            }
+            return
+        }
         if !json { print("width  train img/s  infer img/s  latency ms  (threads \(Threads.count))") }
         for w in widths {
             let r = BenchResult.measure(width: w, trainBatch: trainBatch, inferBatch: inferBatch, seconds: seconds)

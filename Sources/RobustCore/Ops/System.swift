@@ -21,3 +21,14 @@ public func monotonicSeconds() -> Double {
     clock_gettime(CLOCK_MONOTONIC, &ts)
     return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
 }
+
+/// The process's peak resident set size so far, in bytes (getrusage: Linux reports KiB).
+public func peakResidentBytes() -> Int {
+    var u = rusage()
+    guard getrusage(RUSAGE_SELF.rawValue, &u) == 0 else { return 0 }
+    #if os(Linux)
+    return Int(u.ru_maxrss) * 1024
+    #else
+    return Int(u.ru_maxrss)
+    #endif
+}

@@ -12,16 +12,21 @@ import Darwin
 public final class Tensor: @unchecked Sendable {
     public private(set) var shape: [Int]
     public private(set) var count: Int
-    public private(set) var data: UnsafeMutablePointer<Float>
+    /// The elements: the tensor's own buffer, or its shared storage's when bound to one.
+    public var data: UnsafeMutablePointer<Float> { shared?.data ?? own }
+    private var own: UnsafeMutablePointer<Float>
     private var capacity: Int
+    /// Storage this tensor shares with others whose values are never alive at the same time
+    /// (the network's backward pass: see ResNet18.shareGradientBuffers).
+    public private(set) var shared: SharedStorage?
 
     public init(_ shape: [Int]) {
         let n = shape.reduce(1, *)
         self.shape = shape
         self.count = n
         self.capacity = n
-        self.data = Tensor.allocate(n)
-        data.initialize(repeating: 0, count: n)
+        self.own = Tensor.allocate(n)
+        own.initialize(repeating: 0, count: n)
     }
 
     public convenience init(_ shape: [Int], values: [Float]) {
@@ -30,7 +35,7 @@ public final class Tensor: @unchecked Sendable {
         values.withUnsafeBufferPointer { data.update(from: $0.baseAddress!, count: count) }
     }
 
-    deinit { free(data) }
+    deinit { free(own) }
 
     static func allocate(_ n: Int) -> UnsafeMutablePointer<Float> {
         var raw: UnsafeMutableRawPointer?
@@ -45,13 +50,24 @@ public final class Tensor: @unchecked Sendable {
     /// afterwards when it grows. Used so that per-batch buffers are allocated once.
     public func reshape(_ newShape: [Int]) {
         let n = newShape.reduce(1, *)
-        if n > capacity {
-            free(data)
-            data = Tensor.allocate(n)
+        if let s = shared {
+            s.reserve(n)
+        } else if n > capacity {
+            free(own)
+            own = Tensor.allocate(n)
             capacity = n
         }
         shape = newShape
         count = n
+    }
+
+    /// From now on this tensor's elements live in `storage` (its own buffer is released).
+    public func bind(to storage: SharedStorage) {
+        free(own)
+        own = Tensor.allocate(0)
+        capacity = 0
+        shared = storage
+        storage.reserve(count)
     }
 
     public var buffer: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: data, count: count) }
@@ -66,5 +82,22 @@ public final class Tensor: @unchecked Sendable {
     public func copy(from other: Tensor) {
         precondition(other.count == count)
         data.update(from: other.data, count: count)
+    }
+}
+
+/// One growable buffer several tensors use in turn. Growing it invalidates what it held, so
+/// the owner reserves the largest size before a pass that relies on its contents.
+public final class SharedStorage: @unchecked Sendable {
+    public private(set) var data: UnsafeMutablePointer<Float>
+    public private(set) var capacity = 0
+
+    public init() { data = Tensor.allocate(0) }
+    deinit { free(data) }
+
+    public func reserve(_ n: Int) {
+        guard n > capacity else { return }
+        free(data)
+        data = Tensor.allocate(n)
+        capacity = n
     }
 }
