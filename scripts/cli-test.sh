@@ -33,6 +33,16 @@ head -1 "$T/issues.csv" | grep -q '^rank,index,path,given_label,suggested_label,
 [ "$(($(wc -l < "$T/issues.csv") - 1))" = 400 ] || fail "--all should list every sample"
 grep -q '^all ' "$T/al.out" || fail "no per-class summary on stdout"
 
+# an existing model audits labels given in a CSV (label-noise's own noise.csv: its noisy labels)
+"$CLI" audit-labels --data "$T/data" --no-test --model "$T/ln/noisy.safetensors" --labels "$T/ln/noise.csv" --flip-tta \
+    --out "$T/relabel.csv" > /dev/null 2> "$T/m.err" || { cat "$T/m.err"; fail "audit-labels --model --labels failed"; }
+head -1 "$T/relabel.csv" | grep -q '^rank,index,path' || fail "no CSV from audit-labels --model"
+printf 'path,label\nnot/there.png,cat\n' > "$T/badlabels.csv"
+if "$CLI" audit-labels --data "$T/data" --no-test --model "$T/ln/noisy.safetensors" --labels "$T/badlabels.csv" > /dev/null 2> "$T/bl.err"; then
+    fail "a label file missing the dataset's images was accepted"
+fi
+grep -q "badlabels.csv" "$T/bl.err" || fail "the label-file error does not name the file"
+
 # bad input: a clear error and a non-zero exit, no crash
 if "$CLI" audit-labels --data "$T/nowhere" --epochs 1 > /dev/null 2> "$T/bad.err"; then fail "a missing folder succeeded"; fi
 grep -q "nowhere" "$T/bad.err" || fail "the error does not name the folder"

@@ -13,11 +13,25 @@ struct AuditLabels: ParsableCommand {
     @Option(help: "CSV of the flagged samples (path, given label, suggested label, score).") var out = "label-issues.csv"
     @Flag(help: "Write every sample's score, ranked, instead of only the flagged ones.") var all = false
     @Option(help: "Also write the per-sample dynamics (safetensors).") var dynamicsOut: String?
+    @Option(help: "Audit with this trained model instead of training one (one clean pass; its classes must be the data's).")
+    var model: String?
+    @Option(help: "Labels to audit from a CSV (columns path and given_label or label, class names) instead of the folder names.")
+    var labels: String?
+    @Flag(help: "With --model: average each image's outputs with its mirror image's.") var flipTta = false
 
     func run() throws {
         let t0 = monotonicSeconds()
         try reportingErrors {
-            let (train, test) = try options.load()
+            var (train, test) = try options.load()
+            if let l = labels {
+                try applyLabelFile(l, to: &train)
+                note("labels from \(l)")
+            }
+            if let m = model {
+                try auditWithModel(m, train)
+                note("wrote \(out) in \(formatDuration(monotonicSeconds() - t0))")
+                return
+            }
             let cfg = try options.config()
             let trainer = Trainer(config: cfg, train: train, test: test)
             let rec = DynamicsRecorder(trainer: trainer, pass: options.dynamics)
@@ -41,6 +55,33 @@ struct AuditLabels: ParsableCommand {
                 try rec.dynamics.write(d, truth: nil, metadata: ["class_names": JSON.array(train.classNames.map { .string($0) }).serialized,
                                                                   "dynamics_pass": options.dynamics.rawValue], extra: extra)
             }
+            printSummary(train, issues)
+            note("wrote \(out) (\(all ? "every sample" : "\(issues.flagged.count) flagged samples"), ranked) in \(formatDuration(monotonicSeconds() - t0))")
+        }
+    }
+
+    /// The rule on one clean pass of an existing model (a model trained elsewhere, or the
+    /// cleaned model of a first round: samples it never trained on are scored out of sample).
+    func auditWithModel(_ path: String, _ train: Dataset) throws {
+        let (m, info) = try ModelIO.loadResNet(path: path)
+        guard info.classNames == train.classNames else {
+            throw RobustError.invalidArgument("\(path): the model's classes \(info.classNames) are not the data's \(train.classNames)")
+        }
+        let p = Evaluator.predict(m, train, normalization: info.normalization, flipAveraging: flipTta)
+        let issues = ConfidentLearning.findIssues(probabilities: p.probabilities, given: train.labels, numClasses: train.classNames.count)
+        try FileIO.writeAtomically(out, text: labelIssuesCSV(issues, dataset: train, all: all))
+        if let d = dynamicsOut {
+            var w = SafeTensorsWriter()
+            w.add("probabilities", shape: [train.count, train.classNames.count], floats: p.probabilities)
+            w.add("given_labels", shape: [train.count], int64s: train.labels.map(Int64.init))
+            w.metadata = ["class_names": JSON.array(train.classNames.map { .string($0) }).serialized, "model": path]
+            try w.write(d)
+        }
+        printSummary(train, issues)
+    }
+
+    func printSummary(_ train: Dataset, _ issues: LabelIssues) {
+        do {
             let k = train.classNames.count
             var count = [Int](repeating: 0, count: k), flagged = [Int](repeating: 0, count: k)
             var into = [[Int]](repeating: [Int](repeating: 0, count: k), count: k)
@@ -57,7 +98,6 @@ struct AuditLabels: ParsableCommand {
                 print(padRight(train.classNames[c], width) + "  \(padLeft(String(count[c]), 6))  \(padLeft(String(flagged[c]), 7))  \(padLeft(fmt(100 * Double(flagged[c]) / Double(max(count[c], 1)), 1) + "%", 5))  \(top)")
             }
             print(padRight("all", width) + "  \(padLeft(String(train.count), 6))  \(padLeft(String(issues.flagged.count), 7))  \(padLeft(fmt(100 * Double(issues.flagged.count) / Double(max(train.count, 1)), 1) + "%", 5))")
-            note("wrote \(out) (\(all ? "every sample" : "\(issues.flagged.count) flagged samples"), ranked) in \(formatDuration(monotonicSeconds() - t0))")
         }
     }
 }

@@ -113,3 +113,46 @@ func crossValidate(_ train: Dataset, config: TrainConfig, folds: Int) -> [Float]
         note("fold \(f + 1)/\(folds) epoch \(log.epoch)/\(config.epochs): loss \(fmt(log.trainLoss, 4)), \(Int(log.imagesPerSecond)) img/s, ETA \(formatDuration(eta))")
     }
 }
+
+/// Splits one CSV line into fields (RFC 4180 quotes; no newlines inside fields).
+func csvSplit(_ line: Substring) -> [String] {
+    var out: [String] = [], cur = "", quoted = false
+    var it = line.makeIterator()
+    while let c = it.next() {
+        if quoted {
+            if c == "\"" {
+                var peek = it
+                if peek.next() == "\"" { cur.append("\""); it = peek } else { quoted = false }
+            } else { cur.append(c) }
+        } else if c == "\"" { quoted = true } else if c == "," { out.append(cur); cur = "" } else if c != "\r" { cur.append(c) }
+    }
+    out.append(cur)
+    return out
+}
+
+/// Replaces the labels of `ds` by those of a CSV with a `path` column and a `given_label` (or
+/// `label`) column of class names, as label-noise's noise.csv or a user's own label file.
+/// Every image of the dataset must be listed; unknown classes and paths are errors.
+func applyLabelFile(_ path: String, to ds: inout Dataset) throws {
+    let bytes = try FileIO.read(path, limit: 1 << 30)
+    let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: true)
+    guard let header = lines.first.map(csvSplit) else { throw RobustError.format(path: path, reason: "empty label file") }
+    guard let pc = header.firstIndex(of: "path"),
+          let lc = header.firstIndex(of: "given_label") ?? header.firstIndex(of: "label") else {
+        throw RobustError.format(path: path, reason: "needs a header with 'path' and 'given_label' (or 'label') columns")
+    }
+    var byPath: [String: Int32] = [:]
+    for (n, line) in lines.dropFirst().enumerated() {
+        let f = csvSplit(line)
+        guard f.count > max(pc, lc) else { throw RobustError.format(path: path, reason: "line \(n + 2) has \(f.count) fields") }
+        guard let c = ds.classNames.firstIndex(of: f[lc]) else {
+            throw RobustError.format(path: path, reason: "line \(n + 2): class '\(f[lc])' is not one of \(ds.classNames.joined(separator: ", "))")
+        }
+        byPath[f[pc]] = Int32(c)
+    }
+    for i in 0..<ds.count {
+        let src = i < ds.sources.count ? ds.sources[i] : "#\(i)"
+        guard let y = byPath[src] else { throw RobustError.format(path: path, reason: "no label for \(src)") }
+        ds.labels[i] = y
+    }
+}
