@@ -26,6 +26,17 @@ grep -q '"cleaned_test_accuracy"' "$T/ln/summary.json" || fail "summary.json lac
 (cd bench && "$PY" plot_label_noise.py "$T/ln" > /dev/null) || fail "plot_label_noise.py failed"
 [ -s "$T/ln/entropy_hist.png" ] && [ -s "$T/ln/curves.png" ] || fail "no pictures"
 
+# cleaning at an epoch and training on from that epoch's state (relabel)
+"$CLI" label-noise --data "$T/data" --width 2 --epochs 2 --noise 0.2 --clean relabel --clean-epoch 1 --no-test --out "$T/ln1" > /dev/null 2> "$T/ln1.err" \
+    || { cat "$T/ln1.err"; fail "label-noise --clean-epoch 1 failed"; }
+grep -q '"after_epoch":1' "$T/ln1/summary.json" || fail "summary.json does not record the cleaning epoch"
+
+# training on a cleaned subset: labels from a CSV, unlisted images left out
+{ echo "path,given_label"; sed -n '2,101p' "$T/ln/noise.csv" | awk -F, '{print $2","$4}'; } > "$T/kept.csv"
+"$CLI" train --data "$T/data" --labels "$T/kept.csv" --drop-unlisted --width 2 --epochs 1 --out "$T/kept.safetensors" > /dev/null 2> "$T/kept.err" \
+    || { cat "$T/kept.err"; fail "train --labels --drop-unlisted failed"; }
+grep -q "training on 100 of 400 images" "$T/kept.err" || fail "train --drop-unlisted did not train on the 100 listed images"
+
 # a user's own folder: flagged CSV, --all, per-class summary
 "$CLI" audit-labels --data "$T/data" --width 2 --epochs 2 --dynamics train --folds 2 --out "$T/issues.csv" --all > "$T/al.out" 2> "$T/al.err" \
     || { cat "$T/al.err"; fail "audit-labels failed"; }

@@ -20,13 +20,13 @@ struct LabelNoise: ParsableCommand {
     @Option(help: "Output folder for CSV/JSON/dynamics (default: label-noise-KIND-RATE).") var out: String?
     @Option(help: "Auto-cleaning: drop or relabel the flagged samples at --clean-epoch and train on (also reports the uncleaned run).")
     var clean: CleanMode?
-    @Option(help: "Epoch after which cleaning happens (default: a third of the epochs, the early-learning window).")
-    var cleanEpoch: Int?
+    @Option(help: "Epoch after which cleaning happens and training goes on from that epoch's state; 0 (the default) cleans with the finished run's decision and retrains from scratch.")
+    var cleanEpoch = 0
     @Flag(help: "Also train on the true labels with the same recipe, for the accuracy gap.") var cleanReference = false
 
     func validate() throws {
         guard noise.isFinite, (0...1).contains(noise) else { throw ValidationError("--noise must lie in [0, 1]") }
-        if let c = cleanEpoch, !(1..<options.epochs).contains(c) { throw ValidationError("--clean-epoch must lie in 1..<epochs") }
+        if !(0..<options.epochs).contains(cleanEpoch) { throw ValidationError("--clean-epoch must lie in 0..<epochs") }
     }
 
     func run() throws {
@@ -44,7 +44,7 @@ struct LabelNoise: ParsableCommand {
 
             let trainer = Trainer(config: cfg, train: noisyTrain, test: test)
             let rec = DynamicsRecorder(trainer: trainer, pass: options.dynamics)
-            let cleanAt = clean == nil ? nil : (cleanEpoch ?? max(1, cfg.epochs / 3))
+            let cleanAt: Int? = clean == nil ? nil : cleanEpoch
             let snapshot = joinPath(outDir, "clean-start.ckpt")
             var cleanIssues: LabelIssues?
             var reports: [NoiseEpochReport] = []
@@ -120,16 +120,21 @@ struct LabelNoise: ParsableCommand {
             ]
 
             if let o = oosJSON { summary.append(("out_of_sample", o)) }
-            if let mode = clean, let issues = cleanIssues, let c = cleanAt {
+            if let mode = clean, let c = cleanAt, let issues = c == 0 ? final : cleanIssues {
                 let set = SetQuality(flagged: issues.flagged, positives: bad)
-                note("cleaning after epoch \(c): \(mode.rawValue) \(issues.flagged.count) flagged samples (precision \(fmt(set.precision, 3)), recall \(fmt(set.recall, 3)))")
-                let resumed = try Trainer.resume(from: snapshot, train: noisyTrain, test: test)
+                note("cleaning \(c == 0 ? "with the finished run's decision" : "after epoch \(c)"): \(mode.rawValue) \(issues.flagged.count) flagged samples (precision \(fmt(set.precision, 3)), recall \(fmt(set.recall, 3)))")
                 let (cleaned, kept) = LabelAudit.clean(noisyTrain, issues: issues, relabel: mode == .relabel)
-                resumed.replaceTrainingSet(cleaned)
+                let resumed: Trainer
+                if c == 0 {
+                    resumed = Trainer(config: cfg, train: cleaned, test: test)
+                } else {
+                    resumed = try Trainer.resume(from: snapshot, train: noisyTrain, test: test)
+                    resumed.replaceTrainingSet(cleaned)
+                }
                 let remainingWrong = kept.enumerated().filter { cleaned.labels[$0.offset] != noisy.truth[$0.element] }.count
                 var cleanLog = "epoch,test_acc,train_loss,seconds\n"
                 var acc: Double?
-                print("\ncleaned run (\(mode.rawValue), from epoch \(c)): \(cleaned.count) training samples, \(remainingWrong) still mislabeled")
+                print("\ncleaned run (\(mode.rawValue), \(c == 0 ? "retrained from scratch" : "from epoch \(c)")): \(cleaned.count) training samples, \(remainingWrong) still mislabeled")
                 print("epoch  test_acc  seconds")
                 let line = ProgressLine()
                 while !resumed.isFinished {

@@ -133,7 +133,8 @@ func csvSplit(_ line: Substring) -> [String] {
 /// Replaces the labels of `ds` by those of a CSV with a `path` column and a `given_label` (or
 /// `label`) column of class names, as label-noise's noise.csv or a user's own label file.
 /// Every image of the dataset must be listed; unknown classes and paths are errors.
-func applyLabelFile(_ path: String, to ds: inout Dataset) throws {
+/// With `dropUnlisted`, images the file does not list are left out instead.
+func applyLabelFile(_ path: String, to ds: inout Dataset, dropUnlisted: Bool = false) throws {
     let bytes = try FileIO.read(path, limit: 1 << 30)
     let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: true)
     guard let header = lines.first.map(csvSplit) else { throw RobustError.format(path: path, reason: "empty label file") }
@@ -150,9 +151,16 @@ func applyLabelFile(_ path: String, to ds: inout Dataset) throws {
         }
         byPath[f[pc]] = Int32(c)
     }
+    var keep: [Int] = []
     for i in 0..<ds.count {
         let src = i < ds.sources.count ? ds.sources[i] : "#\(i)"
-        guard let y = byPath[src] else { throw RobustError.format(path: path, reason: "no label for \(src)") }
+        guard let y = byPath[src] else {
+            if dropUnlisted { continue }
+            throw RobustError.format(path: path, reason: "no label for \(src)")
+        }
         ds.labels[i] = y
+        keep.append(i)
     }
+    if keep.count < ds.count { ds = ds.subset(keep) }
+    guard ds.count > 0 else { throw RobustError.format(path: path, reason: "lists none of the dataset's images") }
 }

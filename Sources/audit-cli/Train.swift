@@ -24,6 +24,8 @@ struct Train: ParsableCommand {
     @Option(help: "Use at most this many images per class (quick runs).") var limitPerClass: Int?
     @Flag(help: "Stop at the first image that fails to decode (default: skip it and report).") var strict = false
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
+    @Option(help: "Training labels from a CSV (columns path and given_label or label) instead of the folder names.") var labels: String?
+    @Flag(help: "With --labels: leave out training images the CSV does not list (train on a cleaned subset).") var dropUnlisted = false
 
     func validate() throws {
         if let l = limitPerClass, l < 1 { throw ValidationError("--limit-per-class must be at least 1") }
@@ -35,7 +37,12 @@ struct Train: ParsableCommand {
         try reportingErrors {
             let dir = try resolveDataPath(data)
             let d = try loadData(dir, needTrain: true, needTest: true, skipBad: !strict, limitPerClass: limitPerClass)
-            guard let train = d.train, train.count > 0 else { throw RobustError.invalidArgument("\(dir): no training images") }
+            guard var train = d.train, train.count > 0 else { throw RobustError.invalidArgument("\(dir): no training images") }
+            if let l = labels {
+                let before = train.count
+                try applyLabelFile(l, to: &train, dropUnlisted: dropUnlisted)
+                note("labels from \(l): training on \(train.count) of \(before) images")
+            }
             let trainer: Trainer
             if let r = resume {
                 trainer = try Trainer.resume(from: r, train: train, test: d.test)
