@@ -4,8 +4,9 @@ flagged sets against the known noise mask of a `audit-cli label-noise --out DIR`
     pip install cleanlab numpy
     python3 bench/cleanlab_compare.py DIR [--probabilities mean_probabilities]
 
-Both sides see DIR/dynamics.safetensors's `mean_probabilities` (the softmax outputs averaged
-over the recorded epochs; pass another tensor name to compare on it). Ours: the flagged set in
+Both sides see the probabilities the run's decision used (DIR/dynamics.safetensors's
+`late_probabilities` by default: the softmax outputs averaged over the later half of the
+epochs; pass another tensor name to compare on it). Ours: the flagged set in
 DIR/flagged.csv. cleanlab: `cleanlab.filter.find_label_issues(labels, pred_probs)` with its
 default filter (prune_by_noise_rate) and the other filters, ranked by its default
 self-confidence. Writes DIR/cleanlab.json and prints a table.
@@ -34,15 +35,24 @@ def quality(flag, bad):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("dir")
-    ap.add_argument("--probabilities", default="mean_probabilities")
+    ap.add_argument("--probabilities", help="tensor name, or FILE.safetensors:NAME (default: the one the run's decision used, from summary.json)")
+    ap.add_argument("--flagged", help="our flagged set as CSV with index and flagged columns (default: DIR/flagged.csv)")
     a = ap.parse_args()
     d, meta = load_safetensors(os.path.join(a.dir, "dynamics.safetensors"))
-    probs = d[a.probabilities].astype(np.float64)
+    if a.probabilities is None:
+        with open(os.path.join(a.dir, "summary.json")) as f:
+            window = json.load(f)["train_config"].get("window", "all")
+        a.probabilities = {"all": "mean_probabilities", "late": "late_probabilities", "last": "last_probabilities"}[window]
+    if ":" in a.probabilities:
+        path, name = a.probabilities.rsplit(":", 1)
+        probs = load_safetensors(path)[0][name].astype(np.float64)
+    else:
+        probs = d[a.probabilities].astype(np.float64)
     probs /= probs.sum(axis=1, keepdims=True)
     labels = d["given_labels"].astype(int)
     bad = d["mislabeled"].astype(bool)
     ours = np.zeros(len(labels), bool)
-    with open(os.path.join(a.dir, "flagged.csv")) as f:
+    with open(a.flagged or os.path.join(a.dir, "flagged.csv")) as f:
         for r in csv.DictReader(f):
             ours[int(r["index"])] = r["flagged"] == "1"
     results = {"probabilities": a.probabilities, "samples": int(len(labels)), "mislabeled": int(bad.sum()),

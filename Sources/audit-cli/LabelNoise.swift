@@ -102,14 +102,14 @@ struct LabelNoise: ParsableCommand {
             for r in last.rule {
                 print("rule on the \(r.window.rawValue) window: estimated \(r.estimated), flagged \(r.set.flagged), precision \(fmt(r.set.precision, 3)), recall \(fmt(r.set.recall, 3)), F1 \(fmt(r.set.f1, 3))")
             }
-            print("decision (\(options.window.rawValue) window, ranked by \(options.rankBy ?? "its margin")): flagged \(finalSet.flagged) (true \(finalSet.positives)), precision \(fmt(finalSet.precision, 3)), recall \(fmt(finalSet.recall, 3)), F1 \(fmt(finalSet.f1, 3))")
+            print("decision (\(options.window.rawValue) window, ranked by \(options.rankBy ?? "its self-confidence")): flagged \(finalSet.flagged) (true \(finalSet.positives)), precision \(fmt(finalSet.precision, 3)), recall \(fmt(finalSet.recall, 3)), F1 \(fmt(finalSet.f1, 3))")
 
             var summary: [(String, JSON)] = [
                 ("noise", .object([("kind", .string(kind.rawValue)), ("rate", .double(noise)), ("mislabeled", .int(Int64(noisy.mislabeledCount))),
                                    ("seed", .int(Int64(bitPattern: noiseSeed)))])),
                 ("train_config", .object([("width", .int(Int64(cfg.width))), ("epochs", .int(Int64(cfg.epochs))),
                                           ("seed", .int(Int64(bitPattern: cfg.seed))), ("label_smoothing", .double(Double(cfg.labelSmoothing))),
-                                          ("dynamics_pass", .string(options.dynamics.rawValue)), ("window", .string(options.window.rawValue)), ("rank_by", .string(options.rankBy ?? "margin"))])),
+                                          ("dynamics_pass", .string(options.dynamics.rawValue)), ("window", .string(options.window.rawValue)), ("rank_by", .string(options.rankBy ?? "self_confidence"))])),
                 ("classes", .array(train.classNames.map { .string($0) })),
                 ("train_images", .int(Int64(train.count))),
                 ("audit_seconds", .double(auditSeconds)),

@@ -10,9 +10,9 @@ struct LabelTrainingOptions: ParsableArguments {
     @Option(help: "Random seed (initialization, order, augmentation).") var seed: UInt64 = 0
     @Option(help: "Where the dynamics come from: eval (a clean pass over the training set after each epoch) or train (the training step's own logits, free).")
     var dynamics: DynamicsPass = .eval
-    @Option(help: "Epochs whose softmax outputs the rate-free rule averages: all, late (the later half) or last (a final clean pass).")
-    var window: RuleWindow = .late
-    @Option(help: "Score the rule ranks by within each class (default: the window's normalized margin): \(LabelScores.names.joined(separator: ", ")).")
+    @Option(help: "Epochs whose softmax outputs the rate-free rule uses: all (their mean), late (the mean of the later half) or last (a final clean pass with flip averaging).")
+    var window: RuleWindow = .last
+    @Option(help: "Score the rule ranks by within each class (default: the window's self-confidence, 1 - p(given)): \(LabelScores.names.joined(separator: ", ")).")
     var rankBy: String?
     @Option(help: "Also compute out-of-sample probabilities by K-fold cross-validation (K more trainings on (K-1)/K of the data); the decision then uses them.")
     var folds = 0

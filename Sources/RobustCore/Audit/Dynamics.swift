@@ -19,7 +19,7 @@ public enum DynamicsPass: String, Sendable, CaseIterable {
 
 /// Which epochs' softmax outputs the decision rule averages: all recorded epochs, the later
 /// half (after the model has learned the easy structure), or the last one (the final clean
-/// pass when the dynamics came from the training pass).
+/// pass with flip averaging, once training has finished).
 public enum RuleWindow: String, Sendable, CaseIterable {
     case all, late, last
 }
@@ -41,8 +41,8 @@ public final class TrainingDynamics: @unchecked Sendable {
     /// Per recorded epoch, the softmax outputs, count x numClasses (the decision rule can
     /// average any window of them; 20 MB for CIFAR-10 over 10 epochs).
     public private(set) var probabilities: [[Float]] = []
-    /// A clean (eval-mode, unaugmented) pass after training, when the dynamics came from the
-    /// training pass; count x numClasses.
+    /// A clean pass after training (eval mode, each image averaged with its mirror image);
+    /// count x numClasses.
     public var finalCleanPass: [Float]?
     private var currentProbabilities: [Float] = []
 

@@ -33,16 +33,14 @@ public final class DynamicsRecorder: @unchecked Sendable {
         return log
     }
 
-    /// Stops recording (training may go on without it). After training-pass dynamics it runs
-    /// one clean pass, so the decision rule's `.last` window sees unaugmented, eval-mode outputs.
+    /// Stops recording (training may go on without it) and runs one clean pass over the
+    /// training set with flip averaging (each image and its mirror image), which the decision
+    /// rule's `.last` window uses: eval-mode, unaugmented, a little better calibrated.
     public func finish() {
         trainer.onTrainingLogits = nil
-        guard pass == .train, dynamics.finalCleanPass == nil else { return }
-        let z = Evaluator.logits(trainer.model, trainer.train, normalization: trainer.info.normalization)
-        var p = [Float](repeating: 0, count: z.count)
-        let k = dynamics.numClasses
-        z.withUnsafeBufferPointer { zp in p.withUnsafeMutableBufferPointer { softmax(zp.baseAddress!, $0.baseAddress!, rows: z.count / k, cols: k) } }
-        dynamics.finalCleanPass = p
+        guard dynamics.finalCleanPass == nil else { return }
+        dynamics.finalCleanPass = Evaluator.predict(trainer.model, trainer.train, normalization: trainer.info.normalization,
+                                                    flipAveraging: true).probabilities
     }
 }
 
@@ -76,8 +74,8 @@ public struct NoiseEpochReport: Sendable {
 public enum LabelAudit {
     /// The rate-free decision on the dynamics so far: confident learning on the epoch-averaged
     /// probabilities, ranked within each class by `rankBy` (a LabelScores name).
-    /// `rankBy` nil ranks by the window's own normalized margin (confident learning's default).
-    public static func issues(_ d: TrainingDynamics, window: RuleWindow = .late, rankBy: String? = nil) -> LabelIssues {
+    /// `rankBy` nil ranks by the window's own self-confidence.
+    public static func issues(_ d: TrainingDynamics, window: RuleWindow = .last, rankBy: String? = nil) -> LabelIssues {
         var rank: [Float]?
         if let name = rankBy {
             rank = LabelScores.compute(d).first { $0.name == name }?.values
