@@ -36,6 +36,11 @@ grep -q '"after_epoch":1' "$T/ln1/summary.json" || fail "summary.json does not r
 "$CLI" train --data "$T/data" --labels "$T/kept.csv" --drop-unlisted --width 2 --epochs 1 --out "$T/kept.safetensors" > /dev/null 2> "$T/kept.err" \
     || { cat "$T/kept.err"; fail "train --labels --drop-unlisted failed"; }
 grep -q "training on 100 of 400 images" "$T/kept.err" || fail "train --drop-unlisted did not train on the 100 listed images"
+# the same file with Windows line endings and a byte-order mark, as spreadsheets write it
+{ printf '\xef\xbb\xbf'; sed 's/$/\r/' "$T/kept.csv"; } > "$T/kept-crlf.csv"
+"$CLI" train --data "$T/data" --labels "$T/kept-crlf.csv" --drop-unlisted --width 2 --epochs 1 --out "$T/kept2.safetensors" > /dev/null 2> "$T/kept2.err" \
+    || { cat "$T/kept2.err"; fail "a CRLF label file with a BOM was rejected"; }
+grep -q "training on 100 of 400 images" "$T/kept2.err" || fail "the CRLF label file gave other labels"
 
 # a user's own folder: flagged CSV, --all, per-class summary
 "$CLI" audit-labels --data "$T/data" --width 2 --epochs 2 --dynamics train --folds 2 --out "$T/issues.csv" --all > "$T/al.out" 2> "$T/al.err" \
@@ -61,4 +66,7 @@ if "$CLI" label-noise --data "$T/data" --noise 1.5 > /dev/null 2>&1; then fail "
 if "$CLI" label-noise --data "$T/data" --kind asymmetric --classes bird,cat --epochs 1 --width 2 --out "$T/x" > /dev/null 2> "$T/asym.err"; then
     fail "asymmetric noise without any CIFAR pair present was accepted"
 fi
+mkdir -p "$T/one/train" && cp -r "$T/data/train/cat" "$T/one/train/"
+if "$CLI" audit-labels --data "$T/one" --epochs 1 --no-test > /dev/null 2> "$T/one.err"; then fail "a one-class dataset was accepted"; fi
+grep -q "at least two classes" "$T/one.err" || fail "the one-class error is not clear"
 echo "cli-test: passed"

@@ -19,6 +19,12 @@ struct AuditLabels: ParsableCommand {
     var labels: String?
     @Flag(help: "With --model: average each image's outputs with its mirror image's.") var flipTta = false
 
+    func validate() throws {
+        if model != nil && (options.rankBy != nil || options.folds > 0) {
+            throw ValidationError("--model audits one clean pass: --rank-by and --folds need training dynamics")
+        }
+    }
+
     func run() throws {
         let t0 = monotonicSeconds()
         try reportingErrors {

@@ -14,7 +14,7 @@ struct LabelNoise: ParsableCommand {
         abstract: "Inject label noise, train while recording dynamics, and measure how well each score finds the wrong labels.")
 
     @OptionGroup var options: LabelTrainingOptions
-    @Option(help: "Noise rate: the share of training labels changed.") var noise = 0.2
+    @Option(help: "Noise rate: the share of training labels changed (asymmetric: the share of each paired source class).") var noise = 0.2
     @Option(help: "Noise kind: symmetric (any other class) or asymmetric (the CIFAR-10 pairs).") var kind: NoiseKind = .symmetric
     @Option(help: "Seed of the noise mask.") var noiseSeed: UInt64 = 0
     @Option(help: "Output folder for CSV/JSON/dynamics (default: label-noise-KIND-RATE).") var out: String?
@@ -26,7 +26,7 @@ struct LabelNoise: ParsableCommand {
 
     func validate() throws {
         guard noise.isFinite, (0...1).contains(noise) else { throw ValidationError("--noise must lie in [0, 1]") }
-        if !(0..<options.epochs).contains(cleanEpoch) { throw ValidationError("--clean-epoch must lie in 0..<epochs") }
+        if cleanEpoch < 0 || cleanEpoch >= options.epochs { throw ValidationError("--clean-epoch must lie in 0..<epochs") }
     }
 
     func run() throws {
@@ -52,7 +52,7 @@ struct LabelNoise: ParsableCommand {
             print("epoch  test_acc  H_clean  H_noisy  memorized  recovered  " + shown.map { padLeft("AUC:" + short($0), 9) }.joined(separator: " ") + "  F1:all F1:late F1:last  seconds")
             var csv = epochCSVHeader()
             try trainRecording(rec) { log in
-                let r = LabelAudit.report(rec.dynamics, noise: noisy, testAccuracy: log.testAccuracy)
+                let r = LabelAudit.report(rec.dynamics, noise: noisy, testAccuracy: log.testAccuracy, window: options.window)
                 reports.append(r)
                 csv += epochCSVRow(r, seconds: log.seconds)
                 try FileIO.writeAtomically(joinPath(outDir, "epochs.csv"), text: csv)
@@ -65,9 +65,9 @@ struct LabelNoise: ParsableCommand {
                 }
             }
             rec.finish()
-            let final = LabelAudit.issues(rec.dynamics, window: options.window, rankBy: options.rankBy)
+            var final = LabelAudit.issues(rec.dynamics, window: options.window, rankBy: options.rankBy)
             let auditSeconds = monotonicSeconds() - t0
-            let last = LabelAudit.report(rec.dynamics, noise: noisy, testAccuracy: reports.last!.testAccuracy)
+            let last = LabelAudit.report(rec.dynamics, noise: noisy, testAccuracy: reports.last!.testAccuracy, window: options.window)
             var extra: [(name: String, probabilities: [Float])] = []
             var oosJSON: JSON?
             if options.folds >= 2 {
@@ -77,6 +77,7 @@ struct LabelNoise: ParsableCommand {
                 let k = train.classNames.count
                 let selfConf = (0..<train.count).map { 1 - oos[$0 * k + Int(noisy.given[$0])] }
                 let issues = ConfidentLearning.findIssues(probabilities: oos, given: noisy.given, numClasses: k)
+                final = issues  // the decision (flagged.csv, cleaning) uses the out-of-sample outputs
                 let q = SetQuality(flagged: issues.flagged, positives: noisy.isMislabeled)
                 let a = auroc(selfConf, positives: noisy.isMislabeled)
                 print("out-of-sample (\(options.folds)-fold): self-confidence AUROC \(fmt(a, 4)); rule flagged \(q.flagged), precision \(fmt(q.precision, 3)), recall \(fmt(q.recall, 3)), F1 \(fmt(q.f1, 3))")

@@ -14,7 +14,7 @@ struct LabelTrainingOptions: ParsableArguments {
     var window: RuleWindow = .last
     @Option(help: "Score the rule ranks by within each class (default: the window's self-confidence, 1 - p(given)): \(LabelScores.names.joined(separator: ", ")).")
     var rankBy: String?
-    @Option(help: "Also compute out-of-sample probabilities by K-fold cross-validation (K more trainings on (K-1)/K of the data); the decision then uses them.")
+    @Option(help: "Also compute out-of-sample probabilities by K-fold cross-validation (K more trainings on (K-1)/K of the data); the decision then uses them (ranked by self-confidence).")
     var folds = 0
     @Option(help: "Only these classes, comma-separated (e.g. cat,dog).") var classes: String?
     @Option(help: "Batch size.") var batchSize = 128
@@ -52,6 +52,9 @@ struct LabelTrainingOptions: ParsableArguments {
         let d = try loadData(dir, needTrain: true, needTest: !noTest, skipBad: true, limitPerClass: limitPerClass,
                              classes: classNames)
         guard let train = d.train, train.count > 0 else { throw RobustError.invalidArgument("\(dir): no training images") }
+        guard train.classNames.count >= 2 else {
+            throw RobustError.invalidArgument("\(dir): a label audit needs at least two classes, found \(train.classNames.count)")
+        }
         return (train, d.test)
     }
 }
@@ -124,7 +127,7 @@ func csvSplit(_ line: Substring) -> [String] {
                 var peek = it
                 if peek.next() == "\"" { cur.append("\""); it = peek } else { quoted = false }
             } else { cur.append(c) }
-        } else if c == "\"" { quoted = true } else if c == "," { out.append(cur); cur = "" } else if c != "\r" { cur.append(c) }
+        } else if c == "\"" { quoted = true } else if c == "," { out.append(cur); cur = "" } else if c != "\r" && c != "\r\n" { cur.append(c) }
     }
     out.append(cur)
     return out
@@ -132,11 +135,15 @@ func csvSplit(_ line: Substring) -> [String] {
 
 /// Replaces the labels of `ds` by those of a CSV with a `path` column and a `given_label` (or
 /// `label`) column of class names, as label-noise's noise.csv or a user's own label file.
-/// Every image of the dataset must be listed; unknown classes and paths are errors.
+/// Every image of the dataset must be listed (unless `dropUnlisted`); an unknown class is an
+/// error; rows for paths outside the dataset are ignored; a repeated path keeps its last row.
 /// With `dropUnlisted`, images the file does not list are left out instead.
 func applyLabelFile(_ path: String, to ds: inout Dataset, dropUnlisted: Bool = false) throws {
     let bytes = try FileIO.read(path, limit: 1 << 30)
-    let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: true)
+    var text = String(decoding: bytes, as: UTF8.self)
+    if text.hasPrefix("\u{FEFF}") { text.removeFirst() }  // a byte-order mark, as spreadsheets write
+    // "\r\n" is one Character in Swift: split on it as well as on "\n" (files from Windows).
+    let lines = text.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" })
     guard let header = lines.first.map(csvSplit) else { throw RobustError.format(path: path, reason: "empty label file") }
     guard let pc = header.firstIndex(of: "path"),
           let lc = header.firstIndex(of: "given_label") ?? header.firstIndex(of: "label") else {

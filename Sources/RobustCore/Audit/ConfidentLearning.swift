@@ -8,7 +8,8 @@
 //    p_j among those with p_j >= t_j (samples above no threshold do not count).
 // 3. Calibrate each row of C to the number of samples labeled i; its off-diagonal sum is
 //    the estimated number of wrong labels in class i.
-// 4. Prune: in each class i flag that many samples, those with the highest ranking score
+// 4. Prune: in each class i flag that many samples (then, as cleanlab, unflag any whose
+//    given label is the model's top class), those with the highest ranking score
 //    (by default the lowest self-confidence p_i, as cleanlab's prune_by_class; on CIFAR-10
 //    with 20% noise it ranked better than the normalized margin: AUROC 0.984 vs 0.977,
 //    flagged-set F1 0.847 vs 0.829 on the same probabilities).
@@ -45,6 +46,7 @@ public enum ConfidentLearning {
         var raw = [[Double]](repeating: [Double](repeating: 0, count: k), count: k)
         var suggested = [Int32](repeating: 0, count: n)
         var selfScore = [Float](repeating: 0, count: n)
+        var argmax = [Int32](repeating: 0, count: n)
         for i in 0..<n {
             let y = Int(given[i]), row = i * k
             var best = -1, other = -1
@@ -53,6 +55,9 @@ public enum ConfidentLearning {
                 if j != y && (other < 0 || p[row + j] > p[row + other]) { other = j }
             }
             if best >= 0 { raw[y][best] += 1 }
+            var top = 0
+            for j in 1..<k where p[row + j] > p[row + top] { top = j }
+            argmax[i] = Int32(top)
             suggested[i] = Int32(other)
             selfScore[i] = 1 - p[row + y]  // higher = more suspicious
         }
@@ -68,7 +73,9 @@ public enum ConfidentLearning {
             perClass[i] = min(counts[i] / 2, (0..<k).filter { $0 != i }.reduce(0) { $0 + joint[i][$1] })
         }
         let score = rankBy ?? selfScore
-        let flagged = prune(perClass: perClass, given: given, score: score)
+        // As cleanlab: a sample whose given label is the model's top class is not an issue,
+        // whatever its rank (matters most for label-blind rankings such as entropy).
+        let flagged = prune(perClass: perClass, given: given, score: score).filter { argmax[$0] != given[$0] }
         return LabelIssues(flagged: flagged, suggested: suggested, score: score, thresholds: t,
                            joint: joint, estimatedPerClass: perClass)
     }

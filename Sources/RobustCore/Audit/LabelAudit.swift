@@ -86,7 +86,9 @@ public enum LabelAudit {
     }
 
     /// Scores the dynamics so far against the noise mask.
-    public static func report(_ d: TrainingDynamics, noise: NoisyLabels, testAccuracy: Double?) -> NoiseEpochReport {
+    /// Each score's flagged set takes its per-class counts from the rule on `window`.
+    public static func report(_ d: TrainingDynamics, noise: NoisyLabels, testAccuracy: Double?,
+                              window: RuleWindow = .last) -> NoiseEpochReport {
         let last = d.epochs - 1
         let bad = noise.isMislabeled
         var hClean = 0.0, hBad = 0.0, nBad = 0, mem = 0, rec = 0, fit = 0
@@ -102,7 +104,7 @@ public enum LabelAudit {
             }
         }
         let nClean = d.count - nBad
-        let base = ConfidentLearning.findIssues(probabilities: d.meanProbabilities, given: d.given, numClasses: d.numClasses)
+        let base = issues(d, window: window)
         let qualities = LabelScores.compute(d).map { s in
             ScoreQuality(name: s.name, auroc: auroc(s.values, positives: bad),
                          flaggedSet: SetQuality(flagged: ConfidentLearning.prune(perClass: base.estimatedPerClass, given: d.given, score: s.values),
