@@ -133,20 +133,8 @@ struct LabelNoise: ParsableCommand {
                     resumed.replaceTrainingSet(cleaned)
                 }
                 let remainingWrong = kept.enumerated().filter { cleaned.labels[$0.offset] != noisy.truth[$0.element] }.count
-                var cleanLog = "epoch,test_acc,train_loss,seconds\n"
-                var acc: Double?
                 print("\ncleaned run (\(mode.rawValue), \(c == 0 ? "retrained from scratch" : "from epoch \(c)")): \(cleaned.count) training samples, \(remainingWrong) still mislabeled")
-                print("epoch  test_acc  seconds")
-                let line = ProgressLine()
-                while !resumed.isFinished {
-                    let log = resumed.runEpoch { p in line.update("cleaned epoch \(p.epoch)/\(p.epochs) batch \(p.batch)/\(p.batches) loss \(fmt(p.loss, 4))") }
-                    line.finish()
-                    acc = log.testAccuracy
-                    cleanLog += "\(log.epoch),\(log.testAccuracy.map { "\($0)" } ?? ""),\(log.trainLoss),\(log.seconds)\n"
-                    try FileIO.writeAtomically(joinPath(outDir, "cleaned-epochs.csv"), text: cleanLog)
-                    print("\(padLeft(String(log.epoch), 5))  \(padLeft(log.testAccuracy.map { fmt(100 * $0, 2) + "%" } ?? "-", 8))  \(padLeft(fmt(log.seconds, 1), 7))")
-                    fflushStdout()
-                }
+                let acc = try trainToEnd(resumed, tag: "cleaned", csv: joinPath(outDir, "cleaned-epochs.csv"))
                 try resumed.saveModel(joinPath(outDir, "cleaned.safetensors"))
                 summary.append(("cleaning", .object([("mode", .string(mode.rawValue)), ("after_epoch", .int(Int64(c))),
                                                      ("flagged", setJSON(set)), ("still_mislabeled", .int(Int64(remainingWrong))),
@@ -155,21 +143,34 @@ struct LabelNoise: ParsableCommand {
             if cleanReference {
                 print("\nreference run on the true labels")
                 let ref = Trainer(config: cfg, train: train, test: test)
-                let line = ProgressLine()
-                var acc: Double?
-                while !ref.isFinished {
-                    let log = ref.runEpoch { p in line.update("reference epoch \(p.epoch)/\(p.epochs) batch \(p.batch)/\(p.batches) loss \(fmt(p.loss, 4))") }
-                    line.finish()
-                    acc = log.testAccuracy
-                    print("\(padLeft(String(log.epoch), 5))  \(padLeft(log.testAccuracy.map { fmt(100 * $0, 2) + "%" } ?? "-", 8))")
-                    fflushStdout()
-                }
+                let acc = try trainToEnd(ref, tag: "reference", csv: nil)
                 summary.append(("clean_reference_test_accuracy", acc.map { .double($0) } ?? .null))
             }
             summary.append(("total_seconds", .double(monotonicSeconds() - t0)))
             try FileIO.writeAtomically(joinPath(outDir, "summary.json"), text: JSON.object(summary).serialized + "\n")
             note("wrote \(outDir)/{epochs.csv,flagged.csv,noise.csv,dynamics.safetensors,summary.json}")
         }
+    }
+
+    /// Trains `t` to its last epoch, one table row per epoch (and a CSV row when `csv` is
+    /// given); returns the final test accuracy.
+    private func trainToEnd(_ t: Trainer, tag: String, csv: String?) throws -> Double? {
+        var text = "epoch,test_acc,train_loss,seconds\n"
+        var acc: Double?
+        print("epoch  test_acc  seconds")
+        let line = ProgressLine()
+        while !t.isFinished {
+            let log = t.runEpoch { p in line.update("\(tag) epoch \(p.epoch)/\(p.epochs) batch \(p.batch)/\(p.batches) loss \(fmt(p.loss, 4))") }
+            line.finish()
+            acc = log.testAccuracy
+            if let path = csv {
+                text += "\(log.epoch),\(log.testAccuracy.map { "\($0)" } ?? ""),\(log.trainLoss),\(log.seconds)\n"
+                try FileIO.writeAtomically(path, text: text)
+            }
+            print("\(padLeft(String(log.epoch), 5))  \(padLeft(log.testAccuracy.map { fmt(100 * $0, 2) + "%" } ?? "-", 8))  \(padLeft(fmt(log.seconds, 1), 7))")
+            fflushStdout()
+        }
+        return acc
     }
 
     private func short(_ s: String) -> String {

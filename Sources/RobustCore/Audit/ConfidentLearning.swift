@@ -49,14 +49,13 @@ public enum ConfidentLearning {
         var argmax = [Int32](repeating: 0, count: n)
         for i in 0..<n {
             let y = Int(given[i]), row = i * k
-            var best = -1, other = -1
+            var best = -1, other = -1, top = 0
             for j in 0..<k {
                 if p[row + j] >= t[j] && (best < 0 || p[row + j] > p[row + best]) { best = j }
                 if j != y && (other < 0 || p[row + j] > p[row + other]) { other = j }
+                if p[row + j] > p[row + top] { top = j }
             }
             if best >= 0 { raw[y][best] += 1 }
-            var top = 0
-            for j in 1..<k where p[row + j] > p[row + top] { top = j }
             argmax[i] = Int32(top)
             suggested[i] = Int32(other)
             selfScore[i] = 1 - p[row + y]  // higher = more suspicious

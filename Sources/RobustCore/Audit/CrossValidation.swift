@@ -39,10 +39,7 @@ public enum CrossValidation {
                 let log = t.runEpoch()
                 onEpoch?(f, log)
             }
-            let held = train.subset(inFold)
-            let z = Evaluator.logits(t.model, held, normalization: normalization)
-            var p = [Float](repeating: 0, count: z.count)
-            z.withUnsafeBufferPointer { zp in p.withUnsafeMutableBufferPointer { softmax(zp.baseAddress!, $0.baseAddress!, rows: held.count, cols: c) } }
+            let p = Evaluator.predict(t.model, train.subset(inFold), normalization: normalization).probabilities
             for (j, i) in inFold.enumerated() { for m in 0..<c { out[i * c + m] = p[j * c + m] } }
         }
         return out

@@ -113,7 +113,10 @@ public final class TrainingDynamics: @unchecked Sendable {
     public func meanProbabilities(epochs r: Range<Int>) -> [Float] {
         precondition(!r.isEmpty && r.lowerBound >= 0 && r.upperBound <= epochs)
         var m = [Float](repeating: 0, count: count * numClasses)
-        for e in r { for i in m.indices { m[i] += probabilities[e][i] } }
+        for e in r {
+            let pe = probabilities[e]
+            for i in m.indices { m[i] += pe[i] }
+        }
         let inv = 1 / Float(r.count)
         for i in m.indices { m[i] *= inv }
         return m

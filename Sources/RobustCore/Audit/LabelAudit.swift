@@ -104,15 +104,14 @@ public enum LabelAudit {
             }
         }
         let nClean = d.count - nBad
-        let base = issues(d, window: window)
+        let decisions = RuleWindow.allCases.map { ($0, issues(d, window: $0)) }
+        let rule = decisions.map { w, r in (window: w, set: SetQuality(flagged: r.flagged, positives: bad),
+                                            estimated: r.estimatedPerClass.reduce(0, +)) }
+        let base = decisions.first { $0.0 == window }!.1
         let qualities = LabelScores.compute(d).map { s in
             ScoreQuality(name: s.name, auroc: auroc(s.values, positives: bad),
                          flaggedSet: SetQuality(flagged: ConfidentLearning.prune(perClass: base.estimatedPerClass, given: d.given, score: s.values),
                                                 positives: bad))
-        }
-        let rule = RuleWindow.allCases.map { w -> (window: RuleWindow, set: SetQuality, estimated: Int) in
-            let r = issues(d, window: w)
-            return (w, SetQuality(flagged: r.flagged, positives: bad), r.estimatedPerClass.reduce(0, +))
         }
         return NoiseEpochReport(epoch: d.epochs, testAccuracy: testAccuracy, fitGiven: Double(fit) / Double(max(d.count, 1)),
                                 meanEntropyClean: nClean > 0 ? hClean / Double(nClean) : .nan,

@@ -44,26 +44,32 @@ extension Double {
 }
 
 public enum Evaluator {
-    /// Raw logits, count x classes, in evaluation mode without augmentation (the clean pass
-    /// the label audit records its training dynamics from).
-    public static func logits(_ model: ResNet18, _ ds: Dataset, normalization: Normalization,
-                              batchSize: Int = 256) -> [Float] {
+    /// Runs the model in evaluation mode over `ds` in batches (no augmentation) and hands each
+    /// batch's sample range, normalized input and logits [B, K] to `body`.
+    static func forEachBatch(_ model: ResNet18, _ ds: Dataset, normalization: Normalization, batchSize: Int,
+                             _ body: (Range<Int>, Tensor, Tensor) -> Void) {
         precondition(batchSize > 0, "batch size must be positive")
         let batcher = Batcher(normalization: normalization)
         let input = Tensor([0])
         var labels: [Int32] = []
-        let k = model.numClasses
-        var out = [Float](repeating: 0, count: ds.count * k)
         let all = Array(0..<ds.count)
         var start = 0
         while start < ds.count {
             let end = min(ds.count, start + batchSize)
             batcher.fill(input, labels: &labels, from: ds, indices: all[start..<end], augment: nil)
-            let z = model.forward(input, mode: .eval)
-            out.withUnsafeMutableBufferPointer { o in
-                (o.baseAddress! + start * k).update(from: z.data, count: (end - start) * k)
-            }
+            body(start..<end, input, model.forward(input, mode: .eval))
             start = end
+        }
+    }
+
+    /// Raw logits, count x classes, in evaluation mode without augmentation (the clean pass
+    /// the label audit records its training dynamics from).
+    public static func logits(_ model: ResNet18, _ ds: Dataset, normalization: Normalization,
+                              batchSize: Int = 256) -> [Float] {
+        let k = model.numClasses
+        var out = [Float](repeating: 0, count: ds.count * k)
+        forEachBatch(model, ds, normalization: normalization, batchSize: batchSize) { r, _, z in
+            out.withUnsafeMutableBufferPointer { o in (o.baseAddress! + r.lowerBound * k).update(from: z.data, count: r.count * k) }
         }
         return out
     }
@@ -72,21 +78,13 @@ public enum Evaluator {
     /// outputs are averaged (test-time augmentation: twice the compute).
     public static func predict(_ model: ResNet18, _ ds: Dataset, normalization: Normalization,
                                batchSize: Int = 256, flipAveraging: Bool = false) -> Predictions {
-        precondition(batchSize > 0, "batch size must be positive")
         precondition(ds.labels.allSatisfy { $0 >= 0 && Int($0) < model.numClasses }, "labels outside the model's classes")
-        let batcher = Batcher(normalization: normalization)
-        let input = Tensor([0])
-        var labels: [Int32] = []
         let k = model.numClasses
         var out = Predictions(numClasses: k, probabilities: [Float](repeating: 0, count: ds.count * k),
                               predicted: [], labels: ds.labels)
         out.predicted.reserveCapacity(ds.count)
-        let all = Array(0..<ds.count)
-        var start = 0
-        while start < ds.count {
-            let end = min(ds.count, start + batchSize)
-            batcher.fill(input, labels: &labels, from: ds, indices: all[start..<end], augment: nil)
-            let logits = model.forward(input, mode: .eval)
+        forEachBatch(model, ds, normalization: normalization, batchSize: batchSize) { r, input, logits in
+            let start = r.lowerBound, end = r.upperBound
             out.probabilities.withUnsafeMutableBufferPointer { pb in
                 softmax(logits.data, pb.baseAddress! + start * k, rows: end - start, cols: k)
             }
@@ -102,7 +100,6 @@ public enum Evaluator {
                 for j in 1..<k where out.probabilities[i * k + j] > out.probabilities[i * k + best] { best = j }
                 out.predicted.append(Int32(best))
             }
-            start = end
         }
         return out
     }
