@@ -53,6 +53,29 @@ grep -q '^all ' "$T/al.out" || fail "no per-class summary on stdout"
 "$CLI" audit-labels --data "$T/data" --no-test --model "$T/ln/noisy.safetensors" --labels "$T/ln/noise.csv" --flip-tta \
     --out "$T/relabel.csv" > /dev/null 2> "$T/m.err" || { cat "$T/m.err"; fail "audit-labels --model --labels failed"; }
 head -1 "$T/relabel.csv" | grep -q '^rank,index,path' || fail "no CSV from audit-labels --model"
+# soft relabeling: targets from the audit, a model trained on them
+"$CLI" audit-labels --data "$T/data" --no-test --model "$T/ln/noisy.safetensors" --labels "$T/ln/noise.csv" \
+    --out "$T/soft.csv" --targets-out "$T/targets.safetensors" > /dev/null 2> "$T/st.err" || { cat "$T/st.err"; fail "audit-labels --targets-out failed"; }
+"$CLI" train --data "$T/data" --labels "$T/ln/noise.csv" --targets "$T/targets.safetensors" --width 2 --epochs 1 \
+    --out "$T/soft.safetensors" > /dev/null 2> "$T/tt.err" || { cat "$T/tt.err"; fail "train --targets failed"; }
+grep -q "soft targets from" "$T/tt.err" || fail "train --targets did not say it used the targets"
+# targets for another dataset (100 images, not 400): a clear error naming the file
+"$CLI" synth --out "$T/small" --train 100 --test 10 > /dev/null 2>&1
+if "$CLI" train --data "$T/small" --targets "$T/targets.safetensors" --width 2 --epochs 1 --out "$T/x.safetensors" > /dev/null 2> "$T/tm.err"; then
+    fail "targets for another dataset were accepted"
+fi
+grep -q "targets.safetensors" "$T/tm.err" || fail "the targets error does not name the file"
+if "$CLI" train --data "$T/data" --targets "$T/ln/noise.csv" --width 2 --epochs 1 --out "$T/x.safetensors" > /dev/null 2> "$T/tn.err"; then
+    fail "a CSV was accepted as a targets file"
+fi
+# self-adaptive training, and soft cleaning, inside the experiment
+"$CLI" label-noise --data "$T/data" --width 2 --epochs 3 --noise 0.2 --self-adaptive-from 2 --self-adaptive-momentum 0.7 \
+    --clean soft --no-test --out "$T/sat" > "$T/sat.out" 2> "$T/sat.err" || { cat "$T/sat.err"; fail "label-noise --self-adaptive-from --clean soft failed"; }
+grep -q "self-adaptive training from epoch 2" "$T/sat.err" || fail "label-noise did not use self-adaptive training"
+grep -q '"mode":"soft"' "$T/sat/summary.json" || fail "summary.json lacks the soft cleaning"
+grep -q "weighted target mass off the true class" "$T/sat.out" || fail "the soft cleaning does not report its target mass"
+if "$CLI" train --data "$T/data" --self-adaptive-momentum 1 --self-adaptive-from 1 --epochs 1 > /dev/null 2>&1; then fail "momentum 1 was accepted"; fi
+
 printf 'path,label\nnot/there.png,cat\n' > "$T/badlabels.csv"
 if "$CLI" audit-labels --data "$T/data" --no-test --model "$T/ln/noisy.safetensors" --labels "$T/badlabels.csv" > /dev/null 2> "$T/bl.err"; then
     fail "a label file missing the dataset's images was accepted"

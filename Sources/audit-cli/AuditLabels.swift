@@ -17,6 +17,8 @@ struct AuditLabels: ParsableCommand {
     var model: String?
     @Option(help: "Labels to audit from a CSV (columns path and given_label or label, class names) instead of the folder names.")
     var labels: String?
+    @Option(help: "Also write soft relabeling targets (safetensors) for `train --targets`: flagged samples get the model's probabilities, weighted by their confidence.")
+    var targetsOut: String?
     @Flag(help: "With --model: average each image's outputs with its mirror image's.") var flipTta = false
 
     func validate() throws {
@@ -57,6 +59,7 @@ struct AuditLabels: ParsableCommand {
                 issues = LabelAudit.issues(rec.dynamics, window: options.window, rankBy: options.rankBy)
             }
             try FileIO.writeAtomically(out, text: labelIssuesCSV(issues, dataset: train, all: all))
+            try writeSoftTargets(train, issues, probabilities: extra.first?.probabilities ?? rec.dynamics.ruleProbabilities(options.window))
             if let d = dynamicsOut {
                 try rec.dynamics.write(d, truth: nil, metadata: ["class_names": JSON.array(train.classNames.map { .string($0) }).serialized,
                                                                   "dynamics_pass": options.dynamics.rawValue], extra: extra)
@@ -76,6 +79,7 @@ struct AuditLabels: ParsableCommand {
         let p = Evaluator.predict(m, train, normalization: info.normalization, flipAveraging: flipTta)
         let issues = ConfidentLearning.findIssues(probabilities: p.probabilities, given: train.labels, numClasses: train.classNames.count)
         try FileIO.writeAtomically(out, text: labelIssuesCSV(issues, dataset: train, all: all))
+        try writeSoftTargets(train, issues, probabilities: p.probabilities)
         if let d = dynamicsOut {
             var w = SafeTensorsWriter()
             w.add("probabilities", shape: [train.count, train.classNames.count], floats: p.probabilities)
@@ -84,6 +88,12 @@ struct AuditLabels: ParsableCommand {
             try w.write(d)
         }
         printSummary(train, issues)
+    }
+
+    func writeSoftTargets(_ train: Dataset, _ issues: LabelIssues, probabilities: [Float]) throws {
+        guard let path = targetsOut else { return }
+        let t = LabelAudit.softTargets(given: train.labels, numClasses: train.classNames.count, issues: issues, probabilities: probabilities)
+        try writeTargets(t, classNames: train.classNames, to: path)
     }
 
     func printSummary(_ train: Dataset, _ issues: LabelIssues) {

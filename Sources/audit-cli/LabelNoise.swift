@@ -5,7 +5,7 @@ import ArgumentParser
 import RobustCore
 
 enum CleanMode: String, ExpressibleByArgument, CaseIterable {
-    case drop, relabel
+    case drop, relabel, soft
 }
 
 struct LabelNoise: ParsableCommand {
@@ -18,15 +18,19 @@ struct LabelNoise: ParsableCommand {
     @Option(help: "Noise kind: symmetric (any other class) or asymmetric (the CIFAR-10 pairs).") var kind: NoiseKind = .symmetric
     @Option(help: "Seed of the noise mask.") var noiseSeed: UInt64 = 0
     @Option(help: "Output folder for CSV/JSON/dynamics (default: label-noise-KIND-RATE).") var out: String?
-    @Option(help: "Auto-cleaning: drop or relabel the flagged samples at --clean-epoch and train on (also reports the uncleaned run).")
+    @Option(help: "Auto-cleaning at --clean-epoch, then train on (also reports the uncleaned run): drop the flagged samples, relabel them to their suggested class, or soft-relabel them (the model's probabilities as the target, weighted by their largest value).")
     var clean: CleanMode?
     @Option(help: "Epoch after which cleaning happens and training goes on from that epoch's state; 0 (the default) cleans with the finished run's decision and retrains from scratch.")
     var cleanEpoch = 0
     @Flag(help: "Also train on the true labels with the same recipe, for the accuracy gap.") var cleanReference = false
+    @OptionGroup var correction: CorrectionOptions
 
     func validate() throws {
         guard noise.isFinite, (0...1).contains(noise) else { throw ValidationError("--noise must lie in [0, 1]") }
         if cleanEpoch < 0 || cleanEpoch >= options.epochs { throw ValidationError("--clean-epoch must lie in 0..<epochs") }
+        if correction.enabled && clean != nil && cleanEpoch > 0 {
+            throw ValidationError("--self-adaptive-from with --clean-epoch: self-adaptive targets are not kept in the snapshot the cleaning resumes from")
+        }
     }
 
     func run() throws {
@@ -43,10 +47,15 @@ struct LabelNoise: ParsableCommand {
             note("\(kind.rawValue) noise \(fmt(100 * noise, 1))%: \(noisy.mislabeledCount) of \(train.count) labels changed; dynamics from the \(options.dynamics.rawValue) pass")
 
             let trainer = Trainer(config: cfg, train: noisyTrain, test: test)
+            if let t = correction.targets(labels: noisyTrain.labels, numClasses: train.classNames.count) {
+                trainer.targets = t
+                note("self-adaptive training from epoch \(correction.selfAdaptiveFrom), momentum \(fmt(Double(correction.selfAdaptiveMomentum), 2))")
+            }
             let rec = DynamicsRecorder(trainer: trainer, pass: options.dynamics)
             let cleanAt: Int? = clean == nil ? nil : cleanEpoch
             let snapshot = joinPath(outDir, "clean-start.ckpt")
             var cleanIssues: LabelIssues?
+            var cleanProbabilities: [Float] = []
             var reports: [NoiseEpochReport] = []
             let shown = ["entropy", "self_confidence", "aum", "confidence", "mean_margin"]
             print("epoch  test_acc  H_clean  H_noisy  memorized  recovered  " + shown.map { padLeft("AUC:" + short($0), 9) }.joined(separator: " ") + "  F1:all F1:late F1:last  seconds")
@@ -62,10 +71,12 @@ struct LabelNoise: ParsableCommand {
                 if let c = cleanAt, r.epoch == c {
                     try trainer.saveCheckpoint(snapshot)
                     cleanIssues = LabelAudit.issues(rec.dynamics, window: options.window, rankBy: options.rankBy)
+                    cleanProbabilities = rec.dynamics.ruleProbabilities(options.window)
                 }
             }
             rec.finish()
             var final = LabelAudit.issues(rec.dynamics, window: options.window, rankBy: options.rankBy)
+            var finalProbabilities = rec.dynamics.ruleProbabilities(options.window)
             let auditSeconds = monotonicSeconds() - t0
             let last = LabelAudit.report(rec.dynamics, noise: noisy, testAccuracy: reports.last!.testAccuracy, window: options.window)
             var extra: [(name: String, probabilities: [Float])] = []
@@ -78,6 +89,7 @@ struct LabelNoise: ParsableCommand {
                 let selfConf = (0..<train.count).map { 1 - oos[$0 * k + Int(noisy.given[$0])] }
                 let issues = ConfidentLearning.findIssues(probabilities: oos, given: noisy.given, numClasses: k)
                 final = issues  // the decision (flagged.csv, cleaning) uses the out-of-sample outputs
+                finalProbabilities = oos
                 let q = SetQuality(flagged: issues.flagged, positives: noisy.isMislabeled)
                 let a = auroc(selfConf, positives: noisy.isMislabeled)
                 print("out-of-sample (\(options.folds)-fold): self-confidence AUROC \(fmt(a, 4)); rule flagged \(q.flagged), precision \(fmt(q.precision, 3)), recall \(fmt(q.recall, 3)), F1 \(fmt(q.f1, 3))")
@@ -124,7 +136,8 @@ struct LabelNoise: ParsableCommand {
             if let mode = clean, let c = cleanAt, let issues = c == 0 ? final : cleanIssues {
                 let set = SetQuality(flagged: issues.flagged, positives: bad)
                 note("cleaning \(c == 0 ? "with the finished run's decision" : "after epoch \(c)"): \(mode.rawValue) \(issues.flagged.count) flagged samples (precision \(fmt(set.precision, 3)), recall \(fmt(set.recall, 3)))")
-                let (cleaned, kept) = LabelAudit.clean(noisyTrain, issues: issues, relabel: mode == .relabel)
+                let (cleaned, kept) = mode == .soft ? (noisyTrain, Array(0..<noisyTrain.count))
+                    : LabelAudit.clean(noisyTrain, issues: issues, relabel: mode == .relabel)
                 let resumed: Trainer
                 if c == 0 {
                     resumed = Trainer(config: cfg, train: cleaned, test: test)
@@ -132,8 +145,23 @@ struct LabelNoise: ParsableCommand {
                     resumed = try Trainer.resume(from: snapshot, train: noisyTrain, test: test)
                     resumed.replaceTrainingSet(cleaned)
                 }
-                let remainingWrong = kept.enumerated().filter { cleaned.labels[$0.offset] != noisy.truth[$0.element] }.count
-                print("\ncleaned run (\(mode.rawValue), \(c == 0 ? "retrained from scratch" : "from epoch \(c)")): \(cleaned.count) training samples, \(remainingWrong) still mislabeled")
+                var remainingWrong = kept.enumerated().filter { cleaned.labels[$0.offset] != noisy.truth[$0.element] }.count
+                var softNote = ""
+                if mode == .soft {
+                    let t = LabelAudit.softTargets(given: noisyTrain.labels, numClasses: train.classNames.count, issues: issues,
+                                                   probabilities: c == 0 ? finalProbabilities : cleanProbabilities)
+                    resumed.targets = t
+                    let hard = t.hardLabels
+                    remainingWrong = (0..<hard.count).filter { hard[$0] != noisy.truth[$0] }.count
+                    // The share of the (weighted) target mass that is not on the true class.
+                    var wrong = 0.0, total = 0.0
+                    for i in 0..<t.count {
+                        let w = Double(t.weights?[i] ?? 1)
+                        wrong += w * Double(1 - t.values[i * t.numClasses + Int(noisy.truth[i])]); total += w
+                    }
+                    softNote = ", weighted target mass off the true class \(fmt(100 * wrong / max(total, 1e-9), 1))%"
+                }
+                print("\ncleaned run (\(mode.rawValue), \(c == 0 ? "retrained from scratch" : "from epoch \(c)")): \(cleaned.count) training samples, \(remainingWrong) still mislabeled\(mode == .soft ? " by their target's top class" : "")\(softNote)")
                 let acc = try trainToEnd(resumed, tag: "cleaned", csv: joinPath(outDir, "cleaned-epochs.csv"))
                 try resumed.saveModel(joinPath(outDir, "cleaned.safetensors"))
                 summary.append(("cleaning", .object([("mode", .string(mode.rawValue)), ("after_epoch", .int(Int64(c))),

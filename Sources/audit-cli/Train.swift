@@ -26,10 +26,14 @@ struct Train: ParsableCommand {
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
     @Option(help: "Training labels from a CSV (columns path and given_label or label) instead of the folder names.") var labels: String?
     @Flag(help: "With --labels: leave out training images the CSV does not list (train on a cleaned subset).") var dropUnlisted = false
+    @Option(help: "Train on per-sample soft targets from this file (audit-labels --targets-out) instead of one-hot labels.") var targets: String?
+    @OptionGroup var correction: CorrectionOptions
 
     func validate() throws {
         if let l = limitPerClass, l < 1 { throw ValidationError("--limit-per-class must be at least 1") }
         if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1") }
+        if targets != nil && correction.enabled { throw ValidationError("--targets and --self-adaptive-from cannot be combined") }
+        if (targets != nil || correction.enabled) && resume != nil { throw ValidationError("--targets and --self-adaptive-from are not stored in checkpoints: they cannot be resumed") }
     }
 
     func run() throws {
@@ -54,6 +58,14 @@ struct Train: ParsableCommand {
                 cfg.labelSmoothing = labelSmoothing; cfg.augment = !noAugment
                 try cfg.validate()
                 trainer = Trainer(config: cfg, train: train, test: d.test)
+            }
+            if let t = targets {
+                guard !dropUnlisted else { throw ValidationError("--targets rows follow the full training set: leave out --drop-unlisted") }
+                trainer.targets = try loadTargets(t, for: train)
+                note("soft targets from \(t)")
+            } else if let t = correction.targets(labels: train.labels, numClasses: train.classNames.count) {
+                trainer.targets = t
+                note("self-adaptive training from epoch \(correction.selfAdaptiveFrom), momentum \(fmt(Double(correction.selfAdaptiveMomentum), 2))")
             }
             let ckpt = checkpoint ?? out + ".ckpt"
             let logPath = log ?? out + ".log.jsonl"

@@ -134,4 +134,30 @@ public enum LabelAudit {
         let kept = (0..<ds.count).filter { keep[$0] }
         return (ds.subset(kept), kept)
     }
+
+    /// Soft relabeling: unflagged samples keep their one-hot label (weight 1); each flagged
+    /// sample's target becomes the model's probabilities for it (`probabilities`, count x k:
+    /// the decision's own), weighted by their largest value. A flagged sample the model is
+    /// sure about counts almost fully under its likely class; one it hesitates over (often a
+    /// hard but correctly labeled image) keeps part of its given label's mass and little weight,
+    /// instead of being forced to a possibly wrong class or dropped.
+    public static func softTargets(given: [Int32], numClasses k: Int, issues: LabelIssues,
+                                   probabilities p: [Float]) -> LabelTargets {
+        precondition(p.count == given.count * k)
+        let t = LabelTargets(labels: given, numClasses: k)
+        var values = t.values
+        var weights = [Float](repeating: 1, count: given.count)
+        for i in issues.flagged {
+            var s: Float = 0, mx: Float = 0
+            for j in 0..<k { s += p[i * k + j] }
+            for j in 0..<k {
+                let v = s > 0 ? p[i * k + j] / s : 1 / Float(k)
+                values[i * k + j] = v
+                mx = max(mx, v)
+            }
+            weights[i] = mx
+        }
+        // Rows were normalized above, so this cannot throw.
+        return try! LabelTargets(values: values, numClasses: k, weights: weights)
+    }
 }

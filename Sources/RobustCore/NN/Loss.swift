@@ -53,6 +53,49 @@ public final class SoftmaxCrossEntropy: @unchecked Sendable {
     }
 }
 
+extension SoftmaxCrossEntropy {
+    /// Loss of logits [N, K] against per-sample target distributions (rows of `targets`, each
+    /// summing to 1: a corrected or soft label) with per-sample weights w (nil: all 1):
+    /// loss = sum_n w_n * ( -sum_k q_nk log p_nk ) / sum_n w_n, where q = (1 - eps) * target + eps / K
+    /// as for hard labels. With one-hot targets and unit weights it equals the hard-label loss.
+    /// `correct` counts rows whose arg max matches the target's arg max.
+    public func callAsFunction(_ logits: Tensor, targets: UnsafePointer<Float>, weights: UnsafePointer<Float>?) -> LossResult {
+        let n = logits.shape[0], k = logits.shape[1]
+        probabilities.reshape([n, k])
+        inputGrad.reshape([n, k])
+        softmax(logits.data, probabilities.data, rows: n, cols: k)
+        let eps = labelSmoothing, off = eps / Float(k)
+        var wsum = 0.0
+        for i in 0..<n { wsum += Double(weights?[i] ?? 1) }
+        // All-zero weights (every sample of the batch set aside) give no loss and no gradient.
+        let scale = wsum > 0 ? 1 / wsum : 0
+        var total = 0.0
+        var correct = 0
+        for i in 0..<n {
+            let x = logits.data + i * k, p = probabilities.data + i * k, g = inputGrad.data + i * k, t = targets + i * k
+            let w = Double(weights?[i] ?? 1)
+            var mx = -Double.infinity
+            for j in 0..<k { mx = max(mx, Double(x[j])) }
+            var se = 0.0
+            for j in 0..<k { se += exp(Double(x[j]) - mx) }
+            let lse = mx + log(se)
+            var rowLoss = 0.0
+            var best = 0, bestTarget = 0
+            for j in 0..<k {
+                let q = (1 - eps) * t[j] + off
+                rowLoss -= Double(q) * (Double(x[j]) - lse)
+                // d/dx_j of -sum q log softmax(x) = p_j * sum(q) - q_j; sum(q) = 1 for a distribution.
+                g[j] = Float(w * scale) * (p[j] - q)
+                if p[j] > p[best] { best = j }
+                if t[j] > t[bestTarget] { bestTarget = j }
+            }
+            if best == bestTarget { correct += 1 }
+            total += w * rowLoss
+        }
+        return LossResult(loss: Float(total * scale), correct: correct)
+    }
+}
+
 /// Row-wise softmax, max-subtracted for stability.
 public func softmax(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, cols: Int) {
     for i in 0..<rows {

@@ -109,6 +109,12 @@ public final class Trainer: @unchecked Sendable {
     /// logits [B, K] (train-mode batch norm, augmented images, weights before the step):
     /// the label audit records training dynamics from it at no extra cost.
     public var onTrainingLogits: ((ArraySlice<Int>, Tensor) -> Void)?
+    /// Per-sample targets replacing the training set's labels (soft relabeling, self-adaptive
+    /// training); indexed like the training set. Not stored in checkpoints.
+    public var targets: LabelTargets? {
+        didSet { if let t = targets { precondition(t.count == train.count && t.numClasses == train.classNames.count, "targets do not match the training set") } }
+    }
+    private var targetRows: [Float] = [], targetWeights: [Float] = []
 
     public var stepsPerEpoch: Int { (train.count + config.batchSize - 1) / config.batchSize }
 
@@ -140,6 +146,7 @@ public final class Trainer: @unchecked Sendable {
     /// length. (Not stored in checkpoints: a resumed run follows the original schedule.)
     public func replaceTrainingSet(_ ds: Dataset) {
         precondition(ds.classNames.count == train.classNames.count, "the new training set has other classes")
+        precondition(targets == nil || targets!.count == ds.count, "replace the targets with the training set")
         precondition(ds.count > 0, "empty training set")
         let v0 = scheduleStep(step)
         let remaining = ((ds.count + config.batchSize - 1) / config.batchSize) * (config.epochs - epoch)
@@ -168,7 +175,18 @@ public final class Trainer: @unchecked Sendable {
         }
         let logits = model.forward(input, mode: .train)
         onTrainingLogits?(indices, logits)
-        let r = labels.withUnsafeBufferPointer { lossFn(logits, $0) }
+        let r: LossResult
+        if let t = targets {
+            // The update uses this pass's predictions before the step, as self-adaptive training does.
+            lossFn.probabilities.reshape([indices.count, t.numClasses])
+            softmax(logits.data, lossFn.probabilities.data, rows: indices.count, cols: t.numClasses)
+            t.update(indices, probabilities: lossFn.probabilities.data, epoch: epoch)
+            t.gather(indices, rows: &targetRows, weights: &targetWeights)
+            r = targetRows.withUnsafeBufferPointer { q in targetWeights.withUnsafeBufferPointer { w in
+                lossFn(logits, targets: q.baseAddress!, weights: w.baseAddress!) } }
+        } else {
+            r = labels.withUnsafeBufferPointer { lossFn(logits, $0) }
+        }
         model.backward(lossFn.inputGrad)
         Profiler.measure("sgd.step") { optimizer.step(lr: learningRate(atStep: step)) }
         step += 1

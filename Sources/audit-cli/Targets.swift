@@ -1,0 +1,57 @@
+// Label correction options shared by the training commands: soft targets from a file
+// (written by `audit-labels --targets-out`) and self-adaptive training.
+import ArgumentParser
+import RobustCore
+
+struct CorrectionOptions: ParsableArguments {
+    @Option(help: "Self-adaptive training: from this epoch on (1-based; 0 = off) move each sample's target towards the network's prediction and weight it by its target's confidence, correcting wrong labels during training.")
+    var selfAdaptiveFrom = 0
+    @Option(help: "Self-adaptive training: momentum m of the target update t <- m t + (1 - m) p, once per epoch per sample.")
+    var selfAdaptiveMomentum: Float = 0.9
+
+    func validate() throws {
+        if selfAdaptiveFrom < 0 { throw ValidationError("--self-adaptive-from must be at least 0") }
+        guard selfAdaptiveMomentum.isFinite, selfAdaptiveMomentum >= 0, selfAdaptiveMomentum < 1 else {
+            throw ValidationError("--self-adaptive-momentum must lie in [0, 1)")
+        }
+    }
+
+    var enabled: Bool { selfAdaptiveFrom > 0 }
+
+    /// Self-adaptive targets starting from `labels`, or nil when off.
+    func targets(labels: [Int32], numClasses: Int) -> LabelTargets? {
+        guard enabled else { return nil }
+        let t = LabelTargets(labels: labels, numClasses: numClasses)
+        t.momentum = selfAdaptiveMomentum
+        t.updateFromEpoch = selfAdaptiveFrom - 1
+        return t
+    }
+}
+
+/// Writes targets as safetensors: `targets` [N, K], `weights` [N], rows in the dataset's order.
+func writeTargets(_ t: LabelTargets, classNames: [String], to path: String) throws {
+    var w = SafeTensorsWriter()
+    w.add("targets", shape: [t.count, t.numClasses], floats: t.values)
+    w.add("weights", shape: [t.count], floats: t.weights ?? [Float](repeating: 1, count: t.count))
+    w.metadata = ["class_names": JSON.array(classNames.map { .string($0) }).serialized,
+                  "format": "robust label targets: one row per training sample, in the dataset's order"]
+    try w.write(path)
+}
+
+/// Reads targets written by `writeTargets` for `ds` (same sample count and classes).
+func loadTargets(_ path: String, for ds: Dataset) throws -> LabelTargets {
+    let st = try SafeTensors.load(path)
+    guard st.entry("targets") != nil else { throw RobustError.format(path: path, reason: "no 'targets' tensor") }
+    if let names = st.metadata["class_names"] {
+        let expected = JSON.array(ds.classNames.map { .string($0) }).serialized
+        guard names == expected else { throw RobustError.invalidArgument("\(path): targets for classes \(names), the data has \(expected)") }
+    }
+    let v = try st.floats("targets")
+    let w = st.entry("weights") != nil ? try st.floats("weights") : nil
+    guard v.count == ds.count * ds.classNames.count else {
+        throw RobustError.invalidArgument("\(path): \(v.count / max(ds.classNames.count, 1)) target rows for \(ds.count) training images")
+    }
+    do { return try LabelTargets(values: v, numClasses: ds.classNames.count, weights: w) } catch {
+        throw RobustError.format(path: path, reason: "\(error)")
+    }
+}

@@ -1,0 +1,148 @@
+import XCTest
+@testable import RobustCore
+
+/// Soft targets, sample weights and self-adaptive training: the loss against per-sample
+/// distributions and how the targets move.
+final class LabelCorrectionTests: XCTestCase {
+    func randomLogits(_ n: Int, _ k: Int, seed: UInt64) -> Tensor {
+        var rng = RNG(seed: seed)
+        let t = Tensor([n, k])
+        for i in 0..<t.count { t[i] = rng.normal() * 2 }
+        return t
+    }
+
+    func testOneHotTargetsWithUnitWeightsEqualTheHardLabelLoss() {
+        let (n, k) = (6, 5)
+        let x = randomLogits(n, k, seed: 1)
+        let labels: [Int32] = [0, 4, 2, 2, 1, 3]
+        let hard = SoftmaxCrossEntropy(labelSmoothing: 0.1)
+        let h = labels.withUnsafeBufferPointer { hard(x, $0) }
+        let hardGrad = hard.inputGrad.array
+        let t = LabelTargets(labels: labels, numClasses: k)
+        let soft = SoftmaxCrossEntropy(labelSmoothing: 0.1)
+        let s = t.values.withUnsafeBufferPointer { soft(x, targets: $0.baseAddress!, weights: nil) }
+        XCTAssertEqual(s.loss, h.loss, accuracy: 1e-6)
+        XCTAssertEqual(s.correct, h.correct)
+        XCTAssertLessThan(relativeError(soft.inputGrad.array, hardGrad), 1e-6)
+    }
+
+    /// The soft, weighted loss by hand, and its gradient against central differences.
+    func testSoftWeightedLossAndGradient() {
+        let (n, k) = (4, 3)
+        let x = randomLogits(n, k, seed: 2)
+        let q: [Float] = [0.7, 0.2, 0.1, 0, 1, 0, 0.3, 0.3, 0.4, 0.5, 0, 0.5]
+        let w: [Float] = [1, 0.25, 0.6, 0]
+        let ce = SoftmaxCrossEntropy(labelSmoothing: 0.2)
+        func loss() -> Double {
+            Double(q.withUnsafeBufferPointer { qp in w.withUnsafeBufferPointer { wp in ce(x, targets: qp.baseAddress!, weights: wp.baseAddress!) } }.loss)
+        }
+        // by hand: sum_n w_n * (-sum_k q'_nk log softmax(x_n)_k) / sum_n w_n, q' = 0.8 q + 0.2 / 3
+        var expected = 0.0
+        for i in 0..<n {
+            let row = (0..<k).map { Double(x[i * k + $0]) }
+            let lse = log(row.map { exp($0) }.reduce(0, +))
+            var l = 0.0
+            for j in 0..<k { l -= (0.8 * Double(q[i * k + j]) + 0.2 / 3) * (row[j] - lse) }
+            expected += Double(w[i]) * l
+        }
+        expected /= Double(w.reduce(0, +))
+        XCTAssertEqual(loss(), expected, accuracy: 1e-5)
+        let analytic = ce.inputGrad.array
+        // a zero-weight sample gets no gradient
+        for j in 0..<k { XCTAssertEqual(analytic[3 * k + j], 0) }
+        let h: Float = 1e-2
+        for i in 0..<x.count {
+            let v = x[i]
+            x[i] = v + h; let lp = loss()
+            x[i] = v - h; let lm = loss()
+            x[i] = v
+            XCTAssertEqual((lp - lm) / Double(2 * h), Double(analytic[i]), accuracy: 2e-3, "logit \(i)")
+        }
+    }
+
+    func testAllZeroWeightsGiveNoLossAndNoGradient() {
+        let x = randomLogits(2, 3, seed: 3)
+        let q: [Float] = [1, 0, 0, 0, 1, 0], w: [Float] = [0, 0]
+        let ce = SoftmaxCrossEntropy()
+        let r = q.withUnsafeBufferPointer { qp in w.withUnsafeBufferPointer { ce(x, targets: qp.baseAddress!, weights: $0.baseAddress!) } }
+        XCTAssertEqual(r.loss, 0)
+        XCTAssertTrue(ce.inputGrad.array.allSatisfy { $0 == 0 })
+    }
+
+    func testTargetsRejectRowsThatAreNotDistributions() {
+        XCTAssertThrowsError(try LabelTargets(values: [0.5, 0.4], numClasses: 2))          // sums to 0.9
+        XCTAssertThrowsError(try LabelTargets(values: [1.5, -0.5], numClasses: 2))         // negative
+        XCTAssertThrowsError(try LabelTargets(values: [.nan, 1], numClasses: 2))
+        XCTAssertThrowsError(try LabelTargets(values: [1, 0, 0], numClasses: 2))           // not whole rows
+        XCTAssertThrowsError(try LabelTargets(values: [1, 0], numClasses: 2, weights: [1, 1]))
+        XCTAssertThrowsError(try LabelTargets(values: [1, 0], numClasses: 2, weights: [-1]))
+        XCTAssertNoThrow(try LabelTargets(values: [0.25, 0.75], numClasses: 2, weights: [0.5]))
+    }
+
+    /// t <- m t + (1 - m) p from the chosen epoch on, weight max_k t_k; untouched before it.
+    func testSelfAdaptiveUpdate() {
+        let t = LabelTargets(labels: [0, 1], numClasses: 2)
+        t.momentum = 0.75
+        t.updateFromEpoch = 2
+        let p: [Float] = [0.2, 0.8, 0.1, 0.9]
+        p.withUnsafeBufferPointer { t.update([0, 1], probabilities: $0.baseAddress!, epoch: 1) }
+        XCTAssertEqual(t.values, [1, 0, 0, 1])
+        XCTAssertNil(t.weights)
+        p.withUnsafeBufferPointer { t.update([0, 1], probabilities: $0.baseAddress!, epoch: 2) }
+        XCTAssertEqual(t.values[0], 0.8, accuracy: 1e-6)
+        XCTAssertEqual(t.values[1], 0.2, accuracy: 1e-6)
+        XCTAssertEqual(t.values[3], 0.975, accuracy: 1e-6)
+        XCTAssertEqual(t.weights![0], 0.8, accuracy: 1e-6)
+        XCTAssertEqual(t.weights![1], 0.975, accuracy: 1e-6)
+        // only the batch's samples move
+        p.withUnsafeBufferPointer { t.update([1], probabilities: $0.baseAddress! + 2, epoch: 3) }
+        XCTAssertEqual(t.values[0], 0.8, accuracy: 1e-6)
+        XCTAssertEqual(t.values[3], 0.975 * 0.75 + 0.9 * 0.25, accuracy: 1e-6)
+        XCTAssertEqual(t.hardLabels, [0, 1])
+    }
+
+    /// Soft relabeling keeps unflagged samples one-hot and gives flagged ones the model's
+    /// (renormalized) probabilities, weighted by their largest value.
+    func testSoftRelabelTargets() {
+        let given: [Int32] = [0, 1, 2]
+        let p: [Float] = [0.9, 0.05, 0.05, 0.1, 0.2, 0.7, 0.3, 0.3, 0.4]
+        let issues = LabelIssues(flagged: [1], suggested: [1, 2, 0], score: [0, 1, 0], thresholds: [], joint: [], estimatedPerClass: [])
+        let t = LabelAudit.softTargets(given: given, numClasses: 3, issues: issues, probabilities: p)
+        XCTAssertEqual(Array(t.values[0..<3]), [1, 0, 0])
+        XCTAssertEqual(Array(t.values[3..<6]), [0.1, 0.2, 0.7])
+        XCTAssertEqual(Array(t.values[6..<9]), [0, 0, 1])
+        XCTAssertEqual(t.weights!, [1, 0.7, 1])
+        XCTAssertEqual(t.hardLabels, [0, 2, 2])
+    }
+
+    /// Self-adaptive training on generated data with 30% of the labels flipped: the targets
+    /// of flipped samples move to their true class, and more of them end there than the
+    /// given labels had right.
+    func testSelfAdaptiveTrainingCorrectsFlippedLabels() throws {
+        let ds = syntheticDataset(count: 240, classes: 4, size: 16, seed: 11)
+        let noisy = try NoisyLabels.inject(ds.labels, classNames: ds.classNames, kind: .symmetric, rate: 0.3, seed: 2)
+        var train = ds
+        train.labels = noisy.given
+        var cfg = TrainConfig()
+        cfg.width = 4; cfg.epochs = 8; cfg.batchSize = 32; cfg.lr = 0.05
+        let trainer = Trainer(config: cfg, train: train, test: nil)
+        let t = LabelTargets(labels: train.labels, numClasses: 4)
+        t.momentum = 0.7
+        t.updateFromEpoch = 3
+        trainer.targets = t
+        while !trainer.isFinished { _ = trainer.runEpoch() }
+        let corrected = t.hardLabels
+        let flipped = (0..<ds.count).filter { noisy.isMislabeled[$0] }
+        let fixed = flipped.filter { corrected[$0] == noisy.truth[$0] }.count
+        XCTAssertGreaterThan(Double(fixed) / Double(flipped.count), 0.5, "\(fixed) of \(flipped.count) flipped labels corrected")
+        let rightBefore = zip(train.labels, noisy.truth).filter { $0 == $1 }.count
+        let rightAfter = zip(corrected, noisy.truth).filter { $0 == $1 }.count
+        XCTAssertGreaterThan(rightAfter, rightBefore)
+        // flipped samples end with less weight than the others on average
+        let w = t.weights!
+        let meanFlipped = flipped.map { Double(w[$0]) }.reduce(0, +) / Double(flipped.count)
+        let kept = (0..<ds.count).filter { !noisy.isMislabeled[$0] }
+        let meanKept = kept.map { Double(w[$0]) }.reduce(0, +) / Double(kept.count)
+        XCTAssertLessThan(meanFlipped, meanKept)
+    }
+}
