@@ -55,7 +55,7 @@ grep -q '^all ' "$T/al.out" || fail "no per-class summary on stdout"
 head -1 "$T/relabel.csv" | grep -q '^rank,index,path' || fail "no CSV from audit-labels --model"
 # soft relabeling: targets from the audit, a model trained on them
 "$CLI" audit-labels --data "$T/data" --no-test --model "$T/ln/noisy.safetensors" --labels "$T/ln/noise.csv" \
-    --out "$T/soft.csv" --targets-out "$T/targets.safetensors" > /dev/null 2> "$T/st.err" || { cat "$T/st.err"; fail "audit-labels --targets-out failed"; }
+    --out "$T/soft.csv" --targets-out "$T/targets.safetensors" --teacher-weight 0.5 > /dev/null 2> "$T/st.err" || { cat "$T/st.err"; fail "audit-labels --targets-out failed"; }
 "$CLI" train --data "$T/data" --labels "$T/ln/noise.csv" --targets "$T/targets.safetensors" --width 2 --epochs 1 \
     --out "$T/soft.safetensors" > /dev/null 2> "$T/tt.err" || { cat "$T/tt.err"; fail "train --targets failed"; }
 grep -q "soft targets from" "$T/tt.err" || fail "train --targets did not say it used the targets"
@@ -74,6 +74,7 @@ fi
 grep -q "self-adaptive training from epoch 2" "$T/sat.err" || fail "label-noise did not use self-adaptive training"
 grep -q '"mode":"soft"' "$T/sat/summary.json" || fail "summary.json lacks the soft cleaning"
 grep -q "weighted target mass off the true class" "$T/sat.out" || fail "the soft cleaning does not report its target mass"
+if "$CLI" label-noise --data "$T/data" --clean soft --teacher-weight 2 > /dev/null 2>&1; then fail "--teacher-weight 2 was accepted"; fi
 if "$CLI" train --data "$T/data" --self-adaptive-momentum 1 --self-adaptive-from 1 --epochs 1 > /dev/null 2>&1; then fail "momentum 1 was accepted"; fi
 
 printf 'path,label\nnot/there.png,cat\n' > "$T/badlabels.csv"

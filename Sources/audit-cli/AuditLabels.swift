@@ -19,9 +19,12 @@ struct AuditLabels: ParsableCommand {
     var labels: String?
     @Option(help: "Also write soft relabeling targets (safetensors) for `train --targets`: flagged samples get the model's probabilities, weighted by their confidence.")
     var targetsOut: String?
+    @Option(help: "With --targets-out: weight of the model's probabilities in the unflagged samples' targets (0: one-hot; above 0: distillation).")
+    var teacherWeight: Float = 0
     @Flag(help: "With --model: average each image's outputs with its mirror image's.") var flipTta = false
 
     func validate() throws {
+        guard teacherWeight.isFinite, (0...1).contains(teacherWeight) else { throw ValidationError("--teacher-weight must lie in [0, 1]") }
         if model != nil && (options.rankBy != nil || options.folds > 0) {
             throw ValidationError("--model audits one clean pass: --rank-by and --folds need training dynamics")
         }
@@ -92,7 +95,8 @@ struct AuditLabels: ParsableCommand {
 
     func writeSoftTargets(_ train: Dataset, _ issues: LabelIssues, probabilities: [Float]) throws {
         guard let path = targetsOut else { return }
-        let t = LabelAudit.softTargets(given: train.labels, numClasses: train.classNames.count, issues: issues, probabilities: probabilities)
+        let t = LabelAudit.softTargets(given: train.labels, numClasses: train.classNames.count, issues: issues, probabilities: probabilities,
+                                       teacherWeight: teacherWeight)
         try writeTargets(t, classNames: train.classNames, to: path)
     }
 

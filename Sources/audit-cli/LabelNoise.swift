@@ -23,9 +23,12 @@ struct LabelNoise: ParsableCommand {
     @Option(help: "Epoch after which cleaning happens and training goes on from that epoch's state; 0 (the default) cleans with the finished run's decision and retrains from scratch.")
     var cleanEpoch = 0
     @Flag(help: "Also train on the true labels with the same recipe, for the accuracy gap.") var cleanReference = false
+    @Option(help: "With --clean soft: weight of the model's probabilities in the unflagged samples' targets (0: one-hot; above 0: distillation).")
+    var teacherWeight: Float = 0
     @OptionGroup var correction: CorrectionOptions
 
     func validate() throws {
+        guard teacherWeight.isFinite, (0...1).contains(teacherWeight) else { throw ValidationError("--teacher-weight must lie in [0, 1]") }
         guard noise.isFinite, (0...1).contains(noise) else { throw ValidationError("--noise must lie in [0, 1]") }
         if cleanEpoch < 0 || cleanEpoch >= options.epochs { throw ValidationError("--clean-epoch must lie in 0..<epochs") }
         if correction.enabled && clean != nil && cleanEpoch > 0 {
@@ -149,7 +152,8 @@ struct LabelNoise: ParsableCommand {
                 var softNote = ""
                 if mode == .soft {
                     let t = LabelAudit.softTargets(given: noisyTrain.labels, numClasses: train.classNames.count, issues: issues,
-                                                   probabilities: c == 0 ? finalProbabilities : cleanProbabilities)
+                                                   probabilities: c == 0 ? finalProbabilities : cleanProbabilities,
+                                                   teacherWeight: teacherWeight)
                     resumed.targets = t
                     let hard = t.hardLabels
                     remainingWrong = (0..<hard.count).filter { hard[$0] != noisy.truth[$0] }.count

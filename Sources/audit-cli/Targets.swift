@@ -22,9 +22,14 @@ struct CorrectionOptions: ParsableArguments {
     func targets(labels: [Int32], numClasses: Int) -> LabelTargets? {
         guard enabled else { return nil }
         let t = LabelTargets(labels: labels, numClasses: numClasses)
+        apply(to: t)
+        return t
+    }
+
+    /// Makes `t` self-adaptive with these options.
+    func apply(to t: LabelTargets) {
         t.momentum = selfAdaptiveMomentum
         t.updateFromEpoch = selfAdaptiveFrom - 1
-        return t
     }
 }
 

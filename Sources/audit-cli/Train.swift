@@ -32,7 +32,6 @@ struct Train: ParsableCommand {
     func validate() throws {
         if let l = limitPerClass, l < 1 { throw ValidationError("--limit-per-class must be at least 1") }
         if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1") }
-        if targets != nil && correction.enabled { throw ValidationError("--targets and --self-adaptive-from cannot be combined") }
         if (targets != nil || correction.enabled) && resume != nil { throw ValidationError("--targets and --self-adaptive-from are not stored in checkpoints: they cannot be resumed") }
     }
 
@@ -63,7 +62,11 @@ struct Train: ParsableCommand {
                 guard !dropUnlisted else { throw ValidationError("--targets rows follow the full training set: leave out --drop-unlisted") }
                 trainer.targets = try loadTargets(t, for: train)
                 note("soft targets from \(t)")
-            } else if let t = correction.targets(labels: train.labels, numClasses: train.classNames.count) {
+            }
+            if correction.enabled {
+                // Self-adaptive training starts from the soft targets when given, else from the labels.
+                let t = trainer.targets ?? LabelTargets(labels: train.labels, numClasses: train.classNames.count)
+                correction.apply(to: t)
                 trainer.targets = t
                 note("self-adaptive training from epoch \(correction.selfAdaptiveFrom), momentum \(fmt(Double(correction.selfAdaptiveMomentum), 2))")
             }

@@ -113,6 +113,12 @@ final class LabelCorrectionTests: XCTestCase {
         XCTAssertEqual(Array(t.values[6..<9]), [0, 0, 1])
         XCTAssertEqual(t.weights!, [1, 0.7, 1])
         XCTAssertEqual(t.hardLabels, [0, 2, 2])
+        // distillation: unflagged rows mix the given label with the model's probabilities
+        let d = LabelAudit.softTargets(given: given, numClasses: 3, issues: issues, probabilities: p, teacherWeight: 0.5)
+        for (a, b) in zip(Array(d.values[0..<3]), [Float(0.95), 0.025, 0.025]) { XCTAssertEqual(a, b, accuracy: 1e-6) }
+        XCTAssertEqual(Array(d.values[3..<6]), [0.1, 0.2, 0.7])  // flagged rows as before
+        for (a, b) in zip(Array(d.values[6..<9]), [Float(0.15), 0.15, 0.7]) { XCTAssertEqual(a, b, accuracy: 1e-6) }
+        XCTAssertEqual(d.weights!, [1, 0.7, 1])
     }
 
     /// Self-adaptive training on generated data with 30% of the labels flipped: the targets

@@ -135,27 +135,33 @@ public enum LabelAudit {
         return (ds.subset(kept), kept)
     }
 
-    /// Soft relabeling: unflagged samples keep their one-hot label (weight 1); each flagged
-    /// sample's target becomes the model's probabilities for it (`probabilities`, count x k:
-    /// the decision's own), weighted by their largest value. A flagged sample the model is
-    /// sure about counts almost fully under its likely class; one it hesitates over (often a
-    /// hard but correctly labeled image) keeps part of its given label's mass and little weight,
-    /// instead of being forced to a possibly wrong class or dropped.
+    /// Soft relabeling: each flagged sample's target becomes the model's probabilities for it
+    /// (`probabilities`, count x k: the decision's own), weighted by their largest value. A
+    /// flagged sample the model is sure about counts almost fully under its likely class; one
+    /// it hesitates over (often a hard but correctly labeled image) keeps part of its given
+    /// label's mass and little weight, instead of being forced to a possibly wrong class or
+    /// dropped. Unflagged samples keep weight 1 and the target
+    /// (1 - teacherWeight) * onehot(given) + teacherWeight * probabilities: 0 keeps them
+    /// one-hot; above 0 the new model also learns the audited model's view of which classes
+    /// look alike (distillation).
     public static func softTargets(given: [Int32], numClasses k: Int, issues: LabelIssues,
-                                   probabilities p: [Float]) -> LabelTargets {
+                                   probabilities p: [Float], teacherWeight: Float = 0) -> LabelTargets {
         precondition(p.count == given.count * k)
-        let t = LabelTargets(labels: given, numClasses: k)
-        var values = t.values
+        precondition(teacherWeight >= 0 && teacherWeight <= 1)
+        var values = [Float](repeating: 0, count: given.count * k)
         var weights = [Float](repeating: 1, count: given.count)
-        for i in issues.flagged {
+        var flagged = [Bool](repeating: false, count: given.count)
+        for i in issues.flagged { flagged[i] = true }
+        for i in 0..<given.count {
             var s: Float = 0, mx: Float = 0
             for j in 0..<k { s += p[i * k + j] }
             for j in 0..<k {
-                let v = s > 0 ? p[i * k + j] / s : 1 / Float(k)
+                let q = s > 0 ? p[i * k + j] / s : 1 / Float(k)
+                let v = flagged[i] ? q : (1 - teacherWeight) * (j == Int(given[i]) ? 1 : 0) + teacherWeight * q
                 values[i * k + j] = v
                 mx = max(mx, v)
             }
-            weights[i] = mx
+            if flagged[i] { weights[i] = mx }
         }
         // Rows were normalized above, so this cannot throw.
         return try! LabelTargets(values: values, numClasses: k, weights: weights)
