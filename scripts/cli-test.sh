@@ -68,14 +68,27 @@ grep -q "targets.safetensors" "$T/tm.err" || fail "the targets error does not na
 if "$CLI" train --data "$T/data" --targets "$T/ln/noise.csv" --width 2 --epochs 1 --out "$T/x.safetensors" > /dev/null 2> "$T/tn.err"; then
     fail "a CSV was accepted as a targets file"
 fi
+grep -q "noise.csv" "$T/tn.err" || fail "the bad targets file error does not name the file"
+# targets made from the noisy labels, used with the folder labels: refused, not silently mixed
+if "$CLI" train --data "$T/data" --targets "$T/targets.safetensors" --width 2 --epochs 1 --out "$T/x.safetensors" > /dev/null 2> "$T/tl.err"; then
+    fail "targets made from other labels were accepted"
+fi
+grep -q "other labels" "$T/tl.err" || fail "the label mismatch is not explained"
 # self-adaptive training, and soft cleaning, inside the experiment
 "$CLI" label-noise --data "$T/data" --width 2 --epochs 3 --noise 0.2 --self-adaptive-from 2 --self-adaptive-momentum 0.7 \
     --clean soft --no-test --out "$T/sat" > "$T/sat.out" 2> "$T/sat.err" || { cat "$T/sat.err"; fail "label-noise --self-adaptive-from --clean soft failed"; }
 grep -q "self-adaptive training from epoch 2" "$T/sat.err" || fail "label-noise did not use self-adaptive training"
 grep -q '"mode":"soft"' "$T/sat/summary.json" || fail "summary.json lacks the soft cleaning"
 grep -q "weighted target mass off the true class" "$T/sat.out" || fail "the soft cleaning does not report its target mass"
-if "$CLI" label-noise --data "$T/data" --clean soft --teacher-weight 2 > /dev/null 2>&1; then fail "--teacher-weight 2 was accepted"; fi
-if "$CLI" train --data "$T/data" --self-adaptive-momentum 1 --self-adaptive-from 1 --epochs 1 > /dev/null 2>&1; then fail "momentum 1 was accepted"; fi
+if "$CLI" label-noise --data "$T/data" --width 2 --epochs 1 --clean soft --teacher-weight 2 --out "$T/x" > /dev/null 2>&1; then fail "--teacher-weight 2 was accepted"; fi
+if "$CLI" label-noise --data "$T/data" --width 2 --epochs 1 --clean drop --teacher-weight 0.5 --out "$T/x" > /dev/null 2>&1; then fail "--teacher-weight without --clean soft was accepted"; fi
+if "$CLI" train --data "$T/data" --width 2 --epochs 1 --self-adaptive-momentum 1 --self-adaptive-from 1 --out "$T/x.safetensors" > /dev/null 2>&1; then fail "momentum 1 was accepted"; fi
+if "$CLI" train --data "$T/data" --width 2 --epochs 1 --self-adaptive-from 3 --out "$T/x.safetensors" > /dev/null 2>&1; then fail "a self-adaptive start beyond the last epoch was accepted"; fi
+# a run on soft targets cannot be resumed on one-hot labels
+if "$CLI" train --data "$T/data" --resume "$T/soft.safetensors.ckpt" --width 2 --epochs 1 --out "$T/x.safetensors" > /dev/null 2> "$T/rs.err"; then
+    fail "a checkpoint of a soft-target run was resumed"
+fi
+grep -q "cannot be resumed" "$T/rs.err" || fail "the resume refusal is not explained"
 
 printf 'path,label\nnot/there.png,cat\n' > "$T/badlabels.csv"
 if "$CLI" audit-labels --data "$T/data" --no-test --model "$T/ln/noisy.safetensors" --labels "$T/badlabels.csv" > /dev/null 2> "$T/bl.err"; then

@@ -25,6 +25,7 @@ struct AuditLabels: ParsableCommand {
 
     func validate() throws {
         guard teacherWeight.isFinite, (0...1).contains(teacherWeight) else { throw ValidationError("--teacher-weight must lie in [0, 1]") }
+        if teacherWeight != 0 && targetsOut == nil { throw ValidationError("--teacher-weight needs --targets-out") }
         if model != nil && (options.rankBy != nil || options.folds > 0) {
             throw ValidationError("--model audits one clean pass: --rank-by and --folds need training dynamics")
         }
@@ -97,7 +98,7 @@ struct AuditLabels: ParsableCommand {
         guard let path = targetsOut else { return }
         let t = LabelAudit.softTargets(given: train.labels, numClasses: train.classNames.count, issues: issues, probabilities: probabilities,
                                        teacherWeight: teacherWeight)
-        try writeTargets(t, classNames: train.classNames, to: path)
+        try writeTargets(t, for: train, to: path)
     }
 
     func printSummary(_ train: Dataset, _ issues: LabelIssues) {

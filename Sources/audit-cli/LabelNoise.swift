@@ -29,6 +29,8 @@ struct LabelNoise: ParsableCommand {
 
     func validate() throws {
         guard teacherWeight.isFinite, (0...1).contains(teacherWeight) else { throw ValidationError("--teacher-weight must lie in [0, 1]") }
+        if teacherWeight != 0 && clean != .soft { throw ValidationError("--teacher-weight needs --clean soft") }
+        try correction.check(epochs: options.epochs)
         guard noise.isFinite, (0...1).contains(noise) else { throw ValidationError("--noise must lie in [0, 1]") }
         if cleanEpoch < 0 || cleanEpoch >= options.epochs { throw ValidationError("--clean-epoch must lie in 0..<epochs") }
         if correction.enabled && clean != nil && cleanEpoch > 0 {
@@ -52,7 +54,7 @@ struct LabelNoise: ParsableCommand {
             let trainer = Trainer(config: cfg, train: noisyTrain, test: test)
             if let t = correction.targets(labels: noisyTrain.labels, numClasses: train.classNames.count) {
                 trainer.targets = t
-                note("self-adaptive training from epoch \(correction.selfAdaptiveFrom), momentum \(fmt(Double(correction.selfAdaptiveMomentum), 2))")
+                note("self-adaptive training from epoch \(correction.selfAdaptiveFrom), momentum \(fmt(Double(correction.selfAdaptiveMomentum), 2)) (the audited run only; cleaned and reference runs train without it)")
             }
             let rec = DynamicsRecorder(trainer: trainer, pass: options.dynamics)
             let cleanAt: Int? = clean == nil ? nil : cleanEpoch
@@ -125,7 +127,9 @@ struct LabelNoise: ParsableCommand {
                                    ("seed", .int(Int64(bitPattern: noiseSeed)))])),
                 ("train_config", .object([("width", .int(Int64(cfg.width))), ("epochs", .int(Int64(cfg.epochs))),
                                           ("seed", .int(Int64(bitPattern: cfg.seed))), ("label_smoothing", .double(Double(cfg.labelSmoothing))),
-                                          ("dynamics_pass", .string(options.dynamics.rawValue)), ("window", .string(options.window.rawValue)), ("rank_by", .string(options.rankBy ?? "self_confidence"))])),
+                                          ("dynamics_pass", .string(options.dynamics.rawValue)),
+                                          ("self_adaptive_from", .int(Int64(correction.selfAdaptiveFrom))),
+                                          ("self_adaptive_momentum", .double(Double(correction.selfAdaptiveMomentum))), ("window", .string(options.window.rawValue)), ("rank_by", .string(options.rankBy ?? "self_confidence"))])),
                 ("classes", .array(train.classNames.map { .string($0) })),
                 ("train_images", .int(Int64(train.count))),
                 ("audit_seconds", .double(auditSeconds)),

@@ -18,6 +18,11 @@ struct CorrectionOptions: ParsableArguments {
 
     var enabled: Bool { selfAdaptiveFrom > 0 }
 
+    /// Rejects a start epoch the run never reaches (the option would silently do nothing).
+    func check(epochs: Int) throws {
+        if selfAdaptiveFrom > epochs { throw ValidationError("--self-adaptive-from \(selfAdaptiveFrom) lies beyond the run's \(epochs) epochs") }
+    }
+
     /// Self-adaptive targets starting from `labels`, or nil when off.
     func targets(labels: [Int32], numClasses: Int) -> LabelTargets? {
         guard enabled else { return nil }
@@ -33,14 +38,29 @@ struct CorrectionOptions: ParsableArguments {
     }
 }
 
-/// Writes targets as safetensors: `targets` [N, K], `weights` [N], rows in the dataset's order.
-func writeTargets(_ t: LabelTargets, classNames: [String], to path: String) throws {
+/// Writes targets as safetensors: `targets` [N, K], `weights` [N] and the labels they were
+/// made from, `given_labels` [N], rows in the dataset's order; the metadata holds a hash of
+/// the image paths, so the file cannot be paired with another dataset or order.
+func writeTargets(_ t: LabelTargets, for ds: Dataset, to path: String) throws {
+    precondition(t.count == ds.count)
     var w = SafeTensorsWriter()
     w.add("targets", shape: [t.count, t.numClasses], floats: t.values)
     w.add("weights", shape: [t.count], floats: t.weights ?? [Float](repeating: 1, count: t.count))
-    w.metadata = ["class_names": JSON.array(classNames.map { .string($0) }).serialized,
+    w.add("given_labels", shape: [ds.count], int64s: ds.labels.map(Int64.init))
+    w.metadata = ["class_names": JSON.array(ds.classNames.map { .string($0) }).serialized,
+                  "sources_fnv1a": sourcesHash(ds),
                   "format": "robust label targets: one row per training sample, in the dataset's order"]
     try w.write(path)
+}
+
+/// FNV-1a 64 of the dataset's image paths in order, as hex.
+func sourcesHash(_ ds: Dataset) -> String {
+    var h: UInt64 = 0xcbf2_9ce4_8422_2325
+    for s in ds.sources {
+        for b in s.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        h = (h ^ 0x0A) &* 0x100_0000_01b3
+    }
+    return String(h, radix: 16)
 }
 
 /// Reads targets written by `writeTargets` for `ds` (same sample count and classes).
@@ -55,6 +75,15 @@ func loadTargets(_ path: String, for ds: Dataset) throws -> LabelTargets {
     let w = st.entry("weights") != nil ? try st.floats("weights") : nil
     guard v.count == ds.count * ds.classNames.count else {
         throw RobustError.invalidArgument("\(path): \(v.count / max(ds.classNames.count, 1)) target rows for \(ds.count) training images")
+    }
+    if let h = st.metadata["sources_fnv1a"], h != sourcesHash(ds) {
+        throw RobustError.invalidArgument("\(path): made for other images or another order (image paths differ); write it again with audit-labels --targets-out on this data")
+    }
+    if st.entry("given_labels") != nil {
+        let g = try st.int64s("given_labels")
+        guard g.count == ds.count, zip(g, ds.labels).allSatisfy({ $0 == Int64($1) }) else {
+            throw RobustError.invalidArgument("\(path): made from other labels than this run's (pass the same --labels file it was made with)")
+        }
     }
     do { return try LabelTargets(values: v, numClasses: ds.classNames.count, weights: w) } catch {
         throw RobustError.format(path: path, reason: "\(error)")

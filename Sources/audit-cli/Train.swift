@@ -32,6 +32,8 @@ struct Train: ParsableCommand {
     func validate() throws {
         if let l = limitPerClass, l < 1 { throw ValidationError("--limit-per-class must be at least 1") }
         if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1") }
+        if targets != nil && dropUnlisted { throw ValidationError("--targets rows follow the full training set: leave out --drop-unlisted") }
+        if resume == nil { try correction.check(epochs: epochs) }
         if (targets != nil || correction.enabled) && resume != nil { throw ValidationError("--targets and --self-adaptive-from are not stored in checkpoints: they cannot be resumed") }
     }
 
@@ -58,8 +60,10 @@ struct Train: ParsableCommand {
                 try cfg.validate()
                 trainer = Trainer(config: cfg, train: train, test: d.test)
             }
+            if (targets != nil || correction.enabled) && train.classNames.count < 2 {
+                throw RobustError.invalidArgument("\(dir): soft targets need at least two classes")
+            }
             if let t = targets {
-                guard !dropUnlisted else { throw ValidationError("--targets rows follow the full training set: leave out --drop-unlisted") }
                 trainer.targets = try loadTargets(t, for: train)
                 note("soft targets from \(t)")
             }

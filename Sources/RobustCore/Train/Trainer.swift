@@ -258,6 +258,9 @@ public final class Trainer: @unchecked Sendable {
         meta["checkpoint_epoch"] = String(epoch)
         meta["checkpoint_step"] = String(step)
         meta["train_config"] = config.json.serialized
+        // Per-sample targets are not stored: mark the checkpoint so a resume cannot silently
+        // finish the run on the one-hot labels instead.
+        if targets != nil { meta["label_targets"] = "not stored" }
         w.metadata = meta
         try w.write(path)
     }
@@ -268,6 +271,9 @@ public final class Trainer: @unchecked Sendable {
         guard let cfgText = st.metadata["train_config"], let e = st.metadata["checkpoint_epoch"].flatMap({ Int($0) }),
               let s = st.metadata["checkpoint_step"].flatMap({ Int($0) }) else {
             throw RobustError.format(path: path, reason: "not a training checkpoint (no train_config/checkpoint_epoch metadata)")
+        }
+        if st.metadata["label_targets"] != nil {
+            throw RobustError.invalidArgument("\(path): this run trained on per-sample targets (soft labels or self-adaptive training), which checkpoints do not store; it cannot be resumed, start it again")
         }
         let cfg: TrainConfig
         do { cfg = try TrainConfig(json: JSON.parse(cfgText)) } catch { throw RobustError.format(path: path, reason: "bad train_config: \(error)") }
