@@ -28,6 +28,16 @@ func relativeError(_ a: [Float], _ b: [Float], floor: Float = 1e-6) -> Float {
     return num / den
 }
 
+/// A generated 4-class, 16x16 training set with `rate` of its labels flipped symmetrically:
+/// the set (given labels) and the noise mask.
+func noisySyntheticTrainingSet(count: Int, seed: UInt64, rate: Double, noiseSeed: UInt64) throws -> (Dataset, NoisyLabels) {
+    let ds = syntheticDataset(count: count, classes: 4, size: 16, seed: seed)
+    let noisy = try NoisyLabels.inject(ds.labels, classNames: ds.classNames, kind: .symmetric, rate: rate, seed: noiseSeed)
+    var train = ds
+    train.labels = noisy.given
+    return (train, noisy)
+}
+
 /// A small generated dataset a network learns in a few steps (see SyntheticData).
 func syntheticDataset(count: Int, classes: Int = 4, size: Int = 32, seed: UInt64 = 7) -> Dataset {
     SyntheticData.make(count: count, classes: classes, size: size, seed: seed)

@@ -150,10 +150,7 @@ final class LabelAuditTests: XCTestCase {
     /// End to end on generated data: with 30% of labels flipped, a few epochs of training
     /// already rank the flipped samples far above chance, on both recording passes.
     func testAuditFindsFlippedLabelsOnLearnableData() throws {
-        let ds = syntheticDataset(count: 240, classes: 4, size: 16, seed: 11)
-        let noisy = try NoisyLabels.inject(ds.labels, classNames: ds.classNames, kind: .symmetric, rate: 0.3, seed: 2)
-        var train = ds
-        train.labels = noisy.given
+        let (train, noisy) = try noisySyntheticTrainingSet(count: 240, seed: 11, rate: 0.3, noiseSeed: 2)
         for pass in DynamicsPass.allCases {
             var cfg = TrainConfig()
             cfg.width = 4; cfg.epochs = 6; cfg.batchSize = 32; cfg.lr = 0.05
@@ -209,10 +206,7 @@ final class LabelAuditTests: XCTestCase {
     /// sample it cannot, so the rows are proper distributions and the flipped labels get low
     /// out-of-sample confidence.
     func testOutOfSampleProbabilities() throws {
-        let ds = syntheticDataset(count: 160, classes: 4, size: 16, seed: 12)
-        let noisy = try NoisyLabels.inject(ds.labels, classNames: ds.classNames, kind: .symmetric, rate: 0.25, seed: 1)
-        var train = ds
-        train.labels = noisy.given
+        let (train, noisy) = try noisySyntheticTrainingSet(count: 160, seed: 12, rate: 0.25, noiseSeed: 1)
         var cfg = TrainConfig()
         cfg.width = 4; cfg.epochs = 5; cfg.batchSize = 32; cfg.lr = 0.05
         let p = CrossValidation.outOfSampleProbabilities(train, config: cfg, folds: 2)

@@ -125,10 +125,7 @@ final class LabelCorrectionTests: XCTestCase {
     /// of flipped samples move to their true class, and more of them end there than the
     /// given labels had right.
     func testSelfAdaptiveTrainingCorrectsFlippedLabels() throws {
-        let ds = syntheticDataset(count: 240, classes: 4, size: 16, seed: 11)
-        let noisy = try NoisyLabels.inject(ds.labels, classNames: ds.classNames, kind: .symmetric, rate: 0.3, seed: 2)
-        var train = ds
-        train.labels = noisy.given
+        let (train, noisy) = try noisySyntheticTrainingSet(count: 240, seed: 11, rate: 0.3, noiseSeed: 2)
         var cfg = TrainConfig()
         cfg.width = 4; cfg.epochs = 8; cfg.batchSize = 32; cfg.lr = 0.05
         let trainer = Trainer(config: cfg, train: train, test: nil)
@@ -138,7 +135,7 @@ final class LabelCorrectionTests: XCTestCase {
         trainer.targets = t
         while !trainer.isFinished { _ = trainer.runEpoch() }
         let corrected = t.hardLabels
-        let flipped = (0..<ds.count).filter { noisy.isMislabeled[$0] }
+        let flipped = (0..<train.count).filter { noisy.isMislabeled[$0] }
         let fixed = flipped.filter { corrected[$0] == noisy.truth[$0] }.count
         XCTAssertGreaterThan(Double(fixed) / Double(flipped.count), 0.5, "\(fixed) of \(flipped.count) flipped labels corrected")
         let rightBefore = zip(train.labels, noisy.truth).filter { $0 == $1 }.count
@@ -147,7 +144,7 @@ final class LabelCorrectionTests: XCTestCase {
         // flipped samples end with less weight than the others on average
         let w = t.weights!
         let meanFlipped = flipped.map { Double(w[$0]) }.reduce(0, +) / Double(flipped.count)
-        let kept = (0..<ds.count).filter { !noisy.isMislabeled[$0] }
+        let kept = (0..<train.count).filter { !noisy.isMislabeled[$0] }
         let meanKept = kept.map { Double(w[$0]) }.reduce(0, +) / Double(kept.count)
         XCTAssertLessThan(meanFlipped, meanKept)
     }

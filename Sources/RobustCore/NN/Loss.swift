@@ -32,12 +32,7 @@ public final class SoftmaxCrossEntropy: @unchecked Sendable {
         for i in 0..<n {
             let x = logits.data + i * k, p = probabilities.data + i * k, g = inputGrad.data + i * k
             let y = Int(labels[i])
-            // log p_j = x_j - logsumexp(x), computed from the logits: no clamping, as PyTorch
-            var mx = -Double.infinity
-            for j in 0..<k { mx = max(mx, Double(x[j])) }
-            var se = 0.0
-            for j in 0..<k { se += exp(Double(x[j]) - mx) }
-            let lse = mx + log(se)
+            let lse = logSumExp(x, count: k)
             var rowLoss = 0.0
             var best = 0
             for j in 0..<k {
@@ -74,11 +69,7 @@ extension SoftmaxCrossEntropy {
         for i in 0..<n {
             let x = logits.data + i * k, p = probabilities.data + i * k, g = inputGrad.data + i * k, t = targets + i * k
             let w = Double(weights?[i] ?? 1)
-            var mx = -Double.infinity
-            for j in 0..<k { mx = max(mx, Double(x[j])) }
-            var se = 0.0
-            for j in 0..<k { se += exp(Double(x[j]) - mx) }
-            let lse = mx + log(se)
+            let lse = logSumExp(x, count: k)
             var rowLoss = 0.0
             var best = 0, bestTarget = 0
             for j in 0..<k {
@@ -94,6 +85,16 @@ extension SoftmaxCrossEntropy {
         }
         return LossResult(loss: Float(total * scale), correct: correct)
     }
+}
+
+/// log sum_j exp(x_j) of one logit row, in double precision and max-subtracted, so that
+/// log p_j = x_j - logSumExp(x) comes from the logits without clamping, as in PyTorch.
+func logSumExp(_ x: UnsafePointer<Float>, count k: Int) -> Double {
+    var mx = -Double.infinity
+    for j in 0..<k { mx = max(mx, Double(x[j])) }
+    var se = 0.0
+    for j in 0..<k { se += exp(Double(x[j]) - mx) }
+    return mx + log(se)
 }
 
 /// Row-wise softmax, max-subtracted for stability.

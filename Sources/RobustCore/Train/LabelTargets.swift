@@ -73,6 +73,9 @@ public final class LabelTargets: @unchecked Sendable {
         }
     }
 
+    /// Whether the targets move during `epoch` (0-based): self-adaptive and past its start.
+    func isUpdating(atEpoch epoch: Int) -> Bool { momentum != nil && epoch >= updateFromEpoch }
+
     /// Copies the target rows (and weights) of `indices` into `rows` [B, K] and `w` [B].
     func gather(_ indices: ArraySlice<Int>, rows: inout [Float], weights w: inout [Float]) {
         let k = numClasses
@@ -88,7 +91,7 @@ public final class LabelTargets: @unchecked Sendable {
     /// `probabilities` [B, K] (computed before the optimizer step), when `epoch` has reached
     /// `updateFromEpoch`.
     func update(_ indices: ArraySlice<Int>, probabilities: UnsafePointer<Float>, epoch: Int) {
-        guard let m = momentum, epoch >= updateFromEpoch else { return }
+        guard isUpdating(atEpoch: epoch), let m = momentum else { return }
         let k = numClasses
         if weightByConfidence && weights == nil { weights = [Float](repeating: 1, count: count) }
         for (b, i) in indices.enumerated() {

@@ -177,10 +177,13 @@ public final class Trainer: @unchecked Sendable {
         onTrainingLogits?(indices, logits)
         let r: LossResult
         if let t = targets {
-            // The update uses this pass's predictions before the step, as self-adaptive training does.
-            lossFn.probabilities.reshape([indices.count, t.numClasses])
-            softmax(logits.data, lossFn.probabilities.data, rows: indices.count, cols: t.numClasses)
-            t.update(indices, probabilities: lossFn.probabilities.data, epoch: epoch)
+            // The update uses this pass's predictions before the step, as self-adaptive training
+            // does; fixed targets need no softmax here (the loss computes its own).
+            if t.isUpdating(atEpoch: epoch) {
+                lossFn.probabilities.reshape([indices.count, t.numClasses])
+                softmax(logits.data, lossFn.probabilities.data, rows: indices.count, cols: t.numClasses)
+                t.update(indices, probabilities: lossFn.probabilities.data, epoch: epoch)
+            }
             t.gather(indices, rows: &targetRows, weights: &targetWeights)
             r = targetRows.withUnsafeBufferPointer { q in targetWeights.withUnsafeBufferPointer { w in
                 lossFn(logits, targets: q.baseAddress!, weights: w.baseAddress!) } }
