@@ -74,6 +74,25 @@ if "$CLI" train --data "$T/data" --targets "$T/targets.safetensors" --width 2 --
     fail "targets made from other labels were accepted"
 fi
 grep -q "other labels" "$T/tl.err" || fail "the label mismatch is not explained"
+# an ensemble auditor: one more member trained, its model saved, the decision on the mean
+"$CLI" label-noise --data "$T/data" --width 2 --epochs 2 --noise 0.2 --ensemble 2 --clean soft --teacher-weight 0.5 --no-test \
+    --out "$T/ens" > "$T/ens.out" 2> "$T/ens.err" || { cat "$T/ens.err"; fail "label-noise --ensemble 2 failed"; }
+[ -s "$T/ens/member-2.safetensors" ] || fail "the ensemble's second member was not saved"
+grep -q '"ensemble":{"members":2' "$T/ens/summary.json" || fail "summary.json lacks the ensemble"
+grep -q "^ensemble of 2: self-confidence AUROC" "$T/ens.out" || fail "the ensemble's figures are not printed"
+# two trained models audit together (their mean)
+"$CLI" audit-labels --data "$T/data" --no-test --model "$T/ens/noisy.safetensors" --model "$T/ens/member-2.safetensors" \
+    --labels "$T/ens/noise.csv" --flip-tta --out "$T/ens2.csv" --dynamics-out "$T/ens2.safetensors" > /dev/null 2> "$T/e2.err" \
+    || { cat "$T/e2.err"; fail "audit-labels with two --model failed"; }
+head -1 "$T/ens2.csv" | grep -q '^rank,index,path' || fail "no CSV from audit-labels with two models"
+if "$CLI" audit-labels --data "$T/data" --epochs 1 --ensemble 2 --folds 2 --out "$T/x.csv" > /dev/null 2>&1; then fail "--ensemble with --folds was accepted"; fi
+if "$CLI" audit-labels --data "$T/data" --model "$T/ens/noisy.safetensors" --ensemble 2 --out "$T/x.csv" > /dev/null 2>&1; then fail "--ensemble with --model was accepted"; fi
+if "$CLI" label-noise --data "$T/data" --width 2 --epochs 2 --ensemble 2 --clean drop --clean-epoch 1 --out "$T/x" > /dev/null 2>&1; then fail "--ensemble with --clean-epoch was accepted"; fi
+if "$CLI" audit-labels --data "$T/data" --epochs 1 --ensemble 0 --out "$T/x.csv" > /dev/null 2>&1; then fail "--ensemble 0 was accepted"; fi
+if "$CLI" audit-labels --data "$T/data" --no-test --model "$T/ens/noisy.safetensors" --model "$T/nowhere.safetensors" --out "$T/x.csv" > /dev/null 2> "$T/nm.err"; then
+    fail "a missing second model was accepted"
+fi
+grep -q "nowhere.safetensors" "$T/nm.err" || fail "the missing model file is not named"
 # self-adaptive training, and soft cleaning, inside the experiment
 "$CLI" label-noise --data "$T/data" --width 2 --epochs 3 --noise 0.2 --self-adaptive-from 2 --self-adaptive-momentum 0.7 \
     --clean soft --no-test --out "$T/sat" > "$T/sat.out" 2> "$T/sat.err" || { cat "$T/sat.err"; fail "label-noise --self-adaptive-from --clean soft failed"; }

@@ -13,8 +13,8 @@ struct AuditLabels: ParsableCommand {
     @Option(help: "CSV of the flagged samples (path, given label, suggested label, score).") var out = "label-issues.csv"
     @Flag(help: "Write every sample's score, ranked, instead of only the flagged ones.") var all = false
     @Option(help: "Also write the per-sample dynamics (safetensors).") var dynamicsOut: String?
-    @Option(help: "Audit with this trained model instead of training one (one clean pass; its classes must be the data's).")
-    var model: String?
+    @Option(help: "Audit with this trained model instead of training one (one clean pass; its classes must be the data's). Repeat it to audit with the mean of several models' outputs (an ensemble).")
+    var model: [String] = []
     @Option(help: "Labels to audit from a CSV (columns path and given_label or label, class names) instead of the folder names.")
     var labels: String?
     @Option(help: "Also write soft relabeling targets (safetensors) for `train --targets`: flagged samples get the model's probabilities, weighted by their confidence.")
@@ -26,8 +26,11 @@ struct AuditLabels: ParsableCommand {
     func validate() throws {
         guard teacherWeight.isFinite, (0...1).contains(teacherWeight) else { throw ValidationError("--teacher-weight must lie in [0, 1]") }
         if teacherWeight != 0 && targetsOut == nil { throw ValidationError("--teacher-weight needs --targets-out") }
-        if model != nil && (options.rankBy != nil || options.folds > 0) {
-            throw ValidationError("--model audits one clean pass: --rank-by and --folds need training dynamics")
+        if !model.isEmpty && (options.rankBy != nil || options.folds > 0 || options.ensemble > 1) {
+            throw ValidationError("--model audits one clean pass: --rank-by, --folds and --ensemble need training (repeat --model for an ensemble of trained models)")
+        }
+        if options.ensemble > 1 && options.rankBy != nil {
+            throw ValidationError("--ensemble ranks by the averaged self-confidence: --rank-by needs a single run's dynamics")
         }
     }
 
@@ -39,8 +42,8 @@ struct AuditLabels: ParsableCommand {
                 try applyLabelFile(l, to: &train)
                 note("labels from \(l)")
             }
-            if let m = model {
-                try auditWithModel(m, train)
+            if !model.isEmpty {
+                try auditWithModels(model, train)
                 note("wrote \(out) in \(formatDuration(monotonicSeconds() - t0))")
                 return
             }
@@ -59,6 +62,11 @@ struct AuditLabels: ParsableCommand {
                 let oos = crossValidate(train, config: cfg, folds: options.folds)
                 extra.append(("oos_probabilities", oos))
                 issues = ConfidentLearning.findIssues(probabilities: oos, given: train.labels, numClasses: train.classNames.count)
+            } else if options.ensemble > 1 {
+                let avg = try ensembleProbabilities(train, config: cfg, members: options.ensemble,
+                                                    audited: rec.dynamics.ruleProbabilities(options.window))
+                extra.append(("ensemble_probabilities", avg))
+                issues = ConfidentLearning.findIssues(probabilities: avg, given: train.labels, numClasses: train.classNames.count)
             } else {
                 issues = LabelAudit.issues(rec.dynamics, window: options.window, rankBy: options.rankBy)
             }
@@ -73,22 +81,27 @@ struct AuditLabels: ParsableCommand {
         }
     }
 
-    /// The rule on one clean pass of an existing model (a model trained elsewhere, or the
-    /// cleaned model of a first round: samples it never trained on are scored out of sample).
-    func auditWithModel(_ path: String, _ train: Dataset) throws {
-        let (m, info) = try ModelIO.loadResNet(path: path)
-        guard info.classNames == train.classNames else {
-            throw RobustError.invalidArgument("\(path): the model's classes \(info.classNames) are not the data's \(train.classNames)")
+    /// The rule on one clean pass of existing models, their outputs averaged (models trained
+    /// elsewhere, or the cleaned model of a first round: samples it never trained on are
+    /// scored out of sample).
+    func auditWithModels(_ paths: [String], _ train: Dataset) throws {
+        var tables: [[Float]] = []
+        for path in paths {
+            let (m, info) = try ModelIO.loadResNet(path: path)
+            guard info.classNames == train.classNames else {
+                throw RobustError.invalidArgument("\(path): the model's classes \(info.classNames) are not the data's \(train.classNames)")
+            }
+            tables.append(Evaluator.predict(m, train, normalization: info.normalization, flipAveraging: flipTta).probabilities)
         }
-        let p = Evaluator.predict(m, train, normalization: info.normalization, flipAveraging: flipTta)
-        let issues = ConfidentLearning.findIssues(probabilities: p.probabilities, given: train.labels, numClasses: train.classNames.count)
+        let p = AuditEnsemble.average(tables)
+        let issues = ConfidentLearning.findIssues(probabilities: p, given: train.labels, numClasses: train.classNames.count)
         try FileIO.writeAtomically(out, text: labelIssuesCSV(issues, dataset: train, all: all))
-        try writeSoftTargets(train, issues, probabilities: p.probabilities)
+        try writeSoftTargets(train, issues, probabilities: p)
         if let d = dynamicsOut {
             var w = SafeTensorsWriter()
-            w.add("probabilities", shape: [train.count, train.classNames.count], floats: p.probabilities)
+            w.add("probabilities", shape: [train.count, train.classNames.count], floats: p)
             w.add("given_labels", shape: [train.count], int64s: train.labels.map(Int64.init))
-            w.metadata = ["class_names": JSON.array(train.classNames.map { .string($0) }).serialized, "model": path]
+            w.metadata = ["class_names": JSON.array(train.classNames.map { .string($0) }).serialized, "model": paths.joined(separator: ",")]
             try w.write(d)
         }
         printSummary(train, issues)

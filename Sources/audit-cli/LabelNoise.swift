@@ -33,6 +33,9 @@ struct LabelNoise: ParsableCommand {
         try correction.check(epochs: options.epochs)
         guard noise.isFinite, (0...1).contains(noise) else { throw ValidationError("--noise must lie in [0, 1]") }
         if cleanEpoch < 0 || cleanEpoch >= options.epochs { throw ValidationError("--clean-epoch must lie in 0..<epochs") }
+        if options.ensemble > 1 && clean != nil && cleanEpoch > 0 {
+            throw ValidationError("--ensemble with --clean-epoch: the members finish training after the cleaning epoch; clean with the finished run's decision (--clean-epoch 0)")
+        }
         if correction.enabled && clean != nil && cleanEpoch > 0 {
             throw ValidationError("--self-adaptive-from with --clean-epoch: self-adaptive targets are not kept in the snapshot the cleaning resumes from")
         }
@@ -101,6 +104,32 @@ struct LabelNoise: ParsableCommand {
                 oosJSON = .object([("folds", .int(Int64(options.folds))), ("auroc_self_confidence", .double(a)), ("rule", setJSON(q)),
                                    ("seconds", .double(monotonicSeconds() - t1))])
             }
+            var ensembleJSON: JSON?
+            if options.ensemble > 1 {
+                let t1 = monotonicSeconds()
+                let k = train.classNames.count
+                let single = final, singleProbabilities = finalProbabilities
+                func trueClassAccuracy(_ p: [Float]) -> Double {
+                    Double((0..<train.count).filter { argmax(p[($0 * k)..<($0 * k + k)]) == Int(noisy.truth[$0]) }.count) / Double(train.count)
+                }
+                let avg = try ensembleProbabilities(noisyTrain, config: cfg, members: options.ensemble, audited: finalProbabilities,
+                                                    modelPath: { joinPath(outDir, "member-\($0 + 1).safetensors") })
+                extra.append(("ensemble_probabilities", avg))
+                let selfConf = (0..<train.count).map { 1 - avg[$0 * k + Int(noisy.given[$0])] }
+                let issues = ConfidentLearning.findIssues(probabilities: avg, given: noisy.given, numClasses: k)
+                final = issues  // the decision (flagged.csv, cleaning) uses the ensemble's outputs
+                finalProbabilities = avg
+                let q = SetQuality(flagged: issues.flagged, positives: noisy.isMislabeled)
+                let a = auroc(selfConf, positives: noisy.isMislabeled)
+                let sa = suggestionAccuracy(issues, truth: noisy.truth, given: noisy.given)
+                let sa1 = suggestionAccuracy(single, truth: noisy.truth, given: noisy.given)
+                let acc = trueClassAccuracy(avg), acc1 = trueClassAccuracy(singleProbabilities)
+                print("ensemble of \(options.ensemble): self-confidence AUROC \(fmt(a, 4)); rule flagged \(q.flagged), precision \(fmt(q.precision, 3)), recall \(fmt(q.recall, 3)), F1 \(fmt(q.f1, 3)); true flags given their true class \(fmt(100 * sa, 1))% (one model: \(fmt(100 * sa1, 1))%); training images predicted as their true class \(fmt(100 * acc, 2))% (one model: \(fmt(100 * acc1, 2))%)")
+                ensembleJSON = .object([("members", .int(Int64(options.ensemble))), ("auroc_self_confidence", .double(a)), ("rule", setJSON(q)),
+                                        ("suggestion_accuracy", .double(sa)), ("single_model_suggestion_accuracy", .double(sa1)),
+                                        ("train_true_class_accuracy", .double(acc)), ("single_model_train_true_class_accuracy", .double(acc1)),
+                                        ("seconds", .double(monotonicSeconds() - t1))])
+            }
             try rec.dynamics.write(joinPath(outDir, "dynamics.safetensors"), truth: noisy.truth,
                                    metadata: ["class_names": JSON.array(train.classNames.map { .string($0) }).serialized,
                                               "dynamics_pass": options.dynamics.rawValue], extra: extra)
@@ -140,6 +169,7 @@ struct LabelNoise: ParsableCommand {
             ]
 
             if let o = oosJSON { summary.append(("out_of_sample", o)) }
+            if let e = ensembleJSON { summary.append(("ensemble", e)) }
             if let mode = clean, let c = cleanAt, let issues = c == 0 ? final : cleanIssues {
                 let set = SetQuality(flagged: issues.flagged, positives: bad)
                 note("cleaning \(c == 0 ? "with the finished run's decision" : "after epoch \(c)"): \(mode.rawValue) \(issues.flagged.count) flagged samples (precision \(fmt(set.precision, 3)), recall \(fmt(set.recall, 3)))")
@@ -221,6 +251,13 @@ struct LabelNoise: ParsableCommand {
         }
         return s
     }
+}
+
+/// Index of the largest value (the first on ties).
+func argmax(_ row: ArraySlice<Float>) -> Int {
+    var best = row.startIndex
+    for i in row.indices where row[i] > row[best] { best = i }
+    return best - row.startIndex
 }
 
 func setJSON(_ s: SetQuality) -> JSON {

@@ -16,6 +16,8 @@ struct LabelTrainingOptions: ParsableArguments {
     var rankBy: String?
     @Option(help: "Also compute out-of-sample probabilities by K-fold cross-validation (K more trainings on (K-1)/K of the data); the decision then uses them (ranked by self-confidence).")
     var folds = 0
+    @Option(help: "Members of the auditor: N >= 2 trains N-1 more models on the same labels with other seeds and averages their flip-averaged outputs with the audited run's; the decision and soft targets then use the average.")
+    var ensemble = 1
     @Option(help: "Only these classes, comma-separated (e.g. cat,dog).") var classes: String?
     @Option(help: "Batch size.") var batchSize = 128
     @Option(help: "Peak learning rate.") var lr: Float = 0.1
@@ -30,6 +32,8 @@ struct LabelTrainingOptions: ParsableArguments {
             throw ValidationError("--rank-by must be one of \(LabelScores.names.joined(separator: ", "))")
         }
         if folds == 1 || folds < 0 { throw ValidationError("--folds must be 0 (off) or at least 2") }
+        if ensemble < 1 { throw ValidationError("--ensemble must be at least 1 (the audited run alone)") }
+        if ensemble > 1 && folds > 0 { throw ValidationError("--ensemble and --folds are alternatives: choose one way to get better probabilities") }
         if let l = limitPerClass, l < 1 { throw ValidationError("--limit-per-class must be at least 1") }
         if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1") }
         if let c = classes, classList(c).count < 2 { throw ValidationError("--classes needs at least two class names") }
@@ -115,6 +119,33 @@ func crossValidate(_ train: Dataset, config: TrainConfig, folds: Int) -> [Float]
         let eta = (monotonicSeconds() - t0) / done * (1 - done)
         note("fold \(f + 1)/\(folds) epoch \(log.epoch)/\(config.epochs): loss \(fmt(log.trainLoss, 4)), \(Int(log.imagesPerSecond)) img/s, ETA \(formatDuration(eta))")
     }
+}
+
+/// The audited run's probabilities averaged with those of `members - 1` more trainings on the
+/// same labels (other seeds), with progress on stderr; each member's model is saved to
+/// `modelPath(m)` when given.
+func ensembleProbabilities(_ train: Dataset, config: TrainConfig, members: Int, audited: [Float],
+                           modelPath: ((Int) -> String)? = nil) throws -> [Float] {
+    guard members > 1 else { return audited }
+    note("ensemble: \(members - 1) more training\(members > 2 ? "s" : "") x \(config.epochs) epochs on the same labels, other seeds")
+    let t0 = monotonicSeconds()
+    let extra = members - 1
+    let tables = try AuditEnsemble.trainMembers(train, config: config, members: extra, onEpoch: { m, log in
+        let done = Double((m - 1) * config.epochs + log.epoch) / Double(extra * config.epochs)
+        let eta = (monotonicSeconds() - t0) / done * (1 - done)
+        note("member \(m + 1)/\(members) epoch \(log.epoch)/\(config.epochs): loss \(fmt(log.trainLoss, 4)), \(Int(log.imagesPerSecond)) img/s, ETA \(formatDuration(eta))")
+    }, afterMember: { m, t in
+        if let path = modelPath?(m) { try t.saveModel(path) }
+    })
+    return AuditEnsemble.average([audited] + tables)
+}
+
+/// Of the flagged samples that really are mislabeled, the share whose suggested label is
+/// the true one (what relabeling can at best repair).
+func suggestionAccuracy(_ issues: LabelIssues, truth: [Int32], given: [Int32]) -> Double {
+    let tp = issues.flagged.filter { truth[$0] != given[$0] }
+    guard !tp.isEmpty else { return 0 }
+    return Double(tp.filter { issues.suggested[$0] == truth[$0] }.count) / Double(tp.count)
 }
 
 /// Splits one CSV line into fields (RFC 4180 quotes; no newlines inside fields).

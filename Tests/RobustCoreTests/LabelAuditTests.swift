@@ -215,4 +215,39 @@ final class LabelAuditTests: XCTestCase {
         let selfConf = (0..<160).map { 1 - p[$0 * 4 + Int(noisy.given[$0])] }
         XCTAssertGreaterThan(auroc(selfConf, positives: noisy.isMislabeled), 0.75)
     }
+
+    // MARK: ensemble
+
+    /// Each member is an ordinary training under its own seed, scored by a flip-averaged
+    /// pass: member 1 equals that training done by hand, member 2 differs from it, and the
+    /// ensemble's table is the mean of the members' (rows stay distributions).
+    func testEnsembleMembersAreSeededTrainingsAndAverage() throws {
+        let (train, _) = try noisySyntheticTrainingSet(count: 96, seed: 5, rate: 0.25, noiseSeed: 2)
+        var cfg = TrainConfig()
+        cfg.width = 4; cfg.epochs = 2; cfg.batchSize = 32; cfg.lr = 0.05; cfg.seed = 3
+        var epochs: [Int] = [], saved: [Int] = []
+        let members = try AuditEnsemble.trainMembers(train, config: cfg, members: 2, onEpoch: { m, _ in epochs.append(m) },
+                                                 afterMember: { m, t in saved.append(m); XCTAssertTrue(t.isFinished) })
+        XCTAssertEqual(members.count, 2)
+        XCTAssertEqual(epochs, [1, 1, 2, 2])
+        XCTAssertEqual(saved, [1, 2])
+
+        var byHand = cfg
+        byHand.seed = AuditEnsemble.memberSeed(cfg.seed, member: 1)
+        XCTAssertNotEqual(byHand.seed, cfg.seed)
+        for f in 1...10 { XCTAssertNotEqual(byHand.seed, cfg.seed &+ UInt64(f)) }  // not a K-fold run's seed
+        let t = Trainer(config: byHand, train: train, test: nil)
+        while !t.isFinished { _ = t.runEpoch() }
+        let p = Evaluator.predict(t.model, train, normalization: .cifar10, flipAveraging: true).probabilities
+        for i in p.indices { XCTAssertEqual(members[0][i], p[i], accuracy: 1e-5) }
+        XCTAssertGreaterThan(zip(members[0], members[1]).map { abs($0 - $1) }.max()!, 1e-3)
+
+        let avg = AuditEnsemble.average(members)
+        for i in avg.indices { XCTAssertEqual(avg[i], (members[0][i] + members[1][i]) / 2, accuracy: 1e-6) }
+        for r in 0..<train.count { XCTAssertEqual(avg[(r * 4)..<(r * 4 + 4)].reduce(0, +), 1, accuracy: 1e-4) }
+        let three = AuditEnsemble.average([[0.2, 0.8], [0.6, 0.4], [1, 0]])
+        XCTAssertEqual(three[0], 0.6, accuracy: 1e-6)
+        XCTAssertEqual(three[1], 0.4, accuracy: 1e-6)
+        XCTAssertTrue(try AuditEnsemble.trainMembers(train, config: cfg, members: 0).isEmpty)
+    }
 }
