@@ -4,9 +4,9 @@ flagged sets against the known noise mask of a `audit-cli label-noise --out DIR`
     pip install cleanlab numpy
     python3 bench/cleanlab_compare.py DIR [--probabilities mean_probabilities]
 
-Both sides see the probabilities the run's decision used (DIR/dynamics.safetensors's
-`late_probabilities` by default: the softmax outputs averaged over the later half of the
-epochs; pass another tensor name to compare on it). Ours: the flagged set in
+Both sides see the probabilities the run's decision used (from DIR/dynamics.safetensors, as
+summary.json says: the window's, `ensemble_probabilities` with --ensemble, `oos_probabilities`
+with --folds; pass another tensor name to compare on it). Ours: the flagged set in
 DIR/flagged.csv. cleanlab: `cleanlab.filter.find_label_issues(labels, pred_probs)` with its
 default filter (prune_by_noise_rate) and the other filters, ranked by its default
 self-confidence. Writes DIR/cleanlab.json and prints a table.
@@ -41,8 +41,14 @@ def main():
     d, meta = load_safetensors(os.path.join(a.dir, "dynamics.safetensors"))
     if a.probabilities is None:
         with open(os.path.join(a.dir, "summary.json")) as f:
-            window = json.load(f)["train_config"].get("window", "all")
+            summary = json.load(f)
+        window = summary["train_config"].get("window", "all")
         a.probabilities = {"all": "mean_probabilities", "late": "late_probabilities", "last": "last_probabilities"}[window]
+        # the decision used the ensemble's mean or the out-of-sample outputs when the run had them
+        if "ensemble" in summary:
+            a.probabilities = "ensemble_probabilities"
+        elif "out_of_sample" in summary:
+            a.probabilities = "oos_probabilities"
     if ":" in a.probabilities:
         path, name = a.probabilities.rsplit(":", 1)
         probs = load_safetensors(path)[0][name].astype(np.float64)
