@@ -79,20 +79,34 @@ grep -q "other labels" "$T/tl.err" || fail "the label mismatch is not explained"
     --out "$T/ens" > "$T/ens.out" 2> "$T/ens.err" || { cat "$T/ens.err"; fail "label-noise --ensemble 2 failed"; }
 [ -s "$T/ens/member-2.safetensors" ] || fail "the ensemble's second member was not saved"
 grep -q '"ensemble":{"members":2' "$T/ens/summary.json" || fail "summary.json lacks the ensemble"
+grep -q '"decision_source":"ensemble"' "$T/ens/summary.json" || fail "summary.json does not say the decision used the ensemble"
 grep -q "^ensemble of 2: self-confidence AUROC" "$T/ens.out" || fail "the ensemble's figures are not printed"
+# flagged.csv is the ensemble's decision: as many rows as the ensemble flagged
+flagged="$(sed -n 's/.*"ensemble":{"members":2,"auroc_self_confidence":[^,]*,"rule":{"flagged":\([0-9]*\).*/\1/p' "$T/ens/summary.json")"
+[ -n "$flagged" ] && [ "$(($(wc -l < "$T/ens/flagged.csv") - 1))" = "$flagged" ] || fail "flagged.csv is not the ensemble's decision ($flagged)"
 # two trained models audit together (their mean)
 "$CLI" audit-labels --data "$T/data" --no-test --model "$T/ens/noisy.safetensors" --model "$T/ens/member-2.safetensors" \
     --labels "$T/ens/noise.csv" --flip-tta --out "$T/ens2.csv" --dynamics-out "$T/ens2.safetensors" > /dev/null 2> "$T/e2.err" \
     || { cat "$T/e2.err"; fail "audit-labels with two --model failed"; }
 head -1 "$T/ens2.csv" | grep -q '^rank,index,path' || fail "no CSV from audit-labels with two models"
-if "$CLI" audit-labels --data "$T/data" --epochs 1 --ensemble 2 --folds 2 --out "$T/x.csv" > /dev/null 2>&1; then fail "--ensemble with --folds was accepted"; fi
-if "$CLI" audit-labels --data "$T/data" --model "$T/ens/noisy.safetensors" --ensemble 2 --out "$T/x.csv" > /dev/null 2>&1; then fail "--ensemble with --model was accepted"; fi
-if "$CLI" label-noise --data "$T/data" --width 2 --epochs 2 --ensemble 2 --clean drop --clean-epoch 1 --out "$T/x" > /dev/null 2>&1; then fail "--ensemble with --clean-epoch was accepted"; fi
-if "$CLI" audit-labels --data "$T/data" --epochs 1 --ensemble 0 --out "$T/x.csv" > /dev/null 2>&1; then fail "--ensemble 0 was accepted"; fi
-if "$CLI" audit-labels --data "$T/data" --no-test --model "$T/ens/noisy.safetensors" --model "$T/nowhere.safetensors" --out "$T/x.csv" > /dev/null 2> "$T/nm.err"; then
-    fail "a missing second model was accepted"
-fi
-grep -q "nowhere.safetensors" "$T/nm.err" || fail "the missing model file is not named"
+# audit-labels trains the members itself and saves them on request
+"$CLI" audit-labels --data "$T/data" --width 2 --epochs 1 --no-test --ensemble 2 --members-out "$T/mem" --out "$T/ens3.csv" > /dev/null 2> "$T/e3.err" \
+    || { cat "$T/e3.err"; fail "audit-labels --ensemble 2 failed"; }
+[ -s "$T/mem-2.safetensors" ] || fail "audit-labels --members-out did not save the member"
+refused() {  # refused EXPECTED-MESSAGE COMMAND...: the command must fail and say why
+    local want="$1"; shift
+    if "$@" > /dev/null 2> "$T/refused.err"; then fail "accepted: $*"; fi
+    grep -q -- "$want" "$T/refused.err" || { cat "$T/refused.err"; fail "no '$want' in the refusal of: $*"; }
+}
+refused "alternatives" "$CLI" audit-labels --data "$T/data" --epochs 1 --ensemble 2 --folds 2 --out "$T/x.csv"
+refused "need training" "$CLI" audit-labels --data "$T/data" --model "$T/ens/noisy.safetensors" --ensemble 2 --out "$T/x.csv"
+refused "same file twice" "$CLI" audit-labels --data "$T/data" --model "$T/ens/noisy.safetensors" --model "$T/ens/noisy.safetensors" --out "$T/x.csv"
+refused "clean-epoch" "$CLI" label-noise --data "$T/data" --width 2 --epochs 2 --ensemble 2 --clean drop --clean-epoch 1 --out "$T/x"
+refused "at least 1" "$CLI" audit-labels --data "$T/data" --epochs 1 --ensemble 0 --out "$T/x.csv"
+refused "rank-by" "$CLI" label-noise --data "$T/data" --epochs 1 --ensemble 2 --rank-by aum --out "$T/x"
+refused "window last" "$CLI" label-noise --data "$T/data" --epochs 1 --ensemble 2 --window late --out "$T/x"
+refused "self-adaptive" "$CLI" label-noise --data "$T/data" --epochs 2 --ensemble 2 --self-adaptive-from 1 --out "$T/x"
+refused "nowhere.safetensors" "$CLI" audit-labels --data "$T/data" --no-test --model "$T/ens/noisy.safetensors" --model "$T/nowhere.safetensors" --out "$T/x.csv"
 # self-adaptive training, and soft cleaning, inside the experiment
 "$CLI" label-noise --data "$T/data" --width 2 --epochs 3 --noise 0.2 --self-adaptive-from 2 --self-adaptive-momentum 0.7 \
     --clean soft --no-test --out "$T/sat" > "$T/sat.out" 2> "$T/sat.err" || { cat "$T/sat.err"; fail "label-noise --self-adaptive-from --clean soft failed"; }

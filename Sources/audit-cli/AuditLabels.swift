@@ -22,6 +22,9 @@ struct AuditLabels: ParsableCommand {
     @Option(help: "With --targets-out: weight of the model's probabilities in the unflagged samples' targets (0: one-hot; above 0: distillation).")
     var teacherWeight: Float = 0
     @Flag(help: "With --model: average each image's outputs with its mirror image's.") var flipTta = false
+    @Option(help: "With --ensemble: save each extra member's model as PREFIX-K.safetensors (K = 2...N).") var membersOut: String?
+
+    var memberModelPath: ((Int) -> String)? { membersOut.map { p in { "\(p)-\($0 + 1).safetensors" } } }
 
     func validate() throws {
         guard teacherWeight.isFinite, (0...1).contains(teacherWeight) else { throw ValidationError("--teacher-weight must lie in [0, 1]") }
@@ -29,9 +32,7 @@ struct AuditLabels: ParsableCommand {
         if !model.isEmpty && (options.rankBy != nil || options.folds > 0 || options.ensemble > 1) {
             throw ValidationError("--model audits one clean pass: --rank-by, --folds and --ensemble need training (repeat --model for an ensemble of trained models)")
         }
-        if options.ensemble > 1 && options.rankBy != nil {
-            throw ValidationError("--ensemble ranks by the averaged self-confidence: --rank-by needs a single run's dynamics")
-        }
+        if Set(model).count < model.count { throw ValidationError("--model lists the same file twice: it would count twice in the mean") }
     }
 
     func run() throws {
@@ -64,7 +65,8 @@ struct AuditLabels: ParsableCommand {
                 issues = ConfidentLearning.findIssues(probabilities: oos, given: train.labels, numClasses: train.classNames.count)
             } else if options.ensemble > 1 {
                 let avg = try ensembleProbabilities(train, config: cfg, members: options.ensemble,
-                                                    audited: rec.dynamics.ruleProbabilities(options.window))
+                                                    audited: rec.dynamics.ruleProbabilities(.last),
+                                                    modelPath: memberModelPath)
                 extra.append(("ensemble_probabilities", avg))
                 issues = ConfidentLearning.findIssues(probabilities: avg, given: train.labels, numClasses: train.classNames.count)
             } else {

@@ -33,6 +33,9 @@ struct LabelNoise: ParsableCommand {
         try correction.check(epochs: options.epochs)
         guard noise.isFinite, (0...1).contains(noise) else { throw ValidationError("--noise must lie in [0, 1]") }
         if cleanEpoch < 0 || cleanEpoch >= options.epochs { throw ValidationError("--clean-epoch must lie in 0..<epochs") }
+        if options.ensemble > 1 && correction.enabled {
+            throw ValidationError("--ensemble with --self-adaptive-from: the extra members would train on the plain labels; audit one self-adaptive run, or an ensemble without it")
+        }
         if options.ensemble > 1 && clean != nil && cleanEpoch > 0 {
             throw ValidationError("--ensemble with --clean-epoch: the members finish training after the cleaning epoch; clean with the finished run's decision (--clean-epoch 0)")
         }
@@ -83,6 +86,7 @@ struct LabelNoise: ParsableCommand {
                 }
             }
             rec.finish()
+            try trainer.saveModel(joinPath(outDir, "noisy.safetensors"))  // before any further training: kept if that fails
             var final = LabelAudit.issues(rec.dynamics, window: options.window, rankBy: options.rankBy)
             var finalProbabilities = rec.dynamics.ruleProbabilities(options.window)
             let auditSeconds = monotonicSeconds() - t0
@@ -123,10 +127,12 @@ struct LabelNoise: ParsableCommand {
                 let a = auroc(selfConf, positives: noisy.isMislabeled)
                 let sa = suggestionAccuracy(issues, truth: noisy.truth, given: noisy.given)
                 let sa1 = suggestionAccuracy(single, truth: noisy.truth, given: noisy.given)
+                let pct = { (x: Double?) in x.map { fmt(100 * $0, 1) + "%" } ?? "-" }
                 let acc = trueClassAccuracy(avg), acc1 = trueClassAccuracy(singleProbabilities)
-                print("ensemble of \(options.ensemble): self-confidence AUROC \(fmt(a, 4)); rule flagged \(q.flagged), precision \(fmt(q.precision, 3)), recall \(fmt(q.recall, 3)), F1 \(fmt(q.f1, 3)); true flags given their true class \(fmt(100 * sa, 1))% (one model: \(fmt(100 * sa1, 1))%); training images predicted as their true class \(fmt(100 * acc, 2))% (one model: \(fmt(100 * acc1, 2))%)")
+                print("ensemble of \(options.ensemble): self-confidence AUROC \(fmt(a, 4)); rule flagged \(q.flagged), precision \(fmt(q.precision, 3)), recall \(fmt(q.recall, 3)), F1 \(fmt(q.f1, 3)); true flags given their true class \(pct(sa)) (one model: \(pct(sa1))); training images predicted as their true class \(fmt(100 * acc, 2))% (one model: \(fmt(100 * acc1, 2))%)")
                 ensembleJSON = .object([("members", .int(Int64(options.ensemble))), ("auroc_self_confidence", .double(a)), ("rule", setJSON(q)),
-                                        ("suggestion_accuracy", .double(sa)), ("single_model_suggestion_accuracy", .double(sa1)),
+                                        ("suggestion_accuracy", sa.map { .double($0) } ?? .null),
+                                        ("single_model_suggestion_accuracy", sa1.map { .double($0) } ?? .null),
                                         ("train_true_class_accuracy", .double(acc)), ("single_model_train_true_class_accuracy", .double(acc1)),
                                         ("seconds", .double(monotonicSeconds() - t1))])
             }
@@ -135,7 +141,6 @@ struct LabelNoise: ParsableCommand {
                                               "dynamics_pass": options.dynamics.rawValue], extra: extra)
             try FileIO.writeAtomically(joinPath(outDir, "flagged.csv"),
                                        text: labelIssuesCSV(final, dataset: noisyTrain, truth: noisy.truth, all: false))
-            try trainer.saveModel(joinPath(outDir, "noisy.safetensors"))
             let bad = noisy.isMislabeled
             let finalSet = SetQuality(flagged: final.flagged, positives: bad)
             note("audit done in \(formatDuration(auditSeconds)) (decode, training, scoring)")
@@ -149,7 +154,11 @@ struct LabelNoise: ParsableCommand {
             for r in last.rule {
                 print("rule on the \(r.window.rawValue) window: estimated \(r.estimated), flagged \(r.set.flagged), precision \(fmt(r.set.precision, 3)), recall \(fmt(r.set.recall, 3)), F1 \(fmt(r.set.f1, 3))")
             }
-            print("decision (\(options.window.rawValue) window, ranked by \(options.rankBy ?? "its self-confidence")): flagged \(finalSet.flagged) (true \(finalSet.positives)), precision \(fmt(finalSet.precision, 3)), recall \(fmt(finalSet.recall, 3)), F1 \(fmt(finalSet.f1, 3))")
+            let source = options.ensemble > 1 ? "ensemble" : options.folds >= 2 ? "out_of_sample" : "window"
+            let decisionNote = options.ensemble > 1 ? "mean of \(options.ensemble) models' final flip-averaged passes, ranked by its self-confidence"
+                : options.folds >= 2 ? "\(options.folds)-fold out-of-sample outputs, ranked by their self-confidence"
+                : "\(options.window.rawValue) window, ranked by \(options.rankBy ?? "its self-confidence")"
+            print("decision (\(decisionNote)): flagged \(finalSet.flagged) (true \(finalSet.positives)), precision \(fmt(finalSet.precision, 3)), recall \(fmt(finalSet.recall, 3)), F1 \(fmt(finalSet.f1, 3))")
 
             var summary: [(String, JSON)] = [
                 ("noise", .object([("kind", .string(kind.rawValue)), ("rate", .double(noise)), ("mislabeled", .int(Int64(noisy.mislabeledCount))),
@@ -163,6 +172,7 @@ struct LabelNoise: ParsableCommand {
                 ("train_images", .int(Int64(train.count))),
                 ("audit_seconds", .double(auditSeconds)),
                 ("noisy_test_accuracy", reports.last!.testAccuracy.map { .double($0) } ?? .null),
+                ("decision_source", .string(source)),  // what "rule" decided on; rule_windows and final_scores are the audited run's
                 ("rule", setJSON(finalSet)),
                 ("rule_windows", .object(last.rule.map { ($0.window.rawValue, .object([("estimated", .int(Int64($0.estimated))), ("flagged", setJSON($0.set))])) })),
                 ("final_scores", .object(last.scores.map { ($0.name, .object([("auroc", .double($0.auroc)), ("flagged", setJSON($0.flaggedSet))])) })),

@@ -34,6 +34,12 @@ struct LabelTrainingOptions: ParsableArguments {
         if folds == 1 || folds < 0 { throw ValidationError("--folds must be 0 (off) or at least 2") }
         if ensemble < 1 { throw ValidationError("--ensemble must be at least 1 (the audited run alone)") }
         if ensemble > 1 && folds > 0 { throw ValidationError("--ensemble and --folds are alternatives: choose one way to get better probabilities") }
+        if (ensemble > 1 || folds > 0) && rankBy != nil {
+            throw ValidationError("--rank-by ranks a single run's dynamics: with --ensemble or --folds the decision ranks by the self-confidence of their probabilities")
+        }
+        if ensemble > 1 && window != .last {
+            throw ValidationError("--ensemble averages final flip-averaged passes: it needs --window last (the default)")
+        }
         if let l = limitPerClass, l < 1 { throw ValidationError("--limit-per-class must be at least 1") }
         if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1") }
         if let c = classes, classList(c).count < 2 { throw ValidationError("--classes needs at least two class names") }
@@ -142,9 +148,9 @@ func ensembleProbabilities(_ train: Dataset, config: TrainConfig, members: Int, 
 
 /// Of the flagged samples that really are mislabeled, the share whose suggested label is
 /// the true one (what relabeling can at best repair).
-func suggestionAccuracy(_ issues: LabelIssues, truth: [Int32], given: [Int32]) -> Double {
+func suggestionAccuracy(_ issues: LabelIssues, truth: [Int32], given: [Int32]) -> Double? {
     let tp = issues.flagged.filter { truth[$0] != given[$0] }
-    guard !tp.isEmpty else { return 0 }
+    guard !tp.isEmpty else { return nil }
     return Double(tp.filter { issues.suggested[$0] == truth[$0] }.count) / Double(tp.count)
 }
 

@@ -234,8 +234,12 @@ final class LabelAuditTests: XCTestCase {
 
         var byHand = cfg
         byHand.seed = AuditEnsemble.memberSeed(cfg.seed, member: 1)
-        XCTAssertNotEqual(byHand.seed, cfg.seed)
-        for f in 1...10 { XCTAssertNotEqual(byHand.seed, cfg.seed &+ UInt64(f)) }  // not a K-fold run's seed
+        // Members of ensembles around seeds 0...9 are ten different trainings each, and none
+        // is an audited run (whose seed is the seed itself).
+        var seeds = Set<UInt64>()
+        for s in 0..<UInt64(10) { for m in 1...10 { seeds.insert(AuditEnsemble.memberSeed(s, member: m)) } }
+        XCTAssertEqual(seeds.count, 100)
+        XCTAssertTrue(seeds.isDisjoint(with: (0..<UInt64(10))))
         let t = Trainer(config: byHand, train: train, test: nil)
         while !t.isFinished { _ = t.runEpoch() }
         let p = Evaluator.predict(t.model, train, normalization: .cifar10, flipAveraging: true).probabilities

@@ -8,10 +8,12 @@
 // (the usual gain of deep ensembles), at the cost of one training per extra member.
 
 public enum AuditEnsemble {
-    /// The seed of extra member `m` (1-based) of an ensemble around `seed`. Offset from the
-    /// K-fold seeds (seed + 1 ... seed + K) so that no member repeats a fold's training run.
+    /// The seed of extra member `m` (1-based) of an ensemble around `seed`: hashed, so that
+    /// no member repeats the audited run, another member, or a member of an ensemble around
+    /// a neighbouring seed (seed replicates stay independent).
     public static func memberSeed(_ seed: UInt64, member m: Int) -> UInt64 {
-        seed &+ 0x5EED_0000 &+ UInt64(m)
+        var r = RNG.derived(seed: seed, 0xE45E_0000 &+ UInt64(m))
+        return r.next()
     }
 
     /// count x classes probabilities on `train` of `members` extra models, each trained with
