@@ -11,6 +11,11 @@ CLI="$(swift build --show-bin-path)/audit-cli"
 T="$(mktemp -d)"
 trap 'rm -rf "$T"' EXIT
 fail() { echo "cli-test: $*" >&2; exit 1; }
+refused() {  # refused EXPECTED-MESSAGE COMMAND...: the command must fail and say why
+    local want="$1"; shift
+    if "$@" > /dev/null 2> "$T/refused.err"; then fail "accepted: $*"; fi
+    grep -q -- "$want" "$T/refused.err" || { cat "$T/refused.err"; fail "no '$want' in the refusal of: $*"; }
+}
 
 "$CLI" synth --out "$T/data" --train 400 --test 100 > /dev/null 2>&1
 
@@ -93,11 +98,17 @@ head -1 "$T/ens2.csv" | grep -q '^rank,index,path' || fail "no CSV from audit-la
 "$CLI" audit-labels --data "$T/data" --width 2 --epochs 1 --no-test --ensemble 2 --members-out "$T/mem" --out "$T/ens3.csv" > /dev/null 2> "$T/e3.err" \
     || { cat "$T/e3.err"; fail "audit-labels --ensemble 2 failed"; }
 [ -s "$T/mem-2.safetensors" ] || fail "audit-labels --members-out did not save the member"
-refused() {  # refused EXPECTED-MESSAGE COMMAND...: the command must fail and say why
-    local want="$1"; shift
-    if "$@" > /dev/null 2> "$T/refused.err"; then fail "accepted: $*"; fi
-    grep -q -- "$want" "$T/refused.err" || { cat "$T/refused.err"; fail "no '$want' in the refusal of: $*"; }
-}
+# stored probabilities from any model decide alone, with either prune filter
+for f in by-class by-noise-rate both; do
+    "$CLI" audit-labels --data "$T/data" --no-test --probabilities "$T/ens/dynamics.safetensors:ensemble_probabilities" \
+        --labels "$T/ens/noise.csv" --filter $f --out "$T/p-$f.csv" > /dev/null 2> "$T/p.err" || { cat "$T/p.err"; fail "audit-labels --probabilities --filter $f failed"; }
+done
+cut -d, -f1-7 "$T/ens/flagged.csv" | cmp -s - "$T/p-by-class.csv" \
+    || fail "deciding on the stored ensemble probabilities did not reproduce label-noise's flagged.csv"
+refused "has shape" "$CLI" audit-labels --data "$T/data" --no-test --probabilities "$T/ens/dynamics.safetensors:given_labels" --out "$T/x.csv"
+refused "no tensor 'nope'" "$CLI" audit-labels --data "$T/data" --no-test --probabilities "$T/ens/dynamics.safetensors:nope" --out "$T/x.csv"
+refused "stored outputs alone" "$CLI" audit-labels --data "$T/data" --probabilities "$T/ens/dynamics.safetensors" --model "$T/ens/noisy.safetensors" --out "$T/x.csv"
+refused "by-class" "$CLI" audit-labels --data "$T/data" --filter sideways --out "$T/x.csv"
 refused "alternatives" "$CLI" audit-labels --data "$T/data" --epochs 1 --ensemble 2 --folds 2 --out "$T/x.csv"
 refused "need training" "$CLI" audit-labels --data "$T/data" --model "$T/ens/noisy.safetensors" --ensemble 2 --out "$T/x.csv"
 refused "same file twice" "$CLI" audit-labels --data "$T/data" --model "$T/ens/noisy.safetensors" --model "$T/ens/noisy.safetensors" --out "$T/x.csv"

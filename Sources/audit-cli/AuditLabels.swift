@@ -22,6 +22,8 @@ struct AuditLabels: ParsableCommand {
     @Option(help: "With --targets-out: weight of the model's probabilities in the unflagged samples' targets (0: one-hot; above 0: distillation).")
     var teacherWeight: Float = 0
     @Flag(help: "With --model: average each image's outputs with its mirror image's.") var flipTta = false
+    @Option(help: "Decide on stored probabilities instead of a model: FILE.safetensors[:TENSOR] (default tensor: probabilities), [N, K] rows in the dataset's order, from any model (as cleanlab's pred_probs).")
+    var probabilities: String?
     @Option(help: "With --ensemble: save each extra member's model as PREFIX-K.safetensors (K = 2...N).") var membersOut: String?
 
     var memberModelPath: ((Int) -> String)? { membersOut.map { p in { "\(p)-\($0 + 1).safetensors" } } }
@@ -31,6 +33,9 @@ struct AuditLabels: ParsableCommand {
         if teacherWeight != 0 && targetsOut == nil { throw ValidationError("--teacher-weight needs --targets-out") }
         if !model.isEmpty && (options.rankBy != nil || options.folds > 0 || options.ensemble > 1) {
             throw ValidationError("--model audits one clean pass: --rank-by, --folds and --ensemble need training (repeat --model for an ensemble of trained models)")
+        }
+        if probabilities != nil && (!model.isEmpty || options.folds > 0 || options.ensemble > 1 || options.rankBy != nil) {
+            throw ValidationError("--probabilities decides on the stored outputs alone: no --model, --folds, --ensemble or --rank-by")
         }
         if Set(model).count < model.count { throw ValidationError("--model lists the same file twice: it would count twice in the mean") }
     }
@@ -42,6 +47,12 @@ struct AuditLabels: ParsableCommand {
             if let l = labels {
                 try applyLabelFile(l, to: &train)
                 note("labels from \(l)")
+            }
+            if let spec = probabilities {
+                let p = try loadProbabilities(spec, for: train)
+                try decide(train, probabilities: p, source: spec)
+                note("wrote \(out) in \(formatDuration(monotonicSeconds() - t0))")
+                return
             }
             if !model.isEmpty {
                 try auditWithModels(model, train)
@@ -62,15 +73,15 @@ struct AuditLabels: ParsableCommand {
             if options.folds >= 2 {
                 let oos = crossValidate(train, config: cfg, folds: options.folds)
                 extra.append(("oos_probabilities", oos))
-                issues = ConfidentLearning.findIssues(probabilities: oos, given: train.labels, numClasses: train.classNames.count)
+                issues = ConfidentLearning.findIssues(probabilities: oos, given: train.labels, numClasses: train.classNames.count, filter: options.filter)
             } else if options.ensemble > 1 {
                 let avg = try ensembleProbabilities(train, config: cfg, members: options.ensemble,
                                                     audited: rec.dynamics.ruleProbabilities(.last),
                                                     modelPath: memberModelPath)
                 extra.append(("ensemble_probabilities", avg))
-                issues = ConfidentLearning.findIssues(probabilities: avg, given: train.labels, numClasses: train.classNames.count)
+                issues = ConfidentLearning.findIssues(probabilities: avg, given: train.labels, numClasses: train.classNames.count, filter: options.filter)
             } else {
-                issues = LabelAudit.issues(rec.dynamics, window: options.window, rankBy: options.rankBy)
+                issues = LabelAudit.issues(rec.dynamics, window: options.window, rankBy: options.rankBy, filter: options.filter)
             }
             try FileIO.writeAtomically(out, text: labelIssuesCSV(issues, dataset: train, all: all))
             try writeSoftTargets(train, issues, probabilities: extra.first?.probabilities ?? rec.dynamics.ruleProbabilities(options.window))
@@ -95,18 +106,47 @@ struct AuditLabels: ParsableCommand {
             }
             tables.append(Evaluator.predict(m, train, normalization: info.normalization, flipAveraging: flipTta).probabilities)
         }
-        let p = AuditEnsemble.average(tables)
-        let issues = ConfidentLearning.findIssues(probabilities: p, given: train.labels, numClasses: train.classNames.count)
+        try decide(train, probabilities: AuditEnsemble.average(tables), source: paths.joined(separator: ","))
+    }
+
+    /// The rule on given probabilities: the CSV, soft targets, probabilities file and summary.
+    func decide(_ train: Dataset, probabilities p: [Float], source: String) throws {
+        let issues = ConfidentLearning.findIssues(probabilities: p, given: train.labels, numClasses: train.classNames.count, filter: options.filter)
         try FileIO.writeAtomically(out, text: labelIssuesCSV(issues, dataset: train, all: all))
         try writeSoftTargets(train, issues, probabilities: p)
         if let d = dynamicsOut {
             var w = SafeTensorsWriter()
             w.add("probabilities", shape: [train.count, train.classNames.count], floats: p)
             w.add("given_labels", shape: [train.count], int64s: train.labels.map(Int64.init))
-            w.metadata = ["class_names": JSON.array(train.classNames.map { .string($0) }).serialized, "model": paths.joined(separator: ",")]
+            w.metadata = ["class_names": JSON.array(train.classNames.map { .string($0) }).serialized, "source": source]
             try w.write(d)
         }
         printSummary(train, issues)
+    }
+
+    /// FILE[:TENSOR] as count x classes rows for `train`: the shape must match and every row
+    /// must be a distribution (finite, non-negative, summing to 1 within 1e-3).
+    func loadProbabilities(_ spec: String, for train: Dataset) throws -> [Float] {
+        var path = spec, name = "probabilities"
+        if let c = spec.lastIndex(of: ":"), !spec[spec.index(after: c)...].contains("/") {
+            path = String(spec[..<c]); name = String(spec[spec.index(after: c)...])
+        }
+        let st = try SafeTensors.load(path)
+        guard let e = st.entry(name) else {
+            throw RobustError.format(path: path, reason: "no tensor '\(name)' (has \(st.entries.map(\.name).sorted().joined(separator: ", ")))")
+        }
+        let k = train.classNames.count
+        guard e.shape == [train.count, k] else {
+            throw RobustError.invalidArgument("\(path): '\(name)' has shape \(e.shape), the data needs [\(train.count), \(k)] (one row per training image, one column per class)")
+        }
+        let p = try st.floats(name)
+        for r in 0..<train.count {
+            let row = p[(r * k)..<(r * k + k)]
+            guard row.allSatisfy({ $0.isFinite && $0 >= 0 }), abs(row.reduce(0, +) - 1) <= 1e-3 else {
+                throw RobustError.format(path: path, reason: "row \(r) of '\(name)' is not a probability distribution")
+            }
+        }
+        return p
     }
 
     func writeSoftTargets(_ train: Dataset, _ issues: LabelIssues, probabilities: [Float]) throws {

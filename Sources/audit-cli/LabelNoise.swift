@@ -72,7 +72,7 @@ struct LabelNoise: ParsableCommand {
             print("epoch  test_acc  H_clean  H_noisy  memorized  recovered  " + shown.map { padLeft("AUC:" + short($0), 9) }.joined(separator: " ") + "  F1:all F1:late F1:last  seconds")
             var csv = epochCSVHeader()
             try trainRecording(rec) { log in
-                let r = LabelAudit.report(rec.dynamics, noise: noisy, testAccuracy: log.testAccuracy, window: options.window)
+                let r = LabelAudit.report(rec.dynamics, noise: noisy, testAccuracy: log.testAccuracy, window: options.window, filter: options.filter)
                 reports.append(r)
                 csv += epochCSVRow(r, seconds: log.seconds)
                 try FileIO.writeAtomically(joinPath(outDir, "epochs.csv"), text: csv)
@@ -81,16 +81,16 @@ struct LabelNoise: ParsableCommand {
                 fflushStdout()
                 if let c = cleanAt, r.epoch == c {
                     try trainer.saveCheckpoint(snapshot)
-                    cleanIssues = LabelAudit.issues(rec.dynamics, window: options.window, rankBy: options.rankBy)
+                    cleanIssues = LabelAudit.issues(rec.dynamics, window: options.window, rankBy: options.rankBy, filter: options.filter)
                     cleanProbabilities = rec.dynamics.ruleProbabilities(options.window)
                 }
             }
             rec.finish()
             try trainer.saveModel(joinPath(outDir, "noisy.safetensors"))  // before any further training: kept if that fails
-            var final = LabelAudit.issues(rec.dynamics, window: options.window, rankBy: options.rankBy)
+            var final = LabelAudit.issues(rec.dynamics, window: options.window, rankBy: options.rankBy, filter: options.filter)
             var finalProbabilities = rec.dynamics.ruleProbabilities(options.window)
             let auditSeconds = monotonicSeconds() - t0
-            let last = LabelAudit.report(rec.dynamics, noise: noisy, testAccuracy: reports.last!.testAccuracy, window: options.window)
+            let last = LabelAudit.report(rec.dynamics, noise: noisy, testAccuracy: reports.last!.testAccuracy, window: options.window, filter: options.filter)
             var extra: [(name: String, probabilities: [Float])] = []
             var oosJSON: JSON?
             if options.folds >= 2 {
@@ -99,7 +99,7 @@ struct LabelNoise: ParsableCommand {
                 extra.append(("oos_probabilities", oos))
                 let k = train.classNames.count
                 let selfConf = (0..<train.count).map { 1 - oos[$0 * k + Int(noisy.given[$0])] }
-                let issues = ConfidentLearning.findIssues(probabilities: oos, given: noisy.given, numClasses: k)
+                let issues = ConfidentLearning.findIssues(probabilities: oos, given: noisy.given, numClasses: k, filter: options.filter)
                 final = issues  // the decision (flagged.csv, cleaning) uses the out-of-sample outputs
                 finalProbabilities = oos
                 let q = SetQuality(flagged: issues.flagged, positives: noisy.isMislabeled)
@@ -120,7 +120,7 @@ struct LabelNoise: ParsableCommand {
                                                     modelPath: { joinPath(outDir, "member-\($0 + 1).safetensors") })
                 extra.append(("ensemble_probabilities", avg))
                 let selfConf = (0..<train.count).map { 1 - avg[$0 * k + Int(noisy.given[$0])] }
-                let issues = ConfidentLearning.findIssues(probabilities: avg, given: noisy.given, numClasses: k)
+                let issues = ConfidentLearning.findIssues(probabilities: avg, given: noisy.given, numClasses: k, filter: options.filter)
                 final = issues  // the decision (flagged.csv, cleaning) uses the ensemble's outputs
                 finalProbabilities = avg
                 let q = SetQuality(flagged: issues.flagged, positives: noisy.isMislabeled)
@@ -167,7 +167,8 @@ struct LabelNoise: ParsableCommand {
                                           ("seed", .int(Int64(bitPattern: cfg.seed))), ("label_smoothing", .double(Double(cfg.labelSmoothing))),
                                           ("dynamics_pass", .string(options.dynamics.rawValue)),
                                           ("self_adaptive_from", .int(Int64(correction.selfAdaptiveFrom))),
-                                          ("self_adaptive_momentum", .double(Double(correction.selfAdaptiveMomentum))), ("window", .string(options.window.rawValue)), ("rank_by", .string(options.rankBy ?? "self_confidence"))])),
+                                          ("self_adaptive_momentum", .double(Double(correction.selfAdaptiveMomentum))), ("window", .string(options.window.rawValue)), ("rank_by", .string(options.rankBy ?? "self_confidence")),
+                                          ("filter", .string(options.filter.rawValue))])),
                 ("classes", .array(train.classNames.map { .string($0) })),
                 ("train_images", .int(Int64(train.count))),
                 ("audit_seconds", .double(auditSeconds)),

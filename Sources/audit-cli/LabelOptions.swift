@@ -18,6 +18,8 @@ struct LabelTrainingOptions: ParsableArguments {
     var folds = 0
     @Option(help: "Members of the auditor: N >= 2 trains N-1 more models on the same labels with other seeds and averages their flip-averaged outputs with the audited run's; the decision and soft targets then use the average.")
     var ensemble = 1
+    @Option(help: "How the rule picks the samples it flags from the confident joint: by-class (each class's estimated count, lowest self-confidence first), by-noise-rate (each class pair's count, largest margin towards the other class: cleanlab's default; better for structured noise) or both.")
+    var filter: PruneFilter = .byClass
     @Option(help: "Only these classes, comma-separated (e.g. cat,dog).") var classes: String?
     @Option(help: "Batch size.") var batchSize = 128
     @Option(help: "Peak learning rate.") var lr: Float = 0.1
@@ -85,6 +87,7 @@ extension String {
 extension DynamicsPass: ExpressibleByArgument {}
 extension NoiseKind: ExpressibleByArgument {}
 extension RuleWindow: ExpressibleByArgument {}
+extension PruneFilter: ExpressibleByArgument {}
 
 /// Trains with dynamics for the configured epochs; prints the progress line and calls
 /// `afterEpoch` with each epoch's log.

@@ -87,6 +87,38 @@ final class LabelAuditTests: XCTestCase {
         XCTAssertEqual(r.flagged.map { r.score[$0] }, r.flagged.map { r.score[$0] }.sorted(by: >))
     }
 
+    /// Structured noise: two images of class 0 labeled 1 (the model leans to 0), and two
+    /// hard but correctly labeled images of class 1 the model finds unlikely without leaning
+    /// to any class it is sure of. The joint counts two wrong labels in cell (1, 0). By class,
+    /// the two lowest self-confidences in class 1 are the hard images; by noise rate, the two
+    /// largest p_0 - p_1 are the wrong labels; both: neither.
+    func testPruneFiltersFollowTheJointOrTheClass() {
+        let k = 3
+        var rows: [[Float]] = [], given: [Int32] = []
+        for _ in 0..<10 { rows.append([0.55, 0.3, 0.15]); given.append(0) }  // class 0, t0 = 0.55
+        for _ in 0..<10 { rows.append([0.05, 0.9, 0.05]); given.append(1) }
+        for _ in 0..<10 { rows.append([0.1, 0.1, 0.8]); given.append(2) }    // t2 = 0.8
+        let wrong = [30, 31], hard = [32, 33]
+        rows += [[0.6, 0.35, 0.05], [0.6, 0.35, 0.05]]; given += [1, 1]     // truly 0: p0 >= t0
+        rows += [[0.25, 0.3, 0.45], [0.25, 0.3, 0.45]]; given += [1, 1]     // truly 1, no class sure
+        let p = rows.flatMap { $0 }
+        let byClass = ConfidentLearning.findIssues(probabilities: p, given: given, numClasses: k)
+        XCTAssertEqual(byClass.joint[1][0], 2)
+        XCTAssertEqual(byClass.estimatedPerClass, [0, 2, 0])
+        XCTAssertEqual(Set(byClass.flagged), Set(hard))
+        let byRate = ConfidentLearning.findIssues(probabilities: p, given: given, numClasses: k, filter: .byNoiseRate)
+        XCTAssertEqual(Set(byRate.flagged), Set(wrong))
+        for i in wrong { XCTAssertEqual(byRate.suggested[i], 0) }
+        XCTAssertTrue(ConfidentLearning.findIssues(probabilities: p, given: given, numClasses: k, filter: .both).flagged.isEmpty)
+        // A row's cells are cut to the half-class cap together: 6 + 6 against a cap of 6 takes
+        // 3 per cell (cell (1,0): both wrong labels, then a hard image; cell (1,2): both hard
+        // images, then a wrong label), and a sample picked twice counts once.
+        let capped = ConfidentLearning.pruneByNoiseRate(joint: [[0, 0, 0], [6, 0, 6], [0, 0, 0]], perClass: [0, 6, 0],
+                                                        probabilities: p, given: given, score: byClass.score)
+        XCTAssertEqual(Set(capped), Set(wrong + hard))
+        XCTAssertEqual(capped.count, 4)
+    }
+
     func testConfidentLearningFlagsAtMostHalfAClassForAChanceModel() {
         let k = 4, n = 200
         let given = (0..<n).map { Int32($0 % k) }

@@ -75,20 +75,21 @@ public enum LabelAudit {
     /// The rate-free decision on the dynamics so far: confident learning on the epoch-averaged
     /// probabilities, ranked within each class by `rankBy` (a LabelScores name).
     /// `rankBy` nil ranks by the window's own self-confidence.
-    public static func issues(_ d: TrainingDynamics, window: RuleWindow = .last, rankBy: String? = nil) -> LabelIssues {
+    public static func issues(_ d: TrainingDynamics, window: RuleWindow = .last, rankBy: String? = nil,
+                              filter: PruneFilter = .byClass) -> LabelIssues {
         var rank: [Float]?
         if let name = rankBy {
             rank = LabelScores.compute(d).first { $0.name == name }?.values
             precondition(rank != nil, "unknown score \(name)")
         }
         return ConfidentLearning.findIssues(probabilities: d.ruleProbabilities(window), given: d.given,
-                                            numClasses: d.numClasses, rankBy: rank)
+                                            numClasses: d.numClasses, rankBy: rank, filter: filter)
     }
 
     /// Scores the dynamics so far against the noise mask.
     /// Each score's flagged set takes its per-class counts from the rule on `window`.
     public static func report(_ d: TrainingDynamics, noise: NoisyLabels, testAccuracy: Double?,
-                              window: RuleWindow = .last) -> NoiseEpochReport {
+                              window: RuleWindow = .last, filter: PruneFilter = .byClass) -> NoiseEpochReport {
         let last = d.epochs - 1
         let bad = noise.isMislabeled
         var hClean = 0.0, hBad = 0.0, nBad = 0, mem = 0, rec = 0, fit = 0
@@ -104,7 +105,7 @@ public enum LabelAudit {
             }
         }
         let nClean = d.count - nBad
-        let decisions = RuleWindow.allCases.map { ($0, issues(d, window: $0)) }
+        let decisions = RuleWindow.allCases.map { ($0, issues(d, window: $0, filter: filter)) }
         let rule = decisions.map { w, r in (window: w, set: SetQuality(flagged: r.flagged, positives: bad),
                                             estimated: r.estimatedPerClass.reduce(0, +)) }
         let base = decisions.first { $0.0 == window }!.1
