@@ -92,18 +92,22 @@ struct LabelNoise: ParsableCommand {
             let auditSeconds = monotonicSeconds() - t0
             let last = LabelAudit.report(rec.dynamics, noise: noisy, testAccuracy: reports.last!.testAccuracy, window: options.window, filter: options.filter)
             var extra: [(name: String, probabilities: [Float])] = []
+            /// The rule on other probabilities than the window's (out-of-sample, ensemble), with
+            /// its flagged set's quality and the AUROC of their self-confidence.
+            func decide(_ p: [Float]) -> (LabelIssues, SetQuality, Double) {
+                let k = train.classNames.count
+                let issues = ConfidentLearning.findIssues(probabilities: p, given: noisy.given, numClasses: k, filter: options.filter)
+                let selfConf = (0..<train.count).map { 1 - p[$0 * k + Int(noisy.given[$0])] }
+                return (issues, SetQuality(flagged: issues.flagged, positives: noisy.isMislabeled), auroc(selfConf, positives: noisy.isMislabeled))
+            }
             var oosJSON: JSON?
             if options.folds >= 2 {
                 let t1 = monotonicSeconds()
                 let oos = crossValidate(noisyTrain, config: cfg, folds: options.folds)
                 extra.append(("oos_probabilities", oos))
-                let k = train.classNames.count
-                let selfConf = (0..<train.count).map { 1 - oos[$0 * k + Int(noisy.given[$0])] }
-                let issues = ConfidentLearning.findIssues(probabilities: oos, given: noisy.given, numClasses: k, filter: options.filter)
+                let (issues, q, a) = decide(oos)
                 final = issues  // the decision (flagged.csv, cleaning) uses the out-of-sample outputs
                 finalProbabilities = oos
-                let q = SetQuality(flagged: issues.flagged, positives: noisy.isMislabeled)
-                let a = auroc(selfConf, positives: noisy.isMislabeled)
                 print("out-of-sample (\(options.folds)-fold): self-confidence AUROC \(fmt(a, 4)); rule flagged \(q.flagged), precision \(fmt(q.precision, 3)), recall \(fmt(q.recall, 3)), F1 \(fmt(q.f1, 3))")
                 oosJSON = .object([("folds", .int(Int64(options.folds))), ("auroc_self_confidence", .double(a)), ("rule", setJSON(q)),
                                    ("seconds", .double(monotonicSeconds() - t1))])
@@ -119,12 +123,9 @@ struct LabelNoise: ParsableCommand {
                 let avg = try ensembleProbabilities(noisyTrain, config: cfg, members: options.ensemble, audited: finalProbabilities,
                                                     modelPath: { joinPath(outDir, "member-\($0 + 1).safetensors") })
                 extra.append(("ensemble_probabilities", avg))
-                let selfConf = (0..<train.count).map { 1 - avg[$0 * k + Int(noisy.given[$0])] }
-                let issues = ConfidentLearning.findIssues(probabilities: avg, given: noisy.given, numClasses: k, filter: options.filter)
+                let (issues, q, a) = decide(avg)
                 final = issues  // the decision (flagged.csv, cleaning) uses the ensemble's outputs
                 finalProbabilities = avg
-                let q = SetQuality(flagged: issues.flagged, positives: noisy.isMislabeled)
-                let a = auroc(selfConf, positives: noisy.isMislabeled)
                 let sa = suggestionAccuracy(issues, truth: noisy.truth, given: noisy.given)
                 let sa1 = suggestionAccuracy(single, truth: noisy.truth, given: noisy.given)
                 let pct = { (x: Double?) in x.map { fmt(100 * $0, 1) + "%" } ?? "-" }

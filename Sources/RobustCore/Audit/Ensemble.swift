@@ -27,7 +27,7 @@ public enum AuditEnsemble {
                                     afterMember: (Int, Trainer) throws -> Void = { _, _ in }) rethrows -> [[Float]] {
         precondition(members >= 0)
         var out: [[Float]] = []
-        for m in 1...max(members, 1) where m <= members {
+        for m in stride(from: 1, through: members, by: 1) {
             var cfg = config
             cfg.seed = memberSeed(config.seed, member: m)
             let t = Trainer(config: cfg, train: train, test: nil, normalization: normalization)
