@@ -7,5 +7,6 @@ struct AuditCLI: ParsableCommand {
         commandName: "audit-cli",
         abstract: "Train, evaluate and benchmark robust's ResNet-18, and audit image datasets.",
         version: RobustVersion.string,
-        subcommands: [Train.self, Eval.self, ScoreCommand.self, Bench.self, Synth.self, LabelNoise.self, AuditLabels.self])
+        subcommands: [Train.self, Eval.self, ScoreCommand.self, Bench.self, Synth.self, LabelNoise.self, AuditLabels.self,
+                      RobustnessCommand.self])
 }

@@ -1,0 +1,132 @@
+// Charts as standalone SVG files: a browser opens them, and the HTML report can inline them.
+// Plain strings, no dependencies; numbers are printed with two decimals.
+
+public enum SVGChart {
+    /// A line chart: one polyline with markers per series, axes with ticks, a legend.
+    public static func lines(title: String, xLabel: String, yLabel: String,
+                             series: [(name: String, points: [(Double, Double)])],
+                             yRange: ClosedRange<Double>? = nil, width: Int = 640, height: Int = 400) -> String {
+        let left = 64.0, right = 150.0, top = 40.0, bottom = 56.0
+        let pw = Double(width) - left - right, ph = Double(height) - top - bottom
+        let xs = series.flatMap { $0.points.map(\.0) }, ys = series.flatMap { $0.points.map(\.1) }
+        let x0 = xs.min() ?? 0, x1 = max(xs.max() ?? 1, x0 + 1e-9)
+        let yr = yRange ?? ((ys.min() ?? 0)...max(ys.max() ?? 1, (ys.min() ?? 0) + 1e-9))
+        func px(_ x: Double) -> Double { left + (x - x0) / (x1 - x0) * pw }
+        func py(_ y: Double) -> Double { top + (1 - (y - yr.lowerBound) / (yr.upperBound - yr.lowerBound)) * ph }
+        var s = header(width, height, title)
+        s += "<rect x='\(n(left))' y='\(n(top))' width='\(n(pw))' height='\(n(ph))' fill='none' stroke='#888'/>\n"
+        for t in ticks(x0, x1) {
+            s += "<line x1='\(n(px(t)))' y1='\(n(top + ph))' x2='\(n(px(t)))' y2='\(n(top + ph + 5))' stroke='#888'/>"
+            s += "<text x='\(n(px(t)))' y='\(n(top + ph + 18))' text-anchor='middle'>\(label(t))</text>\n"
+        }
+        for t in ticks(yr.lowerBound, yr.upperBound) {
+            s += "<line x1='\(n(left))' y1='\(n(py(t)))' x2='\(n(left + pw))' y2='\(n(py(t)))' stroke='#eee'/>"
+            s += "<text x='\(n(left - 6))' y='\(n(py(t) + 4))' text-anchor='end'>\(label(t))</text>\n"
+        }
+        s += "<text x='\(n(left + pw / 2))' y='\(height - 14)' text-anchor='middle'>\(escape(xLabel))</text>\n"
+        s += "<text transform='translate(16 \(n(top + ph / 2))) rotate(-90)' text-anchor='middle'>\(escape(yLabel))</text>\n"
+        for (i, ser) in series.enumerated() {
+            let color = palette[i % palette.count]
+            let pts = ser.points.map { "\(n(px($0.0))),\(n(py($0.1)))" }.joined(separator: " ")
+            s += "<polyline points='\(pts)' fill='none' stroke='\(color)' stroke-width='2'/>\n"
+            for p in ser.points {
+                s += "<circle cx='\(n(px(p.0)))' cy='\(n(py(p.1)))' r='3' fill='\(color)'><title>\(escape(ser.name)): \(label(p.0)), \(label(p.1))</title></circle>"
+            }
+            let ly = top + 14 + Double(i) * 18
+            s += "\n<line x1='\(n(left + pw + 12))' y1='\(n(ly - 4))' x2='\(n(left + pw + 32))' y2='\(n(ly - 4))' stroke='\(color)' stroke-width='3'/>"
+            s += "<text x='\(n(left + pw + 38))' y='\(n(ly))'>\(escape(ser.name))</text>\n"
+        }
+        return s + "</svg>\n"
+    }
+
+    /// A heat map, each cell labeled with its value in percent and shaded from white (the
+    /// smallest value) to dark blue (the largest), so that differences show at any level.
+    public static func heatmap(title: String, rows: [String], columns: [String], values: [[Double]],
+                               columnLabel: String = "", cell: Int = 44) -> String {
+        let left = 150.0, top = 70.0
+        let width = max(Int(left) + columns.count * cell + 20, title.count * 9 + 20)
+        let height = Int(top) + rows.count * (cell / 2 + 4) + 40
+        let finite = values.flatMap { $0 }.filter { !$0.isNaN }
+        let lo = finite.min() ?? 0, hi = max(finite.max() ?? 1, lo + 1e-9)
+        let rh = Double(cell / 2 + 4), cw = Double(cell)
+        var s = header(width, height, title)
+        for (j, c) in columns.enumerated() {
+            s += "<text x='\(n(left + (Double(j) + 0.5) * cw))' y='\(n(top - 8))' text-anchor='middle'>\(escape(c))</text>"
+        }
+        if !columnLabel.isEmpty {
+            s += "<text x='\(n(left + Double(columns.count) * cw / 2))' y='\(n(top - 30))' text-anchor='middle'>\(escape(columnLabel))</text>"
+        }
+        s += "\n"
+        for (i, r) in rows.enumerated() {
+            let y = top + Double(i) * rh
+            s += "<text x='\(n(left - 8))' y='\(n(y + rh / 2 + 4))' text-anchor='end'>\(escape(r))</text>"
+            for j in columns.indices {
+                let v = j < values[i].count ? values[i][j] : .nan
+                let t = (v - lo) / (hi - lo)
+                let fill = v.isNaN ? "#ddd" : shade(t)
+                let ink = v.isNaN || t < 0.55 ? "#000" : "#fff"
+                s += "<rect x='\(n(left + Double(j) * cw))' y='\(n(y))' width='\(n(cw - 2))' height='\(n(rh - 2))' fill='\(fill)'/>"
+                if !v.isNaN {
+                    s += "<text x='\(n(left + (Double(j) + 0.5) * cw - 1))' y='\(n(y + rh / 2 + 3))' text-anchor='middle' fill='\(ink)'>\(label(100 * v, digits: 1))</text>"
+                }
+            }
+            s += "\n"
+        }
+        return s + "</svg>\n"
+    }
+
+    static let palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
+
+    static func header(_ w: Int, _ h: Int, _ title: String) -> String {
+        "<svg xmlns='http://www.w3.org/2000/svg' width='\(w)' height='\(h)' viewBox='0 0 \(w) \(h)' font-family='sans-serif' font-size='12'>\n"
+            + "<rect width='100%' height='100%' fill='white'/>\n"
+            + "<text x='\(w / 2)' y='22' text-anchor='middle' font-size='15' font-weight='bold'>\(escape(title))</text>\n"
+    }
+
+    /// White (0) through light blue to dark blue (1).
+    static func shade(_ v: Double) -> String {
+        let t = min(max(v, 0), 1)
+        let r = Int(247 - t * (247 - 8)), g = Int(251 - t * (251 - 48)), b = Int(255 - t * (255 - 107))
+        return "rgb(\(r),\(g),\(b))"
+    }
+
+    /// About five round ticks covering lo...hi.
+    static func ticks(_ lo: Double, _ hi: Double) -> [Double] {
+        let span = hi - lo
+        guard span > 0 else { return [lo] }
+        var step = 1.0
+        while span / step > 8 { step *= 10 }
+        while span / step < 3 { step /= 10 }
+        if span / step > 6 { step *= 2 } else if span / step < 4 { step /= 2 }
+        var t = (lo / step).rounded(.up) * step, out: [Double] = []
+        while t <= hi + step * 1e-9 { out.append(t); t += step }
+        return out
+    }
+
+    static func n(_ v: Double) -> String { label(v, digits: 1) }
+
+    static func label(_ v: Double, digits: Int = 2) -> String {
+        var p = 1.0
+        for _ in 0..<digits { p *= 10 }
+        let r = (v * p).rounded() / p
+        if r == r.rounded() { return String(Int(r)) }
+        var s = "\(r)"
+        if s.hasSuffix(".0") { s.removeLast(2) }
+        return s
+    }
+
+    static func escape(_ s: String) -> String {
+        var o = ""
+        for ch in s {
+            switch ch {
+            case "&": o += "&amp;"
+            case "<": o += "&lt;"
+            case ">": o += "&gt;"
+            case "'": o += "&apos;"
+            case "\"": o += "&quot;"
+            default: o.append(ch)
+            }
+        }
+        return o
+    }
+}
