@@ -140,6 +140,35 @@ if "$CLI" audit-labels --data "$T/data" --no-test --model "$T/ln/noisy.safetenso
 fi
 grep -q "badlabels.csv" "$T/bl.err" || fail "the label-file error does not name the file"
 
+# robustness: the study's sweeps and two suite corruptions on the generated test set
+"$CLI" robustness --model "$T/ln/noisy.safetensors" --data "$T/data" --noise 0:0.2:0.1 --blur 0:2:1 --suite cifar10c \
+    --only fog,jpeg_compression --out "$T/rob" > "$T/rob.out" 2> "$T/rob.err" || { cat "$T/rob.err"; fail "robustness failed"; }
+for f in robustness.csv robustness.json decay-noise.svg decay-blur.svg suite-heatmap.svg; do
+    [ -s "$T/rob/$f" ] || fail "robustness did not write $f"
+done
+# clean + 2 noise + 2 blur + 2 x 5 suite rows, and a header
+[ "$(wc -l < "$T/rob/robustness.csv")" = 16 ] || fail "robustness.csv should hold 15 rows"
+grep -q "mean corruption accuracy" "$T/rob.out" || fail "no mean corruption accuracy on stdout"
+"$PY" - "$T/rob" <<'PYEOF' || fail "robustness outputs disagree"
+import csv, json, sys, xml.dom.minidom
+d = sys.argv[1]
+rows = list(csv.DictReader(open(d + "/robustness.csv")))
+j = json.load(open(d + "/robustness.json"))
+assert rows[0]["corruption"] == "clean" and abs(float(rows[0]["accuracy"]) - j["clean_accuracy"]) < 1e-9
+suite = [r for r in rows if r["family"] not in ("clean", "study")]
+mca = sum(float(r["accuracy"]) for r in suite) / len(suite)
+assert abs(mca - j["mean_corruption_accuracy"]) < 1e-9, (mca, j["mean_corruption_accuracy"])
+for f in ("decay-noise.svg", "decay-blur.svg", "suite-heatmap.svg"):
+    xml.dom.minidom.parse(d + "/" + f)  # well-formed
+PYEOF
+# the same seed, the same figures
+"$CLI" robustness --model "$T/ln/noisy.safetensors" --data "$T/data" --noise 0:0.2:0.1 --blur 0:2:1 --suite cifar10c \
+    --only fog,jpeg_compression --out "$T/rob2" > /dev/null 2>&1 || fail "robustness rerun failed"
+cmp -s <(cut -d, -f1-7 "$T/rob/robustness.csv") <(cut -d, -f1-7 "$T/rob2/robustness.csv") || fail "robustness is not reproducible"
+refused "unknown corruption 'snowfall'" "$CLI" robustness --data "$T/data" --model "$T/ln/noisy.safetensors" --suite cifar10c --only snowfall
+refused "expected START:END:STEP" "$CLI" robustness --data "$T/data" --model "$T/ln/noisy.safetensors" --noise 0.2:0
+refused "unknown suite" "$CLI" robustness --data "$T/data" --model "$T/ln/noisy.safetensors" --suite imagenet-c
+
 # bad input: a clear error and a non-zero exit, no crash
 if "$CLI" audit-labels --data "$T/nowhere" --epochs 1 > /dev/null 2> "$T/bad.err"; then fail "a missing folder succeeded"; fi
 grep -q "nowhere" "$T/bad.err" || fail "the error does not name the folder"

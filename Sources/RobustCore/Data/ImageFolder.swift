@@ -22,22 +22,28 @@ public struct LoadReport: Sendable {
 
 public enum ImageFolder {
     static let extensions: Set<String> = ["png", "jpg", "jpeg"]
+    /// The one class of a flat folder of images.
+    public static let unlabeledClass = "(unlabeled)"
 
     public static func isImageFile(_ name: String) -> Bool {
         guard let dot = name.lastIndex(of: ".") else { return false }
         return extensions.contains(name[name.index(after: dot)...].lowercased())
     }
 
-    /// Loads root/<class>/* into memory at size x size (resized bilinearly if they differ).
+    /// Loads root/<class>/* into memory at size x size (resized bilinearly if they differ);
+    /// a root holding images and no folders loads as the one class `unlabeledClass`.
     public static func load(_ root: String, classes: [String]? = nil, size: Int = 32,
                             onBadFile: OnBadFile = .skip, limitPerClass: Int? = nil,
                             progress: ((Int, Int) -> Void)? = nil) throws -> (Dataset, LoadReport) {
         guard FileIO.isDirectory(root) else { throw RobustError.io(path: root, reason: "not a directory") }
-        let classNames = try classes ?? FileIO.list(root).filter { FileIO.isDirectory(joinPath(root, $0)) }
+        var classNames = try classes ?? FileIO.list(root).filter { FileIO.isDirectory(joinPath(root, $0)) }
+        // A flat folder of images (uploads, a quality check) loads as one unlabeled class.
+        let flat = try classes == nil && classNames.isEmpty && FileIO.list(root).contains(where: isImageFile)
+        if flat { classNames = [unlabeledClass] }
         guard !classNames.isEmpty else { throw RobustError.format(path: root, reason: "no class folders found") }
         var files: [(String, Int32)] = []
         for (ci, name) in classNames.enumerated() {
-            let dir = joinPath(root, name)
+            let dir = flat ? root : joinPath(root, name)
             guard FileIO.isDirectory(dir) else { throw RobustError.io(path: dir, reason: "class folder missing") }
             var names = try FileIO.list(dir).filter(isImageFile)
             if let lim = limitPerClass { names = Array(names.prefix(lim)) }

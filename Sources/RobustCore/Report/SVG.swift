@@ -1,5 +1,10 @@
 // Charts as standalone SVG files: a browser opens them, and the HTML report can inline them.
 // Plain strings, no dependencies; numbers are printed with two decimals.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 public enum SVGChart {
     /// A line chart: one polyline with markers per series, axes with ticks, a legend.
@@ -90,16 +95,19 @@ public enum SVGChart {
         return "rgb(\(r),\(g),\(b))"
     }
 
-    /// About five round ticks covering lo...hi.
+    /// Four to seven round ticks (1, 2 or 5 times a power of ten apart) covering lo...hi.
     static func ticks(_ lo: Double, _ hi: Double) -> [Double] {
         let span = hi - lo
-        guard span > 0 else { return [lo] }
-        var step = 1.0
-        while span / step > 8 { step *= 10 }
-        while span / step < 3 { step /= 10 }
-        if span / step > 6 { step *= 2 } else if span / step < 4 { step /= 2 }
-        var t = (lo / step).rounded(.up) * step, out: [Double] = []
-        while t <= hi + step * 1e-9 { out.append(t); t += step }
+        guard span > 0, span.isFinite else { return [lo] }
+        let e = Int(floor(log10(span / 5)))
+        let scale = pow(10, Double(abs(e)))
+        // step = m * 10^e, written so that multiples come out as exact as decimals allow
+        func value(_ k: Int, _ m: Double) -> Double { e < 0 ? Double(k) * m / scale : Double(k) * m * scale }
+        var m = 1.0
+        for c in [1.0, 2, 5, 10] where span / (e < 0 ? c / scale : c * scale) <= 6.5 { m = c; break }
+        let step = e < 0 ? m / scale : m * scale
+        var k = Int((lo / step).rounded(.up)), out: [Double] = []
+        while value(k, m) <= hi + step * 1e-9 { out.append(value(k, m)); k += 1 }
         return out
     }
 

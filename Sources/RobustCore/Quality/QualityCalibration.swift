@@ -1,0 +1,141 @@
+// Thresholds for the quality flags, calibrated on images known to be clean: each flag fires
+// on a chosen small share of the calibration images, so "unusual for this dataset" is
+// what it means, whatever the camera or the domain. Kept in a small JSON file.
+
+/// Why an image was flagged.
+public struct QualityFlags: OptionSet, Sendable, Hashable {
+    public let rawValue: UInt32
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
+    public static let noisy = QualityFlags(rawValue: 1 << 0)
+    public static let blurry = QualityFlags(rawValue: 1 << 1)
+    public static let dark = QualityFlags(rawValue: 1 << 2)
+    public static let light = QualityFlags(rawValue: 1 << 3)
+    public static let lowInformation = QualityFlags(rawValue: 1 << 4)
+    public static let duplicate = QualityFlags(rawValue: 1 << 5)
+    public static let nearDuplicate = QualityFlags(rawValue: 1 << 6)
+    /// The model's prediction entropy is unusually high for clean images.
+    public static let uncertain = QualityFlags(rawValue: 1 << 7)
+
+    public static let names: [(QualityFlags, String)] = [
+        (.noisy, "noisy"), (.blurry, "blurry"), (.dark, "dark"), (.light, "light"), (.lowInformation, "low_information"),
+        (.duplicate, "duplicate"), (.nearDuplicate, "near_duplicate"), (.uncertain, "uncertain")]
+
+    /// "noisy+dark", or "" when none.
+    public var description: String { QualityFlags.names.filter { contains($0.0) }.map(\.1).joined(separator: "+") }
+}
+
+public struct QualityCalibration: Sendable, Equatable {
+    /// Flag as noisy above this detail level (the calibration images' upper quantile).
+    public var noisyAbove: Double
+    /// Flag as blurred below this detail level.
+    public var blurryBelow: Double
+    public var darkBelow: Double
+    public var lightAbove: Double
+    /// Flag as low-information below this luminance entropy (bits).
+    public var lowInformationBelow: Double
+    /// Near-duplicates: difference hashes at most this many bits apart.
+    public var nearDuplicateBits: Int
+    /// Flag as uncertain above this model prediction entropy (nats); nil without a model.
+    public var uncertainAbove: Double?
+    /// How many images, from where, and the share each threshold leaves out.
+    public var images: Int
+    public var source: String
+    public var rates: QualityRates
+
+    public init(noisyAbove: Double, blurryBelow: Double, darkBelow: Double, lightAbove: Double, lowInformationBelow: Double,
+                nearDuplicateBits: Int = 2, uncertainAbove: Double? = nil, images: Int, source: String, rates: QualityRates = .init()) {
+        self.noisyAbove = noisyAbove; self.blurryBelow = blurryBelow; self.darkBelow = darkBelow; self.lightAbove = lightAbove
+        self.lowInformationBelow = lowInformationBelow; self.nearDuplicateBits = nearDuplicateBits
+        self.uncertainAbove = uncertainAbove; self.images = images; self.source = source; self.rates = rates
+    }
+
+    /// Per-image flags (duplicates are a dataset-level check: see QualityAudit).
+    public func flags(_ q: ImageQuality, modelEntropy: Double? = nil) -> QualityFlags {
+        var f: QualityFlags = []
+        if q.detail > noisyAbove { f.insert(.noisy) }
+        if q.detail < blurryBelow { f.insert(.blurry) }
+        if q.brightness < darkBelow { f.insert(.dark) }
+        if q.brightness > lightAbove { f.insert(.light) }
+        if q.entropy < lowInformationBelow { f.insert(.lowInformation) }
+        if let t = uncertainAbove, let e = modelEntropy, e > t { f.insert(.uncertain) }
+        return f
+    }
+
+    /// Thresholds at the given shares of clean images (`measures`), with the model's
+    /// prediction entropies when there is a model.
+    public static func calibrate(_ measures: [ImageQuality], modelEntropies: [Double]? = nil, source: String,
+                                 rates: QualityRates = .init()) throws -> QualityCalibration {
+        guard measures.count >= 20 else {
+            throw RobustError.invalidArgument("calibration needs at least 20 clean images, got \(measures.count)")
+        }
+        let detail = measures.map(\.detail).sorted(), bright = measures.map(\.brightness).sorted()
+        let ent = measures.map(\.entropy).sorted()
+        return QualityCalibration(
+            noisyAbove: quantile(detail, 1 - rates.noise), blurryBelow: quantile(detail, rates.blur),
+            darkBelow: quantile(bright, rates.exposure), lightAbove: quantile(bright, 1 - rates.exposure),
+            lowInformationBelow: quantile(ent, rates.lowInformation),
+            uncertainAbove: modelEntropies.map { quantile($0.sorted(), 1 - rates.uncertain) },
+            images: measures.count, source: source, rates: rates)
+    }
+
+    /// Linear-interpolated quantile of sorted values (numpy's default).
+    static func quantile(_ sorted: [Double], _ q: Double) -> Double {
+        let pos = q * Double(sorted.count - 1)
+        let i = Int(pos), t = pos - Double(i)
+        return i + 1 < sorted.count ? sorted[i] * (1 - t) + sorted[i + 1] * t : sorted[i]
+    }
+}
+
+/// The share of clean calibration images each flag leaves out.
+public struct QualityRates: Sendable, Equatable {
+    public var noise = 0.02, blur = 0.02, exposure = 0.005, lowInformation = 0.005, uncertain = 0.02
+    public init() {}
+}
+
+extension QualityCalibration {
+    public var json: JSON {
+        var f: [(String, JSON)] = [
+            ("format", .string("robust-quality-calibration")), ("version", .int(1)),
+            ("images", .int(Int64(images))), ("source", .string(source)),
+            ("noisy_above", .double(noisyAbove)), ("blurry_below", .double(blurryBelow)),
+            ("dark_below", .double(darkBelow)), ("light_above", .double(lightAbove)),
+            ("low_information_below", .double(lowInformationBelow)), ("near_duplicate_bits", .int(Int64(nearDuplicateBits))),
+            ("rates", .object([("noise", .double(rates.noise)), ("blur", .double(rates.blur)), ("exposure", .double(rates.exposure)),
+                               ("low_information", .double(rates.lowInformation)), ("uncertain", .double(rates.uncertain))]))]
+        if let u = uncertainAbove { f.append(("uncertain_above", .double(u))) }
+        return .object(f)
+    }
+
+    public func save(_ path: String) throws { try FileIO.writeAtomically(path, text: json.serialized + "\n") }
+
+    public static func load(_ path: String) throws -> QualityCalibration {
+        let j: JSON
+        do { j = try JSON.parse(FileIO.read(path, limit: 1 << 20)) } catch let e as JSONError {
+            throw RobustError.invalidArgument("\(path): not a quality calibration file (\(e))")
+        }
+        guard j["format"]?.stringValue == "robust-quality-calibration" else {
+            throw RobustError.invalidArgument("\(path): not a quality calibration file (no \"format\": \"robust-quality-calibration\")")
+        }
+        func num(_ k: String) throws -> Double {
+            guard let v = j[k]?.doubleValue, v.isFinite else { throw RobustError.invalidArgument("\(path): missing or bad \"\(k)\"") }
+            return v
+        }
+        var c = QualityCalibration(noisyAbove: try num("noisy_above"), blurryBelow: try num("blurry_below"),
+                                   darkBelow: try num("dark_below"), lightAbove: try num("light_above"),
+                                   lowInformationBelow: try num("low_information_below"),
+                                   nearDuplicateBits: Int(try num("near_duplicate_bits")),
+                                   uncertainAbove: j["uncertain_above"]?.doubleValue,
+                                   images: Int(try num("images")), source: j["source"]?.stringValue ?? "")
+        guard c.blurryBelow <= c.noisyAbove, c.darkBelow <= c.lightAbove, (0...64).contains(c.nearDuplicateBits) else {
+            throw RobustError.invalidArgument("\(path): thresholds out of order")
+        }
+        if let r = j["rates"] {
+            c.rates.noise = r["noise"]?.doubleValue ?? c.rates.noise
+            c.rates.blur = r["blur"]?.doubleValue ?? c.rates.blur
+            c.rates.exposure = r["exposure"]?.doubleValue ?? c.rates.exposure
+            c.rates.lowInformation = r["low_information"]?.doubleValue ?? c.rates.lowInformation
+            c.rates.uncertain = r["uncertain"]?.doubleValue ?? c.rates.uncertain
+        }
+        return c
+    }
+}
