@@ -75,16 +75,16 @@ enum Filters {
     }
 
     /// A 2-D correlation with a (2r+1) x (2r+1) kernel, as cv2.filter2D (default border REFLECT_101).
+    /// Zero taps are skipped: defocus's 17 x 17 disk has at most 5 x 5 nonzero ones at
+    /// CIFAR-10-C's radii, which makes it 10 times faster and changes no sum.
     static func correlate2D(_ p: [Float], width: Int, height: Int, kernel: [Float], size: Int, mode: BorderMode) -> [Float] {
         let r = size / 2
+        let taps = (0..<(size * size)).filter { kernel[$0] != 0 }.map { (dy: $0 / size - r, dx: $0 % size - r, w: kernel[$0]) }
         var out = [Float](repeating: 0, count: p.count)
         for y in 0..<height {
             for x in 0..<width {
                 var acc: Float = 0
-                for ky in 0..<size {
-                    let row = mode.index(y + ky - r, height) * width
-                    for kx in 0..<size { acc += kernel[ky * size + kx] * p[row + mode.index(x + kx - r, width)] }
-                }
+                for t in taps { acc += t.w * p[mode.index(y + t.dy, height) * width + mode.index(x + t.dx, width)] }
                 out[y * width + x] = acc
             }
         }
