@@ -18,6 +18,8 @@ func policies(_ p: UnsafePointer<robust_policy>?, _ fn: String) throws -> GatePo
     g.conflict.conflictProbability = p.conflict_probability
     g.maxNormalizedEntropy = p.max_entropy_normalized
     g.minConfidence = p.min_confidence
+    var q = p.quality
+    g.quality = p.check_quality != 0 ? try calibration(&q, fn) : nil
     return g
 }
 
@@ -194,12 +196,13 @@ public func robust_gate(_ model: OpaquePointer?, _ data: UnsafeRawPointer?, _ si
         let c = try claimed.map { try h.classifier.classIndex(String(cString: $0)) }
         let p = try policies(policy, fn)
         let bytes = [UInt8](UnsafeRawBufferPointer(start: data, count: size))
-        let (d, r, s) = try h.classifier.gate(encoded: bytes, source: "<memory>", claimed: c, policy: p)
+        let g = try h.classifier.gateWithQuality(encoded: bytes, source: "<memory>", claimed: c, policy: p)
         var result = robust_gate_result()
-        result.decision = d.rawValue
-        result.reasons = r.rawValue
-        result.scored = s == nil ? 0 : 1
-        if let s { result.score = cScore(s, h) } else { result.score.claimed_class = ROBUST_NO_CLAIM; result.score.verdict = ROBUST_VERDICT_NONE }
+        result.decision = g.decision.rawValue
+        result.reasons = g.reasons.rawValue
+        result.scored = g.score == nil ? 0 : 1
+        if let s = g.score { result.score = cScore(s, h) } else { result.score.claimed_class = ROBUST_NO_CLAIM; result.score.verdict = ROBUST_VERDICT_NONE }
+        if let q = g.quality { result.quality_checked = 1; result.quality = cQuality(q, g.qualityFlags) }
         out.pointee = result
         return ROBUST_OK
     }

@@ -22,6 +22,8 @@ void robust_policy_default(robust_policy *out) {
     out->conflict_probability = 0.1f;
     out->max_entropy_normalized = 0.6f;
     out->min_confidence = 0.3f;
+    out->check_quality = 1;
+    robust_quality_thresholds_default(&out->quality); /* Swift: RobustCore's CIFAR-10 calibration */
 }
 
 const char *robust_decision_name(int32_t decision) {
@@ -40,6 +42,21 @@ const char *robust_reason_name(uint32_t reason) {
     case ROBUST_REASON_LABEL_UNCERTAIN: return "label_uncertain";
     case ROBUST_REASON_HIGH_ENTROPY: return "high_entropy";
     case ROBUST_REASON_LOW_CONFIDENCE: return "low_confidence";
+    case ROBUST_REASON_NOISY: return "noisy";
+    case ROBUST_REASON_BLURRY: return "blurry";
+    case ROBUST_REASON_BAD_EXPOSURE: return "bad_exposure";
+    case ROBUST_REASON_LOW_INFORMATION: return "low_information";
+    default: return NULL;
+    }
+}
+
+const char *robust_quality_flag_name(uint32_t bit) {
+    switch (bit) {
+    case ROBUST_QUALITY_NOISY: return "noisy";
+    case ROBUST_QUALITY_BLURRY: return "blurry";
+    case ROBUST_QUALITY_DARK: return "dark";
+    case ROBUST_QUALITY_LIGHT: return "light";
+    case ROBUST_QUALITY_LOW_INFORMATION: return "low_information";
     default: return NULL;
     }
 }

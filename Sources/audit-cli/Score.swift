@@ -4,8 +4,8 @@ import RobustCore
 import Glibc
 #endif
 
-/// Scores image files with a trained model: prediction, confidence, entropy and, with --meta,
-/// the image-versus-claim verdict and the gate's decision. Exit status 0: every image accepted;
+/// Scores image files with a trained model: prediction, confidence, entropy, image quality
+/// and, with --meta, the image-versus-claim verdict; and the gate's decision. Exit status 0: every image accepted;
 /// 1: at least one flagged (review or reject, unreadable images included); 2: an error
 /// (no model, bad arguments, a file that cannot be read).
 struct ScoreCommand: ParsableCommand {
@@ -29,6 +29,9 @@ struct ScoreCommand: ParsableCommand {
     @Option(help: "Verdict: conflict when the claim has at most this probability (and another class at least --conflict-confidence).")
     var conflictProbability: Float = 0.1
     @Option(help: "Verdict: conflict needs another class with at least this probability.") var conflictConfidence: Float = 0.5
+    @Option(help: "Gate: image-quality thresholds, a file from `audit-cli quality --calibrate` (default: CIFAR-10's, built in).")
+    var quality: String?
+    @Flag(help: "Gate: skip the image-quality check (noise, blur, exposure, information).") var noQuality = false
     @Option(help: "Images scored per batch.") var batch = 64
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
 
@@ -37,6 +40,7 @@ struct ScoreCommand: ParsableCommand {
                           ("--conflict-probability", conflictProbability), ("--conflict-confidence", conflictConfidence)]
             where !(v >= 0 && v <= 1) { throw ValidationError("\(name) must lie in [0, 1]") }
         if batch < 1 || batch > Classifier.maxBatch { throw ValidationError("--batch must be in 1...\(Classifier.maxBatch)") }
+        if noQuality && quality != nil { throw ValidationError("--no-quality and --quality exclude each other") }
     }
 
     func run() throws {
@@ -49,6 +53,7 @@ struct ScoreCommand: ParsableCommand {
         let clf: Classifier
         let claim: Int?
         do {
+            policy.quality = noQuality ? nil : try quality.map(QualityCalibration.load) ?? .cifar10
             clf = try Classifier(path: try resolveModelPath(model))
             claim = try meta.map { try clf.classIndex($0) }
         } catch let e as RobustError {
@@ -64,10 +69,11 @@ struct ScoreCommand: ParsableCommand {
         func flush() throws {
             guard !pending.isEmpty else { return }
             let scores = try clf.score(pending.map(\.1), claimed: pending.map(\.2), policy: policy.conflict)
-            for ((path, _, _), s) in zip(pending, scores) {
-                let (d, r) = policy.decide(s)
+            for ((path, img, _), s) in zip(pending, scores) {
+                let q = policy.quality.map { $0.measure(img) }
+                let (d, r) = policy.decide(s, quality: q.map { policy.quality!.flags($0) } ?? [])
                 counts[d, default: 0] += 1
-                emit(path: path, decision: d, reasons: r, score: s, names: clf.classNames)
+                emit(path: path, decision: d, reasons: r, score: s, names: clf.classNames, quality: q)
             }
             total += pending.count
             pending.removeAll(keepingCapacity: true)
@@ -99,7 +105,8 @@ struct ScoreCommand: ParsableCommand {
         if (counts[.review] ?? 0) + (counts[.reject] ?? 0) > 0 { throw ExitCode(1) }
     }
 
-    func emit(path: String, decision: GateDecision, reasons: GateReasons, score s: Score?, names: [String], error: String? = nil) {
+    func emit(path: String, decision: GateDecision, reasons: GateReasons, score s: Score?, names: [String],
+              quality q: ImageQuality? = nil, error: String? = nil) {
         if json {
             var kv: [(String, JSON)] = [("path", .string(path)), ("decision", .string(decision.name)),
                                         ("reasons", .array(reasons.names.map { .string($0) }))]
@@ -112,6 +119,11 @@ struct ScoreCommand: ParsableCommand {
                            ("verdict", .string(s.verdict!.name))]
                 }
                 if probabilities { kv.append(("probabilities", .array(s.probabilities.map { .double(Double($0)) }))) }
+            }
+            if let q {
+                kv.append(("quality", .object([("detail", .double(q.detail)), ("sharpness", .double(q.sharpness)),
+                                               ("brightness", .double(q.brightness)), ("contrast", .double(q.contrast)),
+                                               ("entropy_bits", .double(q.entropy))])))
             }
             if let error { kv.append(("error", .string(error))) }
             print(JSON.object(kv).serialized)

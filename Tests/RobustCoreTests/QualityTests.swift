@@ -142,4 +142,28 @@ final class QualityTests: XCTestCase {
         XCTAssertEqual(report.loaded, 3)
         XCTAssertEqual(loaded.pixels, ds.pixels)
     }
+
+    func testBuiltInThresholdsAreTheShippedCalibrationFile() throws {
+        let path = fixturesDir + "/../../../models/cifar10-quality.json"
+        XCTAssertEqual(try QualityCalibration.load(path), QualityCalibration.cifar10,
+                       "models/cifar10-quality.json and QualityCalibration.cifar10 disagree: recalibrate both together")
+    }
+
+    func testGateReviewsDamagedImagesAndReportsWhy() throws {
+        let flat = FloatImage(width: 32, height: 32, fill: 0.5).rgb
+        var policy = GatePolicy()
+        let cal = try XCTUnwrap(policy.quality)
+        let f = cal.flags(cal.measure(flat))
+        XCTAssertEqual(f, [.blurry, .lowInformation])
+        let s = Score(probabilities: [0.97, 0.01, 0.01, 0.01], classNames: ["a", "b", "c", "d"], claimed: 0)
+        XCTAssertEqual(policy.decide(s).0, .accept)
+        let (d, r) = policy.decide(s, quality: f)
+        XCTAssertEqual(d, .review)
+        XCTAssertEqual(r.names, ["blurry", "low_information"])
+        XCTAssertEqual(GatePolicy.reasons([.dark]).names, ["bad_exposure"])
+        policy.quality = nil
+        XCTAssertEqual(policy.decide(s, quality: []).0, .accept)
+        // A calibration measures at its image size: a 64 x 64 flat image is the same as a 32 x 32 one.
+        XCTAssertEqual(cal.measure(FloatImage(width: 64, height: 64, fill: 0.5).rgb).detail, 0)
+    }
 }

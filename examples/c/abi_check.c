@@ -219,9 +219,54 @@ int main(int argc, char **argv) {
     EXPECT_STATUS(robust_gate(model, png, png_size, "unicorn", NULL, &g), ROBUST_ERR_UNKNOWN_CLASS);
     robust_policy lax;
     robust_policy_default(&lax);
-    lax.max_entropy_normalized = 1; lax.min_confidence = 0; lax.consistent_probability = 0;
+    lax.max_entropy_normalized = 1; lax.min_confidence = 0; lax.consistent_probability = 0; lax.check_quality = 0;
     EXPECT_STATUS(robust_gate(model, png, png_size, NULL, &lax, &g), ROBUST_OK);
-    CHECK(g.decision == ROBUST_ACCEPT && g.reasons == 0, "lax policy accepts: %d %u", g.decision, g.reasons);
+    CHECK(g.decision == ROBUST_ACCEPT && g.reasons == 0 && g.quality_checked == 0, "lax policy accepts: %d %u", g.decision, g.reasons);
+
+    /* Image quality, without a model and inside the gate. */
+    robust_quality_thresholds qt;
+    robust_quality_thresholds_default(&qt);
+    CHECK(qt.image_size == 32 && qt.blurry_below > 0 && qt.blurry_below < qt.noisy_above && qt.dark_below < qt.light_above,
+          "default thresholds %g %g", qt.blurry_below, qt.noisy_above);
+    robust_quality q, q2;
+    EXPECT_STATUS(robust_quality_encoded(png, png_size, 0, NULL, &q), ROBUST_OK);
+    CHECK(q.detail >= 0 && q.brightness >= 0 && q.brightness <= 1 && q.entropy_bits >= 0 && q.entropy_bits <= 8, "quality fields");
+    EXPECT_STATUS(robust_quality_encoded(png, png_size, 0, &qt, &q2), ROBUST_OK);
+    CHECK(q.detail == q2.detail && q.flags == q2.flags && q.hash == q2.hash, "NULL thresholds are the defaults");
+    EXPECT_STATUS(robust_gate(model, png, png_size, NULL, NULL, &g), ROBUST_OK);
+    CHECK(g.quality_checked == 1 && g.quality.detail == q.detail && g.quality.flags == q.flags, "the gate reports the image's quality");
+    unsigned char flat[32 * 32 * 3], noisy[32 * 32 * 3];
+    memset(flat, 128, sizeof flat);
+    uint32_t lcg = 12345;
+    for (size_t i = 0; i < sizeof noisy; i++) { lcg = lcg * 1664525u + 1013904223u; noisy[i] = (unsigned char)(64 + (lcg >> 25)); }
+    EXPECT_STATUS(robust_quality_rgb(flat, 32, 32, 0, NULL, &q), ROBUST_OK);
+    CHECK(q.detail == 0 && q.entropy_bits == 0 && (q.flags & ROBUST_QUALITY_BLURRY) && (q.flags & ROBUST_QUALITY_LOW_INFORMATION)
+          && !(q.flags & ROBUST_QUALITY_NOISY), "a flat image: flags %u", q.flags);
+    EXPECT_STATUS(robust_quality_rgb(noisy, 32, 32, 0, NULL, &q), ROBUST_OK);
+    CHECK((q.flags & ROBUST_QUALITY_NOISY) && !(q.flags & ROBUST_QUALITY_BLURRY), "a noise image: flags %u, detail %g", q.flags, q.detail);
+    EXPECT_STATUS(robust_quality_rgb(noisy, 16, 32, 32 * 3, NULL, &q), ROBUST_OK);  /* a crop, resized to 32 x 32 */
+    CHECK(strcmp(robust_quality_flag_name(ROBUST_QUALITY_NOISY), "noisy") == 0 && robust_quality_flag_name(3) == NULL, "flag names");
+    CHECK(strcmp(robust_reason_name(ROBUST_REASON_BLURRY), "blurry") == 0, "quality reason names");
+    robust_quality_thresholds bad_t = qt;
+    bad_t.blurry_below = 1; bad_t.noisy_above = 0.5f;
+    EXPECT_STATUS(robust_quality_rgb(flat, 32, 32, 0, &bad_t, &q), ROBUST_ERR_INVALID_ARGUMENT);
+    bad_t = qt; bad_t.dark_below = NAN;
+    EXPECT_STATUS(robust_quality_encoded(png, png_size, 0, &bad_t, &q), ROBUST_ERR_INVALID_ARGUMENT);
+    bad_t = qt; bad_t.image_size = -1;
+    EXPECT_STATUS(robust_quality_rgb(flat, 32, 32, 0, &bad_t, &q), ROBUST_ERR_INVALID_ARGUMENT);
+    robust_policy bad_quality;
+    robust_policy_default(&bad_quality);
+    bad_quality.quality.light_above = -1;
+    EXPECT_STATUS(robust_gate(model, png, png_size, NULL, &bad_quality, &g), ROBUST_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(robust_quality_encoded(png, png_size / 3, 0, NULL, &q), ROBUST_ERR_IMAGE);
+    EXPECT_STATUS(robust_quality_encoded(png, png_size, 100, NULL, &q), ROBUST_ERR_IMAGE);  /* over the pixel cap */
+    EXPECT_STATUS(robust_quality_encoded(NULL, 10, 0, NULL, &q), ROBUST_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(robust_quality_encoded(png, png_size, 0, NULL, NULL), ROBUST_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(robust_quality_rgb(flat, 0, 32, 0, NULL, &q), ROBUST_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(robust_quality_rgb(flat, 32, 32, 10, NULL, &q), ROBUST_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(robust_quality_thresholds_load("/nonexistent/calibration.json", &qt), ROBUST_ERR_IO);
+    EXPECT_STATUS(robust_quality_thresholds_load(argv[2], &qt), ROBUST_ERR_INVALID_ARGUMENT);  /* a PNG, not JSON */
+    EXPECT_STATUS(robust_quality_thresholds_load(NULL, &qt), ROBUST_ERR_INVALID_ARGUMENT);
     CHECK(strcmp(robust_reason_name(ROBUST_REASON_HIGH_ENTROPY), "high_entropy") == 0 && robust_reason_name(3) == NULL, "reason names");
     CHECK(robust_decision_name(7) == NULL, "decision names");
     EXPECT_STATUS(robust_set_num_threads(0), ROBUST_ERR_INVALID_ARGUMENT);

@@ -113,17 +113,34 @@ public final class Classifier: @unchecked Sendable {
         try score(ImageCodec.decodeFile(path, maxPixels: maxPixels), claimed: claimed, policy: policy)
     }
 
-    /// accept / review / reject for an upload; bytes that do not decode are rejected as unreadable.
+    /// accept / review / reject for an upload; bytes that do not decode are rejected as
+    /// unreadable. With policy.quality the image's quality measures come back too.
     public func gate(encoded bytes: [UInt8], source: String = "<memory>", claimed: Int?,
                      policy: GatePolicy = .init()) throws -> (GateDecision, GateReasons, Score?) {
+        let g = try gateWithQuality(encoded: bytes, source: source, claimed: claimed, policy: policy)
+        return (g.decision, g.reasons, g.score)
+    }
+
+    public struct GateResult: Sendable {
+        public var decision: GateDecision
+        public var reasons: GateReasons
+        public var score: Score?
+        public var quality: ImageQuality?
+        public var qualityFlags: QualityFlags
+    }
+
+    public func gateWithQuality(encoded bytes: [UInt8], source: String = "<memory>", claimed: Int?,
+                                policy: GatePolicy = .init()) throws -> GateResult {
         let img: RGBImage
         do { img = try ImageCodec.decode(bytes, source: source, maxPixels: maxPixels) } catch let e as RobustError {
-            if case .decode = e { return (.reject, .unreadable, nil) }
+            if case .decode = e { return GateResult(decision: .reject, reasons: .unreadable, score: nil, quality: nil, qualityFlags: []) }
             throw e
         }
         let s = try score(img, claimed: claimed, policy: policy.conflict)
-        let (d, r) = policy.decide(s)
-        return (d, r, s)
+        let q = policy.quality.map { $0.measure(img) }
+        let flags = q.map { policy.quality!.flags($0) } ?? []
+        let (d, r) = policy.decide(s, quality: flags)
+        return GateResult(decision: d, reasons: r, score: s, quality: q, qualityFlags: flags)
     }
 
     // MARK: The replica pool

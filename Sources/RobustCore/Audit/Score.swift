@@ -108,6 +108,14 @@ public struct GateReasons: OptionSet, Sendable {
     public static let highEntropy = GateReasons(rawValue: 1 << 3)
     /// The model's top class has less probability than the policy's minimum.
     public static let lowConfidence = GateReasons(rawValue: 1 << 4)
+    /// Image quality (with GatePolicy.quality): noisier than the calibration's clean images.
+    public static let noisy = GateReasons(rawValue: 1 << 5)
+    /// Blurrier than the calibration's clean images.
+    public static let blurry = GateReasons(rawValue: 1 << 6)
+    /// Darker or lighter than the calibration's clean images.
+    public static let badExposure = GateReasons(rawValue: 1 << 7)
+    /// Less luminance entropy than the calibration's clean images (nearly empty).
+    public static let lowInformation = GateReasons(rawValue: 1 << 8)
 
     public var names: [String] {
         var out: [String] = []
@@ -116,21 +124,38 @@ public struct GateReasons: OptionSet, Sendable {
         if contains(.labelUncertain) { out.append("label_uncertain") }
         if contains(.highEntropy) { out.append("high_entropy") }
         if contains(.lowConfidence) { out.append("low_confidence") }
+        if contains(.noisy) { out.append("noisy") }
+        if contains(.blurry) { out.append("blurry") }
+        if contains(.badExposure) { out.append("bad_exposure") }
+        if contains(.lowInformation) { out.append("low_information") }
         return out
     }
 }
 
 /// Gate thresholds. Reject: unreadable, or a label conflict. Review: an uncertain claim,
-/// normalized entropy above `maxNormalizedEntropy`, or confidence below `minConfidence`.
-/// Accept: nothing of the above.
+/// normalized entropy above `maxNormalizedEntropy`, confidence below `minConfidence`, or
+/// (with `quality`) an image the quality thresholds flag as noisy, blurred, badly exposed or
+/// nearly empty. Accept: nothing of the above.
 public struct GatePolicy: Sendable, Equatable {
     public var conflict = ConflictPolicy()
     public var maxNormalizedEntropy: Float = 0.6
     public var minConfidence: Float = 0.3
+    /// Image-quality thresholds, or nil to skip the quality check.
+    public var quality: QualityCalibration? = .cifar10
     public init() {}
 
-    public func decide(_ s: Score) -> (GateDecision, GateReasons) {
+    /// Quality flags as gate reasons.
+    public static func reasons(_ f: QualityFlags) -> GateReasons {
         var r: GateReasons = []
+        if f.contains(.noisy) { r.insert(.noisy) }
+        if f.contains(.blurry) { r.insert(.blurry) }
+        if f.contains(.dark) || f.contains(.light) { r.insert(.badExposure) }
+        if f.contains(.lowInformation) { r.insert(.lowInformation) }
+        return r
+    }
+
+    public func decide(_ s: Score, quality q: QualityFlags = []) -> (GateDecision, GateReasons) {
+        var r = GatePolicy.reasons(q)
         if s.verdict == .conflict { r.insert(.labelConflict) }
         if s.verdict == .uncertain { r.insert(.labelUncertain) }
         if s.normalizedEntropy > maxNormalizedEntropy { r.insert(.highEntropy) }

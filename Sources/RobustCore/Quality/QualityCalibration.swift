@@ -37,16 +37,35 @@ public struct QualityCalibration: Sendable, Equatable {
     public var nearDuplicateBits: Int
     /// Flag as uncertain above this model prediction entropy (nats); nil without a model.
     public var uncertainAbove: Double?
+    /// Images are measured at imageSize x imageSize (resized as for the model), as the
+    /// calibration images were; 0 measures them as they are.
+    public var imageSize: Int
     /// How many images, from where, and the share each threshold leaves out.
     public var images: Int
     public var source: String
     public var rates: QualityRates
 
     public init(noisyAbove: Double, blurryBelow: Double, darkBelow: Double, lightAbove: Double, lowInformationBelow: Double,
-                nearDuplicateBits: Int = 2, uncertainAbove: Double? = nil, images: Int, source: String, rates: QualityRates = .init()) {
+                nearDuplicateBits: Int = 2, uncertainAbove: Double? = nil, imageSize: Int = 32, images: Int, source: String,
+                rates: QualityRates = .init()) {
         self.noisyAbove = noisyAbove; self.blurryBelow = blurryBelow; self.darkBelow = darkBelow; self.lightAbove = lightAbove
         self.lowInformationBelow = lowInformationBelow; self.nearDuplicateBits = nearDuplicateBits
-        self.uncertainAbove = uncertainAbove; self.images = images; self.source = source; self.rates = rates
+        self.uncertainAbove = uncertainAbove; self.imageSize = imageSize; self.images = images; self.source = source
+        self.rates = rates
+    }
+
+    /// The thresholds calibrated on CIFAR-10's 50,000 training images (JPEG, 32 x 32), as
+    /// models/cifar10-quality.json holds them (a test keeps the two equal): the C library's
+    /// and the gate's default.
+    public static let cifar10 = QualityCalibration(
+        noisyAbove: 0.032742854682817533, blurryBelow: 0.00525495880866563, darkBelow: 0.17362625578278168,
+        lightAbove: 0.8415599608800565, lowInformationBelow: 4.690890528205189, images: 50000,
+        source: "../shared/data/cifar10-jpeg/train")
+
+    /// The measures of one image as this calibration sees it (resized to imageSize first).
+    public func measure(_ img: RGBImage) -> ImageQuality {
+        guard imageSize > 0, img.width != imageSize || img.height != imageSize else { return ImageQuality(img) }
+        return ImageQuality(ImageCodec.resize(img, width: imageSize, height: imageSize))
     }
 
     /// Per-image flags (duplicates are a dataset-level check: see QualityAudit).
@@ -63,8 +82,8 @@ public struct QualityCalibration: Sendable, Equatable {
 
     /// Thresholds at the given shares of clean images (`measures`), with the model's
     /// prediction entropies when there is a model.
-    public static func calibrate(_ measures: [ImageQuality], modelEntropies: [Double]? = nil, source: String,
-                                 rates: QualityRates = .init()) throws -> QualityCalibration {
+    public static func calibrate(_ measures: [ImageQuality], modelEntropies: [Double]? = nil, imageSize: Int = 32,
+                                 source: String, rates: QualityRates = .init()) throws -> QualityCalibration {
         guard measures.count >= 20 else {
             throw RobustError.invalidArgument("calibration needs at least 20 clean images, got \(measures.count)")
         }
@@ -75,7 +94,7 @@ public struct QualityCalibration: Sendable, Equatable {
             darkBelow: quantile(bright, rates.exposure), lightAbove: quantile(bright, 1 - rates.exposure),
             lowInformationBelow: quantile(ent, rates.lowInformation),
             uncertainAbove: modelEntropies.map { quantile($0.sorted(), 1 - rates.uncertain) },
-            images: measures.count, source: source, rates: rates)
+            imageSize: imageSize, images: measures.count, source: source, rates: rates)
     }
 
     /// Linear-interpolated quantile of sorted values (numpy's default).
@@ -99,7 +118,7 @@ extension QualityCalibration {
             ("images", .int(Int64(images))), ("source", .string(source)),
             ("noisy_above", .double(noisyAbove)), ("blurry_below", .double(blurryBelow)),
             ("dark_below", .double(darkBelow)), ("light_above", .double(lightAbove)),
-            ("low_information_below", .double(lowInformationBelow)), ("near_duplicate_bits", .int(Int64(nearDuplicateBits))),
+            ("low_information_below", .double(lowInformationBelow)), ("near_duplicate_bits", .int(Int64(nearDuplicateBits))), ("image_size", .int(Int64(imageSize))),
             ("rates", .object([("noise", .double(rates.noise)), ("blur", .double(rates.blur)), ("exposure", .double(rates.exposure)),
                                ("low_information", .double(rates.lowInformation)), ("uncertain", .double(rates.uncertain))]))]
         if let u = uncertainAbove { f.append(("uncertain_above", .double(u))) }
@@ -125,8 +144,10 @@ extension QualityCalibration {
                                    lowInformationBelow: try num("low_information_below"),
                                    nearDuplicateBits: Int(try num("near_duplicate_bits")),
                                    uncertainAbove: j["uncertain_above"]?.doubleValue,
+                                   imageSize: Int(j["image_size"]?.doubleValue ?? 32),
                                    images: Int(try num("images")), source: j["source"]?.stringValue ?? "")
-        guard c.blurryBelow <= c.noisyAbove, c.darkBelow <= c.lightAbove, (0...64).contains(c.nearDuplicateBits) else {
+        guard c.blurryBelow <= c.noisyAbove, c.darkBelow <= c.lightAbove, (0...64).contains(c.nearDuplicateBits),
+              (0...4096).contains(c.imageSize) else {
             throw RobustError.invalidArgument("\(path): thresholds out of order")
         }
         if let r = j["rates"] {

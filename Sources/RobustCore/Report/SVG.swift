@@ -80,6 +80,46 @@ public enum SVGChart {
         return s + "</svg>\n"
     }
 
+    /// A square-cell map without numbers: `values[row][col]` shaded from white (`range`'s
+    /// lower end) to dark red (upper end), with a color bar and labeled axes; for the Fourier
+    /// sensitivity map (row = vertical frequency, column = horizontal, zero in the middle).
+    public static func grid(title: String, values: [[Double]], rowLabels: [String], columnLabels: [String],
+                            xLabel: String, yLabel: String, range: ClosedRange<Double>, legend: String, cell: Int = 14) -> String {
+        let rows = values.count, cols = values.first?.count ?? 0
+        let left = 70.0, top = 40.0, c = Double(cell)
+        let width = Int(left + Double(cols) * c + 110), height = Int(top + Double(rows) * c + 60)
+        var s = header(width, height, title)
+        func red(_ v: Double) -> String {
+            let t = min(max((v - range.lowerBound) / max(range.upperBound - range.lowerBound, 1e-12), 0), 1)
+            return "rgb(\(Int(255 - t * 152)),\(Int(245 - t * 245)),\(Int(240 - t * 227)))"
+        }
+        for r in 0..<rows { for col in 0..<cols {
+            let v = values[r][col]
+            s += "<rect x='\(n(left + Double(col) * c))' y='\(n(top + Double(r) * c))' width='\(n(c))' height='\(n(c))' fill='\(v.isNaN ? "#ddd" : red(v))'><title>\(rowLabels[r]), \(columnLabels[col]): \(label(v, digits: 3))</title></rect>"
+        }
+            s += "\n"
+        }
+        // axis labels: every fourth row and column
+        for r in stride(from: 0, to: rows, by: 4) {
+            s += "<text x='\(n(left - 4))' y='\(n(top + (Double(r) + 0.75) * c))' text-anchor='end' font-size='10'>\(escape(rowLabels[r]))</text>"
+        }
+        for col in stride(from: 0, to: cols, by: 4) {
+            s += "<text x='\(n(left + (Double(col) + 0.5) * c))' y='\(n(top + Double(rows) * c + 14))' text-anchor='middle' font-size='10'>\(escape(columnLabels[col]))</text>"
+        }
+        s += "\n<text x='\(n(left + Double(cols) * c / 2))' y='\(height - 16)' text-anchor='middle'>\(escape(xLabel))</text>\n"
+        s += "<text transform='translate(18 \(n(top + Double(rows) * c / 2))) rotate(-90)' text-anchor='middle'>\(escape(yLabel))</text>\n"
+        // color bar
+        let bx = left + Double(cols) * c + 24, bh = Double(rows) * c
+        for k in 0..<50 {
+            let t = 1 - Double(k) / 49
+            s += "<rect x='\(n(bx))' y='\(n(top + Double(k) * bh / 50))' width='14' height='\(n(bh / 50 + 0.5))' fill='\(red(range.lowerBound + t * (range.upperBound - range.lowerBound)))'/>"
+        }
+        s += "\n<text x='\(n(bx + 18))' y='\(n(top + 8))' font-size='10'>\(label(range.upperBound))</text>"
+        s += "<text x='\(n(bx + 18))' y='\(n(top + bh))' font-size='10'>\(label(range.lowerBound))</text>"
+        s += "<text transform='translate(\(n(bx + 50)) \(n(top + bh / 2))) rotate(-90)' text-anchor='middle' font-size='11'>\(escape(legend))</text>\n"
+        return s + "</svg>\n"
+    }
+
     static let palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
 
     static func header(_ w: Int, _ h: Int, _ title: String) -> String {

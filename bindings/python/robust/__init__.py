@@ -21,7 +21,8 @@ from typing import List, Optional, Sequence, Union
 
 import numpy as np
 
-__all__ = ["Model", "Score", "Conflict", "GateResult", "Policy", "RobustError", "InvalidArgumentError",
+__all__ = ["Model", "Score", "Conflict", "GateResult", "Policy", "Quality", "QualityThresholds", "quality",
+           "RobustError", "InvalidArgumentError",
            "IOError", "ModelFormatError", "ImageError", "UnknownClassError", "entropy", "version",
            "set_num_threads", "get_num_threads", "library_path"]
 
@@ -53,7 +54,9 @@ NO_CLAIM = -1
 VERDICTS = {-1: None, 0: "consistent", 1: "conflict", 2: "uncertain"}
 DECISIONS = {0: "accept", 1: "review", 2: "reject"}
 REASONS = [(0x1, "unreadable"), (0x2, "label_conflict"), (0x4, "label_uncertain"),
-           (0x8, "high_entropy"), (0x10, "low_confidence")]
+           (0x8, "high_entropy"), (0x10, "low_confidence"), (0x20, "noisy"), (0x40, "blurry"),
+           (0x80, "bad_exposure"), (0x100, "low_information")]
+QUALITY_FLAGS = [(0x1, "noisy"), (0x2, "blurry"), (0x4, "dark"), (0x8, "light"), (0x10, "low_information")]
 
 
 class _ModelInfo(ctypes.Structure):
@@ -68,10 +71,23 @@ class _Score(ctypes.Structure):
                 ("verdict", ctypes.c_int32), ("num_classes", ctypes.c_int32)]
 
 
+class _QualityThresholds(ctypes.Structure):
+    _fields_ = [("noisy_above", ctypes.c_float), ("blurry_below", ctypes.c_float), ("dark_below", ctypes.c_float),
+                ("light_above", ctypes.c_float), ("low_information_below", ctypes.c_float),
+                ("image_size", ctypes.c_int32)]
+
+
+class _Quality(ctypes.Structure):
+    _fields_ = [("detail", ctypes.c_float), ("sharpness", ctypes.c_float), ("brightness", ctypes.c_float),
+                ("contrast", ctypes.c_float), ("entropy_bits", ctypes.c_float), ("hash", ctypes.c_uint64),
+                ("flags", ctypes.c_uint32)]
+
+
 class _Policy(ctypes.Structure):
     _fields_ = [("consistent_probability", ctypes.c_float), ("conflict_confidence", ctypes.c_float),
                 ("conflict_probability", ctypes.c_float), ("max_entropy_normalized", ctypes.c_float),
-                ("min_confidence", ctypes.c_float)]
+                ("min_confidence", ctypes.c_float), ("check_quality", ctypes.c_int32),
+                ("quality", _QualityThresholds)]
 
 
 class _Conflict(ctypes.Structure):
@@ -82,7 +98,7 @@ class _Conflict(ctypes.Structure):
 
 class _Gate(ctypes.Structure):
     _fields_ = [("decision", ctypes.c_int32), ("reasons", ctypes.c_uint32), ("scored", ctypes.c_int32),
-                ("score", _Score)]
+                ("score", _Score), ("quality_checked", ctypes.c_int32), ("quality", _Quality)]
 
 
 _P = ctypes.c_void_p
@@ -123,6 +139,12 @@ _declare("robust_check_conflict", ctypes.c_int, _P, ctypes.c_void_p, ctypes.c_si
          ctypes.POINTER(_Policy), ctypes.POINTER(_Conflict))
 _declare("robust_gate", ctypes.c_int, _P, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p,
          ctypes.POINTER(_Policy), ctypes.POINTER(_Gate))
+_declare("robust_quality_thresholds_default", None, ctypes.POINTER(_QualityThresholds))
+_declare("robust_quality_thresholds_load", ctypes.c_int, ctypes.c_char_p, ctypes.POINTER(_QualityThresholds))
+_declare("robust_quality_encoded", ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint64,
+         ctypes.POINTER(_QualityThresholds), ctypes.POINTER(_Quality))
+_declare("robust_quality_rgb", ctypes.c_int, _U8, ctypes.c_int32, ctypes.c_int32, ctypes.c_size_t,
+         ctypes.POINTER(_QualityThresholds), ctypes.POINTER(_Quality))
 
 # ---- Errors ------------------------------------------------------------------------------
 
@@ -170,6 +192,58 @@ def _check(status: int) -> None:
 
 
 @dataclass
+class QualityThresholds:
+    """Image-quality thresholds (defaults: calibrated on CIFAR-10's training images, as robust.h's).
+    QualityThresholds.load(path) reads a file from `audit-cli quality DIR --calibrate FILE`."""
+    noisy_above: float = 0.0
+    blurry_below: float = 0.0
+    dark_below: float = 0.0
+    light_above: float = 0.0
+    low_information_below: float = 0.0
+    image_size: int = 32
+
+    def __post_init__(self):
+        if (self.noisy_above, self.blurry_below, self.dark_below, self.light_above, self.low_information_below) == (0, 0, 0, 0, 0):
+            d = _QualityThresholds()
+            _lib.robust_quality_thresholds_default(ctypes.byref(d))
+            self._set(d)
+
+    def _set(self, d: "_QualityThresholds") -> None:
+        self.noisy_above, self.blurry_below = d.noisy_above, d.blurry_below
+        self.dark_below, self.light_above = d.dark_below, d.light_above
+        self.low_information_below, self.image_size = d.low_information_below, d.image_size
+
+    @classmethod
+    def load(cls, path: Union[str, os.PathLike]) -> "QualityThresholds":
+        d = _QualityThresholds()
+        _check(_lib.robust_quality_thresholds_load(os.fsencode(path), ctypes.byref(d)))
+        t = cls()
+        t._set(d)
+        return t
+
+    def _c(self) -> _QualityThresholds:
+        return _QualityThresholds(self.noisy_above, self.blurry_below, self.dark_below, self.light_above,
+                                  self.low_information_below, self.image_size)
+
+
+@dataclass
+class Quality:
+    """An image's quality measures (see robust.h's robust_quality) and the flags they raise."""
+    detail: float
+    sharpness: float
+    brightness: float
+    contrast: float
+    entropy_bits: float
+    hash: int
+    flags: List[str]
+
+    @staticmethod
+    def _from(q: "_Quality") -> "Quality":
+        return Quality(q.detail, q.sharpness, q.brightness, q.contrast, q.entropy_bits, q.hash,
+                       [name for bit, name in QUALITY_FLAGS if q.flags & bit])
+
+
+@dataclass
 class Policy:
     """Verdict and gate thresholds (defaults as in robust.h)."""
     consistent_probability: float = 0.5
@@ -177,10 +251,14 @@ class Policy:
     conflict_probability: float = 0.1
     max_entropy_normalized: float = 0.6
     min_confidence: float = 0.3
+    #: the gate reviews images the quality thresholds flag (noisy, blurry, dark/light, nearly empty)
+    check_quality: bool = True
+    quality: QualityThresholds = field(default_factory=QualityThresholds)
 
     def _c(self) -> _Policy:
         return _Policy(self.consistent_probability, self.conflict_confidence, self.conflict_probability,
-                       self.max_entropy_normalized, self.min_confidence)
+                       self.max_entropy_normalized, self.min_confidence, int(bool(self.check_quality)),
+                       self.quality._c())
 
 
 @dataclass
@@ -220,6 +298,8 @@ class GateResult:
     decision: str
     reasons: List[str]
     score: Optional[Score]
+    #: the image's quality measures (None when it did not decode or the policy skips the check)
+    quality: Optional[Quality] = None
 
 
 # ---- Functions ---------------------------------------------------------------------------
@@ -248,6 +328,19 @@ def entropy(probs) -> tuple:
 
 
 ImageLike = Union[str, os.PathLike, bytes, bytearray, memoryview, np.ndarray]
+
+
+def quality(image: ImageLike, thresholds: Optional[QualityThresholds] = None, max_pixels: int = 0) -> Quality:
+    """Quality measures and flags of a path, PNG/JPEG bytes, or a uint8 array (H, W, 3); no model needed."""
+    out = _Quality()
+    t = ctypes.byref(thresholds._c()) if thresholds else None
+    if isinstance(image, np.ndarray):
+        a = Model._rgb(image)
+        _check(_lib.robust_quality_rgb(a.ctypes.data_as(_U8), a.shape[1], a.shape[0], 0, t, ctypes.byref(out)))
+    else:
+        b = Model._bytes(image)
+        _check(_lib.robust_quality_encoded(b, len(b), int(max_pixels), t, ctypes.byref(out)))
+    return Quality._from(out)
 
 
 class Model:
@@ -370,7 +463,8 @@ class Model:
         score = None
         if out.scored:
             score = Score._from(out.score, None)
-        return GateResult(DECISIONS[out.decision], [name for bit, name in REASONS if out.reasons & bit], score)
+        return GateResult(DECISIONS[out.decision], [name for bit, name in REASONS if out.reasons & bit], score,
+                          Quality._from(out.quality) if out.quality_checked else None)
 
     @staticmethod
     def _rgb(image: np.ndarray) -> np.ndarray:

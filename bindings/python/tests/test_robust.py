@@ -87,10 +87,46 @@ def test_conflict_and_gate(model, images):
     assert c.claimed_class == 5 and c.fused_class is None and c.verdict in ("consistent", "conflict", "uncertain")
     g = model.gate(data, "dog")
     assert g.decision in ("accept", "review", "reject") and g.score is not None
-    lax = robust.Policy(max_entropy_normalized=1, min_confidence=0, consistent_probability=0)
-    assert model.gate(data, "dog", policy=lax).decision == "accept"
+    lax = robust.Policy(max_entropy_normalized=1, min_confidence=0, consistent_probability=0, check_quality=False)
+    g = model.gate(data, "dog", policy=lax)
+    assert g.decision == "accept" and g.quality is None
     bad = model.gate(data[:40], "dog")
-    assert (bad.decision, bad.reasons, bad.score) == ("reject", ["unreadable"], None)
+    assert (bad.decision, bad.reasons, bad.score, bad.quality) == ("reject", ["unreadable"], None, None)
+    # uniform random pixels are far noisier than any CIFAR-10 photograph: the quality check reviews them
+    lax.check_quality = True
+    g = model.gate(data, "dog", policy=lax)
+    assert g.decision == "review" and g.reasons == ["noisy"] and g.quality.flags == ["noisy"]
+
+
+def test_quality_without_a_model(images, tmp_path):
+    q = robust.quality(images[0])
+    assert q.flags == ["noisy"] and q.detail > robust.QualityThresholds().noisy_above
+    assert robust.quality(png_bytes(images[0])) == q
+    path = tmp_path / "noise.png"
+    path.write_bytes(png_bytes(images[0]))
+    assert robust.quality(str(path)) == q
+    flat = np.full((32, 32, 3), 128, dtype=np.uint8)
+    f = robust.quality(flat)
+    assert f.detail == 0 and f.entropy_bits == 0 and f.flags == ["blurry", "low_information"]
+    dark = robust.quality(np.full((32, 32, 3), 5, dtype=np.uint8))
+    assert "dark" in dark.flags and dark.brightness < 0.05
+    # thresholds: defaults, a calibration file, and bad values
+    t = robust.QualityThresholds()
+    assert t.image_size == 32 and 0 < t.blurry_below < t.noisy_above
+    cal = tmp_path / "cal.json"
+    cal.write_text(json.dumps({"format": "robust-quality-calibration", "version": 1, "images": 100, "noisy_above": 0.9,
+                               "blurry_below": 0.0, "dark_below": 0.0, "light_above": 1.0,
+                               "low_information_below": 0.0, "near_duplicate_bits": 2}))
+    loose = robust.QualityThresholds.load(cal)
+    assert loose.noisy_above == pytest.approx(0.9) and robust.quality(images[0], loose).flags == []
+    with pytest.raises(robust.InvalidArgumentError, match="out of order"):
+        robust.quality(images[0], robust.QualityThresholds(noisy_above=0.1, blurry_below=0.2))
+    with pytest.raises(robust.IOError):
+        robust.QualityThresholds.load(tmp_path / "missing.json")
+    with pytest.raises(robust.InvalidArgumentError, match="not a quality calibration file"):
+        robust.QualityThresholds.load(path)
+    with pytest.raises(robust.ImageError):
+        robust.quality(png_bytes(images[0])[:50])
 
 
 def test_errors_are_exceptions_with_the_library_message(model, images, tmp_path):
