@@ -169,6 +169,42 @@ refused "unknown corruption 'snowfall'" "$CLI" robustness --data "$T/data" --mod
 refused "expected START:END:STEP" "$CLI" robustness --data "$T/data" --model "$T/ln/noisy.safetensors" --noise 0.2:0
 refused "unknown suite" "$CLI" robustness --data "$T/data" --model "$T/ln/noisy.safetensors" --suite imagenet-c
 
+# quality: calibrate on the clean training images, then flag noisy copies and a duplicate
+"$CLI" quality "$T/data/train" --calibrate "$T/cal.json" > /dev/null 2>&1 || fail "quality --calibrate failed"
+grep -q '"robust-quality-calibration"' "$T/cal.json" || fail "no calibration file"
+mkdir -p "$T/uploads"
+"$PY" - "$T/data/test" "$T/uploads" <<'PYEOF' || fail "could not write the upload images"
+import glob, sys, numpy as np
+from PIL import Image
+src, dst = sys.argv[1], sys.argv[2]
+rng = np.random.default_rng(0)
+files = sorted(glob.glob(src + "/*/*"))[:40]
+for i, f in enumerate(files):
+    x = np.asarray(Image.open(f).convert("RGB"), dtype=np.float64) / 255
+    if i % 2:
+        x = x + rng.normal(0, 0.15, x.shape)
+    Image.fromarray(np.uint8(np.clip(x, 0, 1) * 255 + 0.5)).save(f"{dst}/{i:03d}{'-noisy' if i % 2 else ''}.png")
+PYEOF
+cp "$T/uploads/000.png" "$T/uploads/copy-of-000.png"
+set +e
+"$CLI" quality "$T/uploads" --calibration "$T/cal.json" --all --out "$T/q.csv" > "$T/q.out" 2> "$T/q.err"
+rc=$?
+set -e
+[ "$rc" = 3 ] || { cat "$T/q.err"; fail "quality should exit 3 when it flags images (got $rc)"; }
+[ "$(($(wc -l < "$T/q.csv") - 1))" = 41 ] || fail "quality --all should list all 41 images"
+[ "$(grep -c -- '-noisy.png,[a-z_+]*noisy' "$T/q.csv")" -ge 18 ] || fail "quality missed the noisy images"
+[ "$(grep -v -- '-noisy.png' "$T/q.csv" | grep -c ',noisy')" -le 2 ] || fail "quality flags clean images as noisy"
+grep -q 'copy-of-000.png,[a-z_+]*duplicate' "$T/q.csv" || fail "quality missed the exact duplicate"
+refused "not a quality calibration file" "$CLI" quality "$T/uploads" --calibration "$T/q.csv"
+"$CLI" score --model "$T/ln/noisy.safetensors" --quality "$T/cal.json" --json "$T/uploads/001-noisy.png" > "$T/score.json" 2>/dev/null || true
+grep -q '"noisy"' "$T/score.json" && grep -q '"quality"' "$T/score.json" || fail "score does not review a noisy upload"
+
+# fourier: every frequency of a 32 x 32 image, a heat map
+"$CLI" fourier --model "$T/ln/noisy.safetensors" --data "$T/data" --limit 10 --out "$T/f" > "$T/f.out" 2> "$T/f.err" \
+    || { cat "$T/f.err"; fail "fourier failed"; }
+[ "$(wc -l < "$T/f/fourier.csv")" = 1025 ] || fail "fourier.csv should hold 32 x 32 frequencies"
+"$PY" -c "import xml.dom.minidom, sys; xml.dom.minidom.parse(sys.argv[1])" "$T/f/fourier.svg" || fail "fourier.svg is not well-formed"
+
 # bad input: a clear error and a non-zero exit, no crash
 if "$CLI" audit-labels --data "$T/nowhere" --epochs 1 > /dev/null 2> "$T/bad.err"; then fail "a missing folder succeeded"; fi
 grep -q "nowhere" "$T/bad.err" || fail "the error does not name the folder"

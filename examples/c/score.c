@@ -66,7 +66,8 @@ int main(int argc, char **argv) {
             if (meta) printf("  claimed %s p=%.3f", robust_model_class_name(model, g.score.claimed_class),
                              g.score.claimed_probability);
         }
-        for (uint32_t bit = 1; bit <= ROBUST_REASON_LOW_CONFIDENCE; bit <<= 1)
+        if (g.quality_checked) printf("  detail %.4f brightness %.3f", g.quality.detail, g.quality.brightness);
+        for (uint32_t bit = 1; bit <= ROBUST_REASON_LOW_INFORMATION; bit <<= 1)
             if (g.reasons & bit) printf("  [%s]", robust_reason_name(bit));
         printf("\n");
         if (g.decision != ROBUST_ACCEPT && status == 0) status = 1;

@@ -131,7 +131,7 @@ public struct Corruption: Sendable, CustomStringConvertible {
         }
     }
 
-    /// The whole suite: every kind at every severity, kinds in the benchmark's order.
+    /// The whole suite: every kind (in CorruptionKind order: noise, blur, then the rest) at every severity.
     public static func cifar10CSuite(kinds: [CorruptionKind] = CorruptionKind.allCases) -> [(CorruptionKind, Int, Corruption)] {
         kinds.flatMap { k in (1...5).map { s in (k, s, try! cifar10C(k, severity: s)) } }
     }
