@@ -118,10 +118,10 @@ int robust_model_set_max_pixels(robust_model *model, uint64_t max_pixels);
 
 /* Thresholds, calibrated on clean images (audit-cli quality DIR --calibrate FILE writes them).
  * robust_quality_thresholds_default gives the ones calibrated on CIFAR-10's 50,000 training
- * images, each leaving out 2% (noise, blur) or 0.5% (exposure, information) of them. */
+ * images, each leaving out 1% (noise, blur) or 0.5% (exposure, information) of them. */
 typedef struct robust_quality_thresholds {
-    float noisy_above;           /* detail above this: noisy (CIFAR-10: 0.0327)              */
-    float blurry_below;          /* detail below this: blurred (0.00525)                     */
+    float noisy_above;           /* detail above this: noisy (CIFAR-10: 0.0369)              */
+    float blurry_below;          /* detail below this: blurred (0.00441)                     */
     float dark_below;            /* mean luminance below this: dark (0.174)                  */
     float light_above;           /* mean luminance above this: light (0.842)                 */
     float low_information_below; /* luminance entropy in bits below this (4.69)              */

@@ -164,7 +164,7 @@ PYEOF
 # the same seed, the same figures
 "$CLI" robustness --model "$T/ln/noisy.safetensors" --data "$T/data" --noise 0:0.2:0.1 --blur 0:2:1 --suite cifar10c \
     --only fog,jpeg_compression --out "$T/rob2" > /dev/null 2>&1 || fail "robustness rerun failed"
-cmp -s <(cut -d, -f1-7 "$T/rob/robustness.csv") <(cut -d, -f1-7 "$T/rob2/robustness.csv") || fail "robustness is not reproducible"
+cmp -s <(cut -d, -f1-9 "$T/rob/robustness.csv") <(cut -d, -f1-9 "$T/rob2/robustness.csv") || fail "robustness is not reproducible"
 refused "unknown corruption 'snowfall'" "$CLI" robustness --data "$T/data" --model "$T/ln/noisy.safetensors" --suite cifar10c --only snowfall
 refused "expected START:END:STEP" "$CLI" robustness --data "$T/data" --model "$T/ln/noisy.safetensors" --noise 0.2:0
 refused "unknown suite" "$CLI" robustness --data "$T/data" --model "$T/ln/noisy.safetensors" --suite imagenet-c

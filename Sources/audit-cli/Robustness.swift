@@ -106,11 +106,13 @@ struct RobustnessCommand: ParsableCommand {
     }
 
     func report(_ rows: [RobustnessRow], seconds: Double) {
-        print(padRight("corruption", 18) + padLeft("level", 7) + padLeft("accuracy", 10) + padLeft("confidence", 12) + padLeft("entropy", 9))
+        print(padRight("corruption", 18) + padLeft("level", 7) + padLeft("accuracy", 10) + padLeft("confidence", 12) + padLeft("entropy", 9)
+              + "  most predicted")
         for r in rows {
             let level = r.family == "study" ? fmt(r.level, 2) : r.family == "clean" ? "-" : String(Int(r.level))
             print(padRight(r.corruption, 18) + padLeft(level, 7) + padLeft(fmt(100 * r.accuracy, 2) + "%", 10)
-                  + padLeft(fmt(r.meanConfidence, 3), 12) + padLeft(fmt(r.meanEntropy, 3), 9))
+                  + padLeft(fmt(r.meanConfidence, 3), 12) + padLeft(fmt(r.meanEntropy, 3), 9)
+                  + "  \(r.mostPredicted) \(fmt(100 * r.mostPredictedShare, 1))%")
         }
         let suiteRows = rows.filter { $0.family != "study" && $0.family != "clean" }
         if !suiteRows.isEmpty {
@@ -126,9 +128,10 @@ struct RobustnessCommand: ParsableCommand {
 
     func write(_ rows: [RobustnessRow], to dir: String, modelPath: String, dataPath: String, seconds: Double) throws {
         try FileIO.makeDirectory(dir)
-        var csv = "corruption,family,level,images,accuracy,mean_confidence,mean_entropy,seconds\n"
+        var csv = "corruption,family,level,images,accuracy,mean_confidence,mean_entropy,most_predicted,most_predicted_share,seconds\n"
         for r in rows {
-            csv += "\(r.corruption),\(r.family),\(r.level),\(r.images),\(r.accuracy),\(r.meanConfidence),\(r.meanEntropy),\(fmt(r.seconds, 2))\n"
+            csv += "\(r.corruption),\(r.family),\(r.level),\(r.images),\(r.accuracy),\(r.meanConfidence),\(r.meanEntropy),"
+            csv += "\(csvField(r.mostPredicted)),\(r.mostPredictedShare),\(fmt(r.seconds, 2))\n"
         }
         try FileIO.writeAtomically(joinPath(dir, "robustness.csv"), text: csv)
 
@@ -140,7 +143,8 @@ struct RobustnessCommand: ParsableCommand {
             ("rows", .array(rows.map { r in .object([
                 ("corruption", .string(r.corruption)), ("family", .string(r.family)), ("level", .double(r.level)),
                 ("accuracy", .double(r.accuracy)), ("mean_confidence", .double(r.meanConfidence)),
-                ("mean_entropy", .double(r.meanEntropy))]) })),
+                ("mean_entropy", .double(r.meanEntropy)), ("most_predicted", .string(r.mostPredicted)),
+                ("most_predicted_share", .double(r.mostPredictedShare))]) })),
             ("seconds", .double(seconds))]
         if !means.isEmpty {
             fields.append(("suite_mean_accuracy", .object(means.map { ($0.0, .double($0.1)) })))

@@ -73,8 +73,8 @@ final class QualityTests: XCTestCase {
         let cal = try QualityCalibration.calibrate(m, source: "synthetic")
         let noisy = m.filter { cal.flags($0).contains(.noisy) }.count
         let blurry = m.filter { cal.flags($0).contains(.blurry) }.count
-        XCTAssertLessThanOrEqual(noisy, 9); XCTAssertGreaterThanOrEqual(noisy, 7)   // 2% of 400
-        XCTAssertLessThanOrEqual(blurry, 9); XCTAssertGreaterThanOrEqual(blurry, 7)
+        XCTAssertLessThanOrEqual(noisy, 5); XCTAssertGreaterThanOrEqual(noisy, 3)   // 1% of 400
+        XCTAssertLessThanOrEqual(blurry, 5); XCTAssertGreaterThanOrEqual(blurry, 3)
         let dir = temporaryDirectory()
         let path = dir + "/cal.json"
         try cal.save(path)

@@ -20,6 +20,10 @@ final class RobustnessTests: XCTestCase {
         }
         XCTAssertEqual(clean.meanConfidence, conf / 24, accuracy: 1e-6)
         XCTAssertEqual(clean.meanEntropy, ent / 24, accuracy: 1e-5)
+        var counts = [Int](repeating: 0, count: 4)
+        for c in p.predicted { counts[Int(c)] += 1 }
+        XCTAssertEqual(clean.mostPredictedShare, Double(counts.max()!) / 24, accuracy: 1e-12)
+        XCTAssertEqual(clean.mostPredicted, ds.classNames[counts.firstIndex(of: counts.max()!)!])
         XCTAssertGreaterThanOrEqual(clean.meanConfidence, 0.25)
         XCTAssertLessThanOrEqual(clean.meanEntropy, log(4) + 1e-6)
         // Heavy noise changes what the model sees: other outputs, same count.

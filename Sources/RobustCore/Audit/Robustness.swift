@@ -20,6 +20,10 @@ public struct RobustnessRow: Sendable {
     public var meanConfidence: Double
     /// Mean softmax entropy in nats.
     public var meanEntropy: Double
+    /// The class predicted most often and its share of the images: a model that collapses onto
+    /// one class under heavy damage shows here (clean CIFAR-10: about 10%).
+    public var mostPredicted: String = ""
+    public var mostPredictedShare: Double = 0
     public var seconds: Double
 
     public init(corruption: String, family: String, level: Double, images: Int, accuracy: Double,
@@ -48,8 +52,14 @@ public enum Robustness {
             conf += Double(top); ent += h
         }
         let n = Double(max(ds.count, 1))
-        return RobustnessRow(corruption: name, family: family, level: level, images: ds.count, accuracy: p.accuracy,
-                             meanConfidence: conf / n, meanEntropy: ent / n, seconds: monotonicSeconds() - t0)
+        var counts = [Int](repeating: 0, count: k)
+        for c in p.predicted { counts[Int(c)] += 1 }
+        let top = counts.indices.max { counts[$0] < counts[$1] } ?? 0
+        var row = RobustnessRow(corruption: name, family: family, level: level, images: ds.count, accuracy: p.accuracy,
+                                meanConfidence: conf / n, meanEntropy: ent / n, seconds: monotonicSeconds() - t0)
+        row.mostPredicted = top < ds.classNames.count ? ds.classNames[top] : String(top)
+        row.mostPredictedShare = Double(counts[top]) / n
+        return row
     }
 
     /// Mean accuracy per corruption over its rows, in first-seen order.
