@@ -196,6 +196,12 @@ set -e
 [ "$(grep -v -- '-noisy.png' "$T/q.csv" | grep -c ',noisy')" -le 2 ] || fail "quality flags clean images as noisy"
 grep -q 'copy-of-000.png,[a-z_+]*duplicate' "$T/q.csv" || fail "quality missed the exact duplicate"
 refused "not a quality calibration file" "$CLI" quality "$T/uploads" --calibration "$T/q.csv"
+# with a model: its prediction entropy calibrated too, an "uncertain" threshold, a model_entropy column
+"$CLI" quality "$T/data/train" --model "$T/ln/noisy.safetensors" --calibrate "$T/calm.json" > /dev/null 2>&1 || fail "quality --model --calibrate failed"
+grep -q '"uncertain_above"' "$T/calm.json" || fail "no model threshold in the calibration"
+"$CLI" quality "$T/uploads" --model "$T/ln/noisy.safetensors" --calibration "$T/calm.json" --all --out "$T/qm.csv" > /dev/null 2>&1 || true
+head -1 "$T/qm.csv" | grep -q ',model_entropy$' || fail "no model_entropy column"
+refused "no model threshold" "$CLI" quality "$T/uploads" --model "$T/ln/noisy.safetensors" --calibration "$T/cal.json"
 "$CLI" score --model "$T/ln/noisy.safetensors" --quality "$T/cal.json" --json "$T/uploads/001-noisy.png" > "$T/score.json" 2>/dev/null || true
 grep -q '"noisy"' "$T/score.json" && grep -q '"quality"' "$T/score.json" || fail "score does not review a noisy upload"
 

@@ -40,7 +40,10 @@ struct QualityCommand: ParsableCommand {
             var entropies: [Double]?
             if let m = model {
                 let (net, info) = try ModelIO.loadResNet(path: m)
-                let p = Evaluator.predict(net, ds, normalization: info.normalization)
+                // Only the predictions matter here: the folder's labels need not be the model's classes.
+                var images = ds
+                images.labels = [Int32](repeating: 0, count: ds.count)
+                let p = Evaluator.predict(net, images, normalization: info.normalization)
                 let k = p.numClasses
                 entropies = (0..<ds.count).map { i in
                     var h = 0.0

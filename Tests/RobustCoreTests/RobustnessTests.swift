@@ -62,3 +62,53 @@ final class RobustnessTests: XCTestCase {
         XCTAssertEqual(SVGChart.ticks(0, 2.5), [0, 0.5, 1, 1.5, 2, 2.5])
     }
 }
+
+/// The Fourier-basis perturbations of the sensitivity map.
+final class FourierTests: XCTestCase {
+    func testBasisHasUnitNormAndOneFrequencyPair() {
+        for (u, v) in [(0, 0), (1, 0), (3, -5), (-16, 7), (16, 16)] {
+            let b = FourierSensitivity.basis(u: u, v: v, height: 32, width: 32)
+            XCTAssertEqual(b.reduce(0) { $0 + Double($1) * Double($1) }, 1, accuracy: 1e-5)
+            // Its DFT is nonzero only at (u, v) and (-u, -v) modulo 32.
+            var worstOff = 0.0, on = 0.0
+            for fu in 0..<32 { for fv in 0..<32 {
+                var re = 0.0, im = 0.0
+                for y in 0..<32 { for x in 0..<32 {
+                    let a = -2 * Double.pi * Double(fu * y + fv * x) / 32
+                    re += Double(b[y * 32 + x]) * cos(a); im += Double(b[y * 32 + x]) * sin(a)
+                } }
+                let mag = (re * re + im * im).squareRoot()
+                let hit = ((fu - u) % 32 + 32) % 32 == 0 && ((fv - v) % 32 + 32) % 32 == 0
+                    || ((fu + u) % 32 + 32) % 32 == 0 && ((fv + v) % 32 + 32) % 32 == 0
+                if hit { on = max(on, mag) } else { worstOff = max(worstOff, mag) }
+            } }
+            XCTAssertGreaterThan(on, 1, "(\(u), \(v))")
+            XCTAssertLessThan(worstOff, 1e-4, "(\(u), \(v))")
+        }
+    }
+
+    func testFrequenciesCoverTheGridOncePerMirrorPair() {
+        let f = FourierSensitivity.frequencies(height: 32, width: 32)
+        XCTAssertEqual(f.count, 514)   // (1024 + 4 self-mirrored frequencies) / 2
+        var covered = Set<Int>()
+        for (u, v) in f {
+            covered.insert(((u % 32) + 32) % 32 * 32 + ((v % 32) + 32) % 32)
+            covered.insert(((-u % 32) + 32) % 32 * 32 + ((-v % 32) + 32) % 32)
+        }
+        XCTAssertEqual(covered.count, 1024)
+    }
+
+    func testPerturbationAddsTheSignedPattern() {
+        var ds = syntheticDataset(count: 6, classes: 3, size: 32, seed: 4)
+        for i in ds.pixels.indices { ds.pixels[i] = 128 }  // mid-gray: no clipping
+        let p = FourierSensitivity.perturbed(ds, u: 2, v: 3, eps: 2, seed: 1)
+        let b = FourierSensitivity.basis(u: 2, v: 3, height: 32, width: 32)
+        for i in 0..<6 { for c in 0..<3 {
+            // Each image and channel: +pattern or -pattern, to 8-bit rounding.
+            let d = (0..<1024).map { Double(p.pixels[i * 3072 + $0 * 3 + c]) / 255 - 128.0 / 255 }
+            let dot = zip(d, b).reduce(0) { $0 + $1.0 * Double($1.1) }
+            XCTAssertEqual(abs(dot), 2, accuracy: 0.02)
+        } }
+        XCTAssertEqual(FourierSensitivity.perturbed(ds, u: 2, v: 3, eps: 2, seed: 1).pixels, p.pixels)
+    }
+}
