@@ -94,19 +94,34 @@ public final class ResNet18: Module, @unchecked Sendable {
     /// x: normalized images, channel-major [3, N, H, W]. Returns logits [N, classes].
     @discardableResult
     public func forward(_ x: Tensor, mode: Mode) -> Tensor {
+        linear.forward(encode(x, mode: mode), mode: mode)
+    }
+
+    /// The image encoder alone: pooled features [N, 8w] (FusionNet's image branch).
+    @discardableResult
+    public func encode(_ x: Tensor, mode: Mode) -> Tensor {
         var h = conv1.forward(x, mode: mode, then: bn1)
         for b in blocks { h = b.forward(h, mode: mode) }
-        return linear.forward(pool.forward(h), mode: mode)
+        return pool.forward(h)
     }
 
     /// dLogits: [N, classes]. Fills every parameter's grad.
     public func backward(_ dLogits: Tensor) {
+        backward(features: linear.backward(dLogits))
+    }
+
+    /// From the gradient of the pooled features [N, 8w] back through the encoder (the
+    /// linear layer's grads are left as they are).
+    public func backward(features dFeatures: Tensor) {
         // Size every slot for the largest activation first: a slot growing mid-pass would
         // drop a gradient that is still alive.
         let largest = max(bn1.output.count, blocks.map { max($0.bn1.output.count, $0.join.output.count) }.max() ?? 0)
         for s in gradientSlots { s.reserve(largest) }
-        var g = pool.backward(linear.backward(dLogits))
+        var g = pool.backward(dFeatures)
         for b in blocks.reversed() { g = b.backward(g) }
         conv1.backward(bn1.backward(g), needInputGrad: false)
     }
+
+    /// The encoder's parameters: all but the linear layer.
+    public var encoderParameters: [Parameter] { conv1.parameters + bn1.parameters + blocks.flatMap(\.parameters) }
 }

@@ -1,0 +1,81 @@
+import XCTest
+@testable import RobustCore
+
+/// FusionNet's forward and backward: gradients against finite differences, the modality
+/// dropout paths, and the saved names.
+final class FusionNetTests: XCTestCase {
+    func makeNet() -> FusionNet {
+        let net = FusionNet(width: 2, numClasses: 3, hidden: 8)
+        net.initialize(seed: 3)
+        return net
+    }
+
+    func testGradientsMatchFiniteDifferences() {
+        var rng = RNG(seed: 21)
+        let net = makeNet()
+        let x = Tensor([3, 6, 16, 16])
+        for i in 0..<x.count { x[i] = rng.normal() }
+        let meta: [Int32] = [0, 1, FusionNet.missing, 2, 1, FusionNet.missing]
+        let keep = [true, false, true, true, false, true]
+        let labels: [Int32] = [0, 1, 2, 2, 1, 0]
+        let ce = SoftmaxCrossEntropy()
+        func loss() -> Double {
+            Double(labels.withUnsafeBufferPointer { ce(net.forward(x, meta: meta, keepImage: keep, mode: .train), $0) }.loss)
+        }
+        _ = loss()
+        net.backward(ce.inputGrad)
+        let params = net.parameters.filter(\.isTrainable)
+        let grads = params.map { $0.grad!.array }
+        let base = params.map { $0.value.array }
+        // The metadata branch and the head, coordinate by coordinate (smooth apart from ReLU kinks).
+        for p in [net.head.weight, net.head.bias, net.meta1.weight, net.meta2.bias] {
+            let j = params.firstIndex { $0 === p }!
+            for i in stride(from: 0, to: p.value.count, by: max(1, p.value.count / 7)) {
+                let h: Float = 1e-3
+                p.value[i] = base[j][i] + h; let up = loss()
+                p.value[i] = base[j][i] - h; let down = loss()
+                p.value[i] = base[j][i]
+                XCTAssertEqual((up - down) / (2 * Double(h)), Double(grads[j][i]), accuracy: 2e-3, "\(p.name)[\(i)]")
+            }
+        }
+        // The whole network along random directions (as the ResNet-18 check does).
+        for trial in 0..<2 {
+            let dirs = params.map { p in (0..<p.value.count).map { _ in rng.normal() } }
+            var analytic = 0.0
+            for (g, d) in zip(grads, dirs) { for i in 0..<g.count { analytic += Double(g[i]) * Double(d[i]) } }
+            func shifted(_ h: Float) -> Double {
+                for (j, p) in params.enumerated() { for i in 0..<p.value.count { p.value[i] = base[j][i] + h * dirs[j][i] } }
+                return loss()
+            }
+            let h: Float = 1e-5
+            let numeric = (shifted(h) - shifted(-h)) / (2 * Double(h))
+            _ = shifted(0)
+            XCTAssertEqual(numeric, analytic, accuracy: 2e-2 * abs(analytic), "direction \(trial)")
+        }
+    }
+
+    func testDroppedImageGetsNoGradientAndMissingClaimUsesItsToken() {
+        var rng = RNG(seed: 2)
+        let net = makeNet()
+        let x = Tensor([3, 2, 16, 16])
+        for i in 0..<x.count { x[i] = rng.normal() }
+        // With the image dropped, the logits do not depend on the image.
+        let a = net.forward(x, meta: [1, FusionNet.missing], keepImage: [false, false], mode: .eval).array
+        for i in 0..<x.count { x[i] = rng.normal() }
+        let b = net.forward(x, meta: [1, FusionNet.missing], keepImage: [false, false], mode: .eval).array
+        XCTAssertEqual(a, b)
+        // Different claims give different logits; the missing token is its own input.
+        XCTAssertNotEqual(Array(a[0..<3]), Array(a[3..<6]))
+        XCTAssertEqual(net.meta1.inFeatures, 4)
+    }
+
+    func testParameterNamesArePrefixed() {
+        let net = makeNet()
+        let names = net.parameters.map { FusionNet.savedName($0, in: net) }
+        XCTAssertEqual(names.first, "image_encoder.conv1.weight")
+        XCTAssertTrue(names.contains("meta_encoder.0.weight") && names.contains("meta_encoder.2.bias"))
+        XCTAssertEqual(Array(names.suffix(2)), ["head.weight", "head.bias"])
+        XCTAssertFalse(names.contains { $0.hasPrefix("image_encoder.linear") }, "the image classifier's own head is not part of FusionNet")
+        XCTAssertEqual(Set(names).count, names.count)
+    }
+}
