@@ -79,3 +79,30 @@ final class FusionNetTests: XCTestCase {
         XCTAssertEqual(Set(names).count, names.count)
     }
 }
+
+extension FusionNetTests {
+    func testSaveLoadRoundTripAndBadFiles() throws {
+        var rng = RNG(seed: 8)
+        let net = makeNet()
+        let x = Tensor([3, 4, 16, 16])
+        for i in 0..<x.count { x[i] = rng.normal() }
+        let meta: [Int32] = [2, FusionNet.missing, 0, 1]
+        _ = net.forward(x, meta: meta, mode: .train)   // moves the BN running statistics
+        let want = net.forward(x, meta: meta, mode: .eval).array
+        let dir = temporaryDirectory()
+        let path = dir + "/fusion.safetensors"
+        let info = FusionInfo(width: 2, classNames: ["a", "b", "c"], hidden: 8)
+        try ModelIO.save(net, info: info, to: path)
+        let (back, backInfo) = try ModelIO.loadFusion(path: path)
+        XCTAssertEqual(backInfo, info)
+        XCTAssertEqual(back.forward(x, meta: meta, mode: .eval).array, want)
+        let st = try SafeTensors.load(path)
+        XCTAssertEqual(st.metadata["architecture"], "fusionnet-cifar")
+        XCTAssertNotNil(st.entry("image_encoder.bn1.num_batches_tracked"))
+        // A plain ResNet-18 file is not a FusionNet, and the reverse.
+        let resnet = dir + "/resnet.safetensors"
+        try ModelIO.save(ResNet18(width: 2, numClasses: 3), info: ModelInfo(width: 2, classNames: ["a", "b", "c"]), to: resnet)
+        XCTAssertThrowsError(try ModelIO.loadFusion(path: resnet)) { XCTAssertTrue("\($0)".contains("not fusionnet-cifar"), "\($0)") }
+        XCTAssertThrowsError(try ModelIO.loadResNet(path: path)) { XCTAssertTrue("\($0)".contains(path), "\($0)") }
+    }
+}
