@@ -106,3 +106,42 @@ extension FusionNetTests {
         XCTAssertThrowsError(try ModelIO.loadResNet(path: path)) { XCTAssertTrue("\($0)".contains(path), "\($0)") }
     }
 }
+
+extension FusionNetTests {
+    func testTagsAgreeAtTheAskedRateAndContradictionsNeverAgree() {
+        let labels = (0..<4000).map { Int32($0 % 5) }
+        let t = metadataTags(labels: labels, classes: 5, agree: 0.8, seed: 1)
+        let agree = Double(zip(t, labels).filter { $0 == $1 }.count) / 4000
+        XCTAssertEqual(agree, 0.8, accuracy: 0.02)
+        XCTAssertTrue(t.allSatisfy { (0..<5).contains($0) })
+        let c = contradictingTags(labels: labels, classes: 5, seed: 2)
+        XCTAssertTrue(zip(c, labels).allSatisfy { $0 != $1 })
+        // every other class comes up
+        XCTAssertEqual(Set(zip(c, labels).filter { $0.1 == 0 }.map { $0.0 }), [1, 2, 3, 4])
+        XCTAssertEqual(metadataTags(labels: labels, classes: 5, agree: 1, seed: 3), labels)
+    }
+
+    /// The training loop learns from the metadata path: with labels unrelated to the images,
+    /// only the claims carry the class, so the model must follow them, contradicting ones
+    /// included, and drop to chance when they are missing.
+    func testTrainingLearnsTheMetadataPath() throws {
+        var ds = syntheticDataset(count: 128, classes: 4, size: 16, seed: 5)
+        var rng = RNG(seed: 6)
+        rng.shuffle(&ds.labels)   // images no longer predict the labels
+        var cfg = FusionConfig()
+        // Enough steps for batch norm's running statistics to settle (eval mode uses them).
+        cfg.train.width = 2; cfg.train.epochs = 8; cfg.train.batchSize = 16; cfg.train.lr = 0.05
+        cfg.hidden = 16
+        let t = try FusionTrainer(config: cfg, train: ds)
+        while !t.isFinished { t.runEpoch() }
+        func agreement(_ meta: [Int32], _ with: [Int32]) -> Double {
+            let p = FusionEvaluator.predicted(FusionEvaluator.probabilities(t.model, ds, meta: meta, normalization: .cifar10), classes: 4)
+            return Double(zip(p, with).filter { $0 == $1 }.count) / Double(ds.count)
+        }
+        XCTAssertGreaterThan(agreement(ds.labels, ds.labels), 0.95)
+        let wrong = contradictingTags(labels: ds.labels, classes: 4, seed: 9)
+        XCTAssertGreaterThan(agreement(wrong, wrong), 0.95, "the claims are all it learned: it must follow them")
+        let missing = [Int32](repeating: FusionNet.missing, count: ds.count)
+        XCTAssertLessThan(agreement(missing, ds.labels), 0.5, "without claims it can only guess")
+    }
+}
