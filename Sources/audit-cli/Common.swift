@@ -110,3 +110,19 @@ func csvField(_ s: String) -> String {
     guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) else { return s }
     return "\"" + s.split(separator: "\"", omittingEmptySubsequences: false).joined(separator: "\"\"") + "\""
 }
+
+/// A model (--model or the default) and the test split of a data folder (--data or the
+/// default), checked to have the same number of classes: what eval, robustness and fourier
+/// start from.
+func loadModelAndTestSet(model: String?, data: String?) throws
+    -> (modelPath: String, net: ResNet18, info: ModelInfo, dataPath: String, test: Dataset) {
+    let modelPath = try resolveModelPath(model)
+    let (net, info) = try ModelIO.loadResNet(path: modelPath)
+    let dir = try resolveDataPath(data)
+    let d = try loadData(dir, needTrain: false, needTest: true, skipBad: true, classes: info.classNames)
+    guard let test = d.test, test.count > 0 else { throw RobustError.invalidArgument("\(dir): no test images") }
+    guard test.classNames.count == info.classNames.count else {
+        throw RobustError.invalidArgument("\(modelPath) has \(info.classNames.count) classes but \(dir) has \(test.classNames.count)")
+    }
+    return (modelPath, net, info, dir, test)
+}

@@ -30,11 +30,8 @@ struct FourierCommand: ParsableCommand {
     func run() throws {
         if let t = threads { Threads.set(t) }
         try reportingErrors {
-            let modelPath = try resolveModelPath(model)
-            let (net, info) = try ModelIO.loadResNet(path: modelPath)
-            let dir = try resolveDataPath(data)
-            let d = try loadData(dir, needTrain: false, needTest: true, skipBad: true, classes: info.classNames)
-            guard var test = d.test, test.count > 0 else { throw RobustError.invalidArgument("\(dir): no test images") }
+            // The same class-count check as eval and robustness: a mismatched model would trap.
+            var (modelPath, net, info, dir, test) = try loadModelAndTestSet(model: model, data: data)
             test = test.subset(Robustness.spreadSample(count: test.count, n: limit))
             let h = test.height, w = test.width
             let freqs = FourierSensitivity.frequencies(height: h, width: w)

@@ -51,14 +51,7 @@ struct RobustnessCommand: ParsableCommand {
     func run() throws {
         if let t = threads { Threads.set(t) }
         try reportingErrors {
-            let modelPath = try resolveModelPath(model)
-            let (net, info) = try ModelIO.loadResNet(path: modelPath)
-            let dir = try resolveDataPath(data)
-            let d = try loadData(dir, needTrain: false, needTest: true, skipBad: true, classes: info.classNames)
-            guard var test = d.test, test.count > 0 else { throw RobustError.invalidArgument("\(dir): no test images") }
-            guard test.classNames.count == info.classNames.count else {
-                throw RobustError.invalidArgument("\(modelPath) has \(info.classNames.count) classes but \(dir) has \(test.classNames.count)")
-            }
+            var (modelPath, net, info, dir, test) = try loadModelAndTestSet(model: model, data: data)
             if let l = limit { test = test.subset(Robustness.spreadSample(count: test.count, n: l)) }
 
             // The plan: (name, family, level, corruption), the clean pass first.
