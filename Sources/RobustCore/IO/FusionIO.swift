@@ -62,26 +62,8 @@ extension ModelIO {
     public static func loadFusion(_ st: SafeTensors) throws -> (FusionNet, FusionInfo) {
         let info = try FusionInfo.from(st)
         let net = FusionNet(width: info.image.width, numClasses: info.image.classNames.count, hidden: info.hidden)
-        var expected = Set<String>()
-        for p in net.parameters {
-            let name = FusionNet.savedName(p, in: net)
-            expected.insert(name)
-            guard let e = st.entry(name) else { throw RobustError.format(path: st.source, reason: "missing tensor \(name)") }
-            guard e.shape == p.value.shape else {
-                throw RobustError.format(path: st.source, reason: "tensor \(name) has shape \(e.shape), expected \(p.value.shape)")
-            }
-            let v = try st.floats(name)
-            v.withUnsafeBufferPointer { p.value.data.update(from: $0.baseAddress!, count: v.count) }
-            p.markModified()
-        }
-        for c in net.counters {
-            let name = "image_encoder." + c.name
-            expected.insert(name)
-            if st.entry(name) != nil { c.value = try st.int64s(name).first ?? 0 }
-        }
-        if let extra = st.entries.first(where: { !expected.contains($0.name) }) {
-            throw RobustError.format(path: st.source, reason: "unexpected tensor \(extra.name)")
-        }
+        try assign(st, to: net, parameterName: { FusionNet.savedName($0, in: net) }, counterPrefix: "image_encoder.",
+                   checkedPrefix: "", ignoringPrefixes: [])
         return (net, info)
     }
 

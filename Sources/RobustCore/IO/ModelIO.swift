@@ -81,9 +81,19 @@ public enum ModelIO {
     /// the module lacks are errors, except those under `ignoringPrefixes` (optimizer state).
     public static func assign(_ st: SafeTensors, to module: Module, prefix: String = "",
                               ignoringPrefixes: [String] = ["optimizer."]) throws {
+        try assign(st, to: module, parameterName: { prefix + $0.name }, counterPrefix: prefix,
+                   checkedPrefix: prefix, ignoringPrefixes: ignoringPrefixes)
+    }
+
+    /// The same with each parameter's file name given by `parameterName` (FusionNet's
+    /// branches carry different prefixes); counters are named counterPrefix + name. Unexpected
+    /// tensors are errors where they start with `checkedPrefix` ("" checks all).
+    static func assign(_ st: SafeTensors, to module: Module, parameterName: (Parameter) -> String, counterPrefix: String,
+                       checkedPrefix: String, ignoringPrefixes: [String]) throws {
+        let prefix = checkedPrefix
         var expected = Set<String>()
         for p in module.parameters {
-            let name = prefix + p.name
+            let name = parameterName(p)
             expected.insert(name)
             guard let e = st.entry(name) else { throw RobustError.format(path: st.source, reason: "missing tensor \(name)") }
             guard e.shape == p.value.shape else {
@@ -94,7 +104,7 @@ public enum ModelIO {
             p.markModified()
         }
         for c in module.counters {
-            let name = prefix + c.name
+            let name = counterPrefix + c.name
             expected.insert(name)
             // PyTorch always saves num_batches_tracked; tolerate its absence (older exports).
             if st.entry(name) != nil {
