@@ -8,5 +8,5 @@ struct AuditCLI: ParsableCommand {
         abstract: "Train, evaluate and benchmark robust's ResNet-18, and audit image datasets.",
         version: RobustVersion.string,
         subcommands: [Train.self, Eval.self, ScoreCommand.self, Bench.self, Synth.self, LabelNoise.self, AuditLabels.self,
-                      RobustnessCommand.self, FourierCommand.self, QualityCommand.self])
+                      RobustnessCommand.self, FourierCommand.self, QualityCommand.self, FusionCommand.self])
 }

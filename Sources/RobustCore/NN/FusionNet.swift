@@ -62,7 +62,7 @@ public final class FusionNet: Module, @unchecked Sendable {
     public var featureCount: Int { 8 * image.width }
 
     /// image_encoder.* (the ResNet-18 without its linear layer), meta_encoder.*, head.*
-    public var parameters: [Parameter] { image.encoderParameters + meta1.parameters + meta2.parameters + head.parameters }
+    public var parameters: [Parameter] { image.encoderParameters + fusionParameters }
     public var counters: [Counter] { image.counters }
 
     /// The names these parameters have in a saved model: image_encoder.<ResNet-18 name> for
@@ -88,9 +88,17 @@ public final class FusionNet: Module, @unchecked Sendable {
     /// keeps all). Returns logits [N, K].
     @discardableResult
     public func forward(_ x: Tensor, meta: [Int32], keepImage: [Bool]? = nil, mode: Mode) -> Tensor {
-        let n = x.shape[1], f = featureCount, k = numClasses
-        precondition(meta.count == n, "\(meta.count) claims for \(n) images")
-        let feats = image.encode(x, mode: mode)
+        precondition(meta.count == x.shape[1], "\(meta.count) claims for \(x.shape[1]) images")
+        return fuse(image.encode(x, mode: mode), meta: meta, keepImage: keepImage, mode: mode)
+    }
+
+    /// The layers after the image encoder: image features [N, 8w] (from `image.encode`) and
+    /// claims to logits [N, K]. Evaluation calls this directly to try many claims on the
+    /// same images without running the encoder again.
+    @discardableResult
+    public func fuse(_ feats: Tensor, meta: [Int32], keepImage: [Bool]? = nil, mode: Mode) -> Tensor {
+        let n = feats.shape[0], f = featureCount, k = numClasses
+        precondition(feats.shape == [n, f] && meta.count == n, "features \(feats.shape) and \(meta.count) claims")
         metaInput.reshape([n, k + 1])
         metaInput.data.update(repeating: 0, count: n * (k + 1))
         for i in 0..<n {
@@ -110,8 +118,12 @@ public final class FusionNet: Module, @unchecked Sendable {
         return head.forward(fused, mode: mode)
     }
 
-    /// dLogits [N, K]: fills every parameter's grad.
-    public func backward(_ dLogits: Tensor) {
+    /// The layers after the image encoder: metadata encoder and head.
+    public var fusionParameters: [Parameter] { meta1.parameters + meta2.parameters + head.parameters }
+
+    /// dLogits [N, K]: fills every parameter's grad (the image encoder's only when
+    /// `throughImage`; a frozen encoder needs no gradient).
+    public func backward(_ dLogits: Tensor, throughImage: Bool = true) {
         let n = dLogits.shape[0], f = featureCount
         let dFused = head.backward(dLogits)
         imageGrad.reshape([n, f]); metaGrad.reshape([n, hidden])
@@ -122,6 +134,6 @@ public final class FusionNet: Module, @unchecked Sendable {
             (metaGrad.data + i * hidden).update(from: row + f, count: hidden)
         }
         meta1.backward(relu1.backward(meta2.backward(relu2.backward(metaGrad))), needInputGrad: false)
-        image.backward(features: imageGrad)
+        if throughImage { image.backward(features: imageGrad) }
     }
 }

@@ -120,6 +120,55 @@ public enum SVGChart {
         return s + "</svg>\n"
     }
 
+    /// Horizontal stacked bars of shares (each row's segments add up to at most 1), one bar
+    /// per row, segments labeled in percent where they are wide enough; `markers` draws a
+    /// tick per row at a share (for example an accuracy the first segment is compared with).
+    public static func stackedBars(title: String, rows: [String], segments: [String], values: [[Double]],
+                                   markers: (name: String, values: [Double])? = nil, width: Int = 760) -> String {
+        let left = 190.0, right = 30.0, top = 40.0, barH = 24.0, gap = 10.0
+        let legendH = 34.0
+        let pw = Double(width) - left - right
+        let height = Int(top + Double(rows.count) * (barH + gap) + 30 + legendH)
+        let colors = ["#d62728", "#1f77b4", "#bbbbbb", "#2ca02c", "#ff7f0e"]
+        var s = header(width, height, title)
+        for t in stride(from: 0.0, through: 1.0, by: 0.25) {
+            let x = left + t * pw
+            s += "<line x1='\(n(x))' y1='\(n(top - 4))' x2='\(n(x))' y2='\(n(top + Double(rows.count) * (barH + gap)))' stroke='#eee'/>"
+            s += "<text x='\(n(x))' y='\(n(top + Double(rows.count) * (barH + gap) + 14))' text-anchor='middle'>\(Int(t * 100))%</text>\n"
+        }
+        for (i, row) in rows.enumerated() {
+            let y = top + Double(i) * (barH + gap)
+            s += "<text x='\(n(left - 8))' y='\(n(y + barH / 2 + 4))' text-anchor='end'>\(escape(row))</text>\n"
+            var x = left
+            for (j, v) in values[i].enumerated() where v.isFinite && v > 0 {
+                let w = v * pw
+                s += "<rect x='\(n(x))' y='\(n(y))' width='\(n(w))' height='\(n(barH))' fill='\(colors[j % colors.count])'>"
+                s += "<title>\(escape(row)): \(escape(segments[j])) \(label(100 * v, digits: 1))%</title></rect>"
+                if w > 34 {
+                    s += "<text x='\(n(x + w / 2))' y='\(n(y + barH / 2 + 4))' text-anchor='middle' fill='white'>\(label(100 * v, digits: 1))</text>"
+                }
+                s += "\n"
+                x += w
+            }
+            if let m = markers, i < m.values.count, m.values[i].isFinite {
+                let mx = left + m.values[i] * pw
+                s += "<line x1='\(n(mx))' y1='\(n(y - 3))' x2='\(n(mx))' y2='\(n(y + barH + 3))' stroke='black' stroke-width='3'/>\n"
+            }
+        }
+        var lx = left
+        let ly = Double(height) - legendH / 2
+        for (j, name) in segments.enumerated() {
+            s += "<rect x='\(n(lx))' y='\(n(ly - 10))' width='14' height='14' fill='\(colors[j % colors.count])'/>"
+            s += "<text x='\(n(lx + 20))' y='\(n(ly + 2))'>\(escape(name))</text>\n"
+            lx += 30 + Double(name.count) * 7
+        }
+        if let m = markers {
+            s += "<line x1='\(n(lx))' y1='\(n(ly - 10))' x2='\(n(lx))' y2='\(n(ly + 4))' stroke='black' stroke-width='3'/>"
+            s += "<text x='\(n(lx + 8))' y='\(n(ly + 2))'>\(escape(m.name))</text>\n"
+        }
+        return s + "</svg>\n"
+    }
+
     static let palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
 
     static func header(_ w: Int, _ h: Int, _ title: String) -> String {

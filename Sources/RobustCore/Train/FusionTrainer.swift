@@ -6,6 +6,12 @@
 // Each step, per sample, the claim is replaced by the missing token with probability
 // metaDropout and the image features are zeroed with probability imageDropout (never both:
 // a sample with neither input teaches nothing, so the image is kept then).
+//
+// Staged training (a cure for the shortcut that needs no dropout schedule): the image encoder
+// starts from a trained ResNet-18 and, with freezeImage, stays fixed. The metadata encoder
+// and the head then learn on the encoder's features, computed once per image (eval mode, no
+// augmentation), so an epoch costs almost nothing and the image path cannot be starved by
+// the easier metadata path.
 
 public struct FusionConfig: Sendable, Equatable {
     public var train = TrainConfig()
@@ -13,6 +19,9 @@ public struct FusionConfig: Sendable, Equatable {
     public var metaAgree = 1.0
     public var metaDropout = 0.0
     public var imageDropout = 0.0
+    /// Keep the image encoder fixed (use with a trained encoder): only the metadata encoder
+    /// and the head learn, on features computed once.
+    public var freezeImage = false
     public init() {}
 
     public func validate() throws {
@@ -55,22 +64,51 @@ public final class FusionTrainer {
     let input = Tensor([0])
     var labels: [Int32] = []
 
-    public init(config: FusionConfig, train: Dataset, normalization: Normalization = .cifar10) throws {
+    /// Frozen encoder: the training images' features [N, 8w], computed once.
+    var frozenFeatures: Tensor?
+    let featureBatch = Tensor([0])
+
+    /// `imageEncoder`: a trained ResNet-18 of the same width and classes to start the image
+    /// encoder from (its linear layer is not used); nil starts from random weights.
+    /// `trainFeatures`: with freezeImage, the encoder's features of `train` when the caller
+    /// already has them (several recipes on one encoder); computed here otherwise.
+    public init(config: FusionConfig, train: Dataset, imageEncoder: ResNet18? = nil, trainFeatures: Tensor? = nil,
+                normalization: Normalization = .cifar10, progress: ((Int, Int) -> Void)? = nil) throws {
         try config.validate()
         self.config = config
         self.train = train
         let k = train.classNames.count
         model = FusionNet(width: config.train.width, numClasses: k, hidden: config.hidden)
         model.initialize(seed: config.train.seed)
+        if let e = imageEncoder {
+            guard e.width == config.train.width, e.numClasses == k else {
+                throw RobustError.invalidArgument("image encoder of width \(e.width) with \(e.numClasses) classes does not fit a FusionNet of width \(config.train.width) with \(k) classes")
+            }
+            for (a, b) in zip(model.image.parameters, e.parameters) { a.value.copy(from: b.value); a.markModified() }
+            for (a, b) in zip(model.image.counters, e.counters) { a.value = b.value }
+        } else if config.freezeImage {
+            throw RobustError.invalidArgument("a frozen image encoder needs trained weights to start from")
+        }
         info = FusionInfo(width: config.train.width, classNames: train.classNames, hidden: config.hidden, normalization: normalization)
         tags = metadataTags(labels: train.labels, classes: k, agree: config.metaAgree, seed: config.train.seed)
-        optimizer = SGD(model.parameters, momentum: config.train.momentum, weightDecay: config.train.weightDecay,
+        let trained = config.freezeImage ? model.fusionParameters : model.parameters
+        optimizer = SGD(trained, momentum: config.train.momentum, weightDecay: config.train.weightDecay,
                         nesterov: config.train.nesterov)
         let spe = (train.count + config.train.batchSize - 1) / config.train.batchSize
         schedule = CosineSchedule(baseLR: config.train.lr, totalSteps: spe * config.train.epochs,
                                   warmupSteps: Int(config.train.warmupEpochs * Double(spe)))
         lossFn = SoftmaxCrossEntropy(labelSmoothing: config.train.labelSmoothing)
         batcher = Batcher(normalization: normalization)
+        if config.freezeImage {
+            if let f = trainFeatures {
+                guard f.shape == [train.count, model.featureCount] else {
+                    throw RobustError.invalidArgument("training features \(f.shape) do not fit \(train.count) images of width \(config.train.width)")
+                }
+                frozenFeatures = f
+            } else {
+                frozenFeatures = FusionEvaluator.features(model, train, normalization: normalization, progress: progress)
+            }
+        }
     }
 
     public var isFinished: Bool { epoch >= config.train.epochs }
@@ -86,9 +124,13 @@ public final class FusionTrainer {
         while start < idx.count {
             let end = min(idx.count, start + b)
             let batch = idx[start..<end]
-            batcher.fill(input, labels: &labels, from: train, indices: batch,
-                         augment: config.train.augment ? Augmentation() : nil, seed: config.train.seed,
-                         tagBase: UInt64(epoch) &* 1_000_003 &+ UInt64(start))
+            if frozenFeatures == nil {
+                batcher.fill(input, labels: &labels, from: train, indices: batch,
+                             augment: config.train.augment ? Augmentation() : nil, seed: config.train.seed,
+                             tagBase: UInt64(epoch) &* 1_000_003 &+ UInt64(start))
+            } else {
+                labels = batch.map { train.labels[$0] }
+            }
             var meta = batch.map { tags[$0] }
             var keep = [Bool](repeating: true, count: batch.count)
             var rng = RNG.derived(seed: config.train.seed ^ 0xD209, UInt64(step))
@@ -98,9 +140,17 @@ public final class FusionTrainer {
                 if dropMeta { meta[j] = FusionNet.missing }
                 if dropImage && !dropMeta { keep[j] = false }
             }
-            let logits = model.forward(input, meta: meta, keepImage: keep, mode: .train)
+            let logits: Tensor
+            if let feats = frozenFeatures {
+                let f = model.featureCount
+                featureBatch.reshape([batch.count, f])
+                for (j, i) in batch.enumerated() { (featureBatch.data + j * f).update(from: feats.data + i * f, count: f) }
+                logits = model.fuse(featureBatch, meta: meta, keepImage: keep, mode: .train)
+            } else {
+                logits = model.forward(input, meta: meta, keepImage: keep, mode: .train)
+            }
             let r = labels.withUnsafeBufferPointer { lossFn(logits, $0) }
-            model.backward(lossFn.inputGrad)
+            model.backward(lossFn.inputGrad, throughImage: frozenFeatures == nil)
             optimizer.step(lr: schedule.lr(at: Double(step)))
             step += 1
             lossSum += Double(r.loss) * Double(batch.count)
@@ -114,13 +164,19 @@ public final class FusionTrainer {
 }
 
 public enum FusionEvaluator {
-    /// Softmax outputs [N, K] of the model in eval mode for images `ds` with claims `meta`
-    /// (FusionNet.missing for none); `imageOff` zeroes every image's features (metadata alone).
-    public static func probabilities(_ model: FusionNet, _ ds: Dataset, meta: [Int32], imageOff: Bool = false,
-                                     normalization: Normalization, batchSize: Int = 256) -> [Float] {
-        precondition(meta.count == ds.count)
-        let k = model.numClasses
-        var out = [Float](repeating: 0, count: ds.count * k)
+    /// The image encoder's pooled features [N, 8w] of every image of `ds`, in eval mode: what
+    /// every measure of a FusionNet starts from (the claims only change the layers after it).
+    public static func features(_ model: FusionNet, _ ds: Dataset, normalization: Normalization,
+                                batchSize: Int = 256, progress: ((Int, Int) -> Void)? = nil) -> Tensor {
+        features(encoder: model.image, ds, normalization: normalization, batchSize: batchSize, progress: progress)
+    }
+
+    /// The pooled features [N, 8w] of a ResNet-18 (a FusionNet's encoder, or a trained
+    /// classifier that one starts from).
+    public static func features(encoder model: ResNet18, _ ds: Dataset, normalization: Normalization,
+                                batchSize: Int = 256, progress: ((Int, Int) -> Void)? = nil) -> Tensor {
+        let f = 8 * model.width
+        let out = Tensor([ds.count, f])
         let batcher = Batcher(normalization: normalization)
         let input = Tensor([0])
         var labels: [Int32] = []
@@ -129,12 +185,40 @@ public enum FusionEvaluator {
         while start < ds.count {
             let end = min(ds.count, start + batchSize)
             batcher.fill(input, labels: &labels, from: ds, indices: all[start..<end], augment: nil)
-            let logits = model.forward(input, meta: Array(meta[start..<end]),
-                                       keepImage: imageOff ? [Bool](repeating: false, count: end - start) : nil, mode: .eval)
+            let feats = model.encode(input, mode: .eval)
+            (out.data + start * f).update(from: feats.data, count: (end - start) * f)
+            start = end
+            progress?(end, ds.count)
+        }
+        return out
+    }
+
+    /// Softmax outputs [N, K] for precomputed features with claims `meta` (FusionNet.missing
+    /// for none); `imageOff` zeroes every image's features (the metadata alone).
+    public static func probabilities(_ model: FusionNet, features: Tensor, meta: [Int32], imageOff: Bool = false) -> [Float] {
+        let n = features.shape[0], f = model.featureCount, k = model.numClasses
+        precondition(meta.count == n && features.shape == [n, f])
+        var out = [Float](repeating: 0, count: n * k)
+        let chunk = Tensor([0])
+        var start = 0
+        while start < n {
+            let end = min(n, start + 1024)
+            chunk.reshape([end - start, f])
+            chunk.data.update(from: features.data + start * f, count: (end - start) * f)
+            let logits = model.fuse(chunk, meta: Array(meta[start..<end]),
+                                    keepImage: imageOff ? [Bool](repeating: false, count: end - start) : nil, mode: .eval)
             out.withUnsafeMutableBufferPointer { softmax(logits.data, $0.baseAddress! + start * k, rows: end - start, cols: k) }
             start = end
         }
         return out
+    }
+
+    /// Softmax outputs [N, K] of the model in eval mode for images `ds` with claims `meta`.
+    public static func probabilities(_ model: FusionNet, _ ds: Dataset, meta: [Int32], imageOff: Bool = false,
+                                     normalization: Normalization, batchSize: Int = 256) -> [Float] {
+        precondition(meta.count == ds.count)
+        return probabilities(model, features: features(model, ds, normalization: normalization, batchSize: batchSize),
+                             meta: meta, imageOff: imageOff)
     }
 
     /// The arg max of each row.
