@@ -71,7 +71,9 @@ int robust_get_num_threads(void);
 typedef struct robust_model robust_model; /* opaque */
 
 /* Loads a model from a safetensors file (written by robust, or a PyTorch state_dict of the
- * architecture saved with safetensors.torch.save_file). On success *out receives a new
+ * architecture saved with safetensors.torch.save_file): a ResNet-18 ("resnet18-cifar") or a
+ * FusionNet ("fusionnet-cifar": ResNet-18 image encoder + metadata branch; every scoring and
+ * gating call then uses its image-only path, robust_check_conflict also its fused one). On success *out receives a new
  * handle, owned by the caller: release it with robust_model_free.
  * Errors: ROBUST_ERR_INVALID_ARGUMENT (NULL), ROBUST_ERR_IO, ROBUST_ERR_MODEL_FORMAT. */
 int robust_model_load(const char *path, robust_model **out);
@@ -84,7 +86,7 @@ int robust_model_load_memory(const void *data, size_t size, robust_model **out);
 void robust_model_free(robust_model *model);
 
 typedef struct robust_model_info {
-    const char *architecture; /* "resnet18-cifar"; owned by the model                      */
+    const char *architecture; /* "resnet18-cifar" or "fusionnet-cifar"; owned by the model  */
     int32_t width;            /* ResNet-18 width multiplier w (stages w, 2w, 4w, 8w)        */
     int32_t num_classes;
     int32_t input_size;       /* images are resized to input_size x input_size              */
@@ -243,12 +245,17 @@ typedef struct robust_conflict {
     const char *image_name;      /* owned by the model                                        */
     float image_confidence;
     int32_t claimed_class;
-    float claimed_probability;   /* the image model's probability of the claim                */
-    int32_t fused_class;         /* a metadata model's fused prediction; -1 for image-only    */
+    float claimed_probability;   /* the image-only path's probability of the claim            */
+    int32_t fused_class;         /* a FusionNet's prediction from image and claim together;
+                                    -1 for a ResNet-18 (no metadata branch)                  */
 } robust_conflict;
 
 /* Does the image (PNG/JPEG bytes) agree with the claimed metadata, a class name or decimal
- * index? Errors as robust_score_encoded, plus ROBUST_ERR_UNKNOWN_CLASS. Thread-safe. */
+ * index? The verdict always comes from the image alone: a ResNet-18's output, or a
+ * FusionNet's image-only path (the claim withheld as "missing"), so that a claim cannot vouch
+ * for itself; a FusionNet's fused prediction is reported beside it (fused_class), showing
+ * whether the model would have followed the claim. Errors as robust_score_encoded, plus
+ * ROBUST_ERR_UNKNOWN_CLASS. Thread-safe. */
 int robust_check_conflict(const robust_model *model, const void *data, size_t size, const char *claimed,
                           const robust_policy *policy, robust_conflict *out);
 

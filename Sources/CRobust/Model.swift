@@ -63,7 +63,7 @@ public func robust_model_get_info(_ model: OpaquePointer?, _ out: UnsafeMutableP
         let i = h.classifier.info
         out.pointee = robust_model_info(architecture: UnsafePointer(h.architecture), width: Int32(i.width),
                                         num_classes: Int32(i.classNames.count), input_size: Int32(i.inputSize),
-                                        has_metadata: 0)
+                                        has_metadata: h.classifier.hasMetadata ? 1 : 0)
         return ROBUST_OK
     }
 }

@@ -177,10 +177,12 @@ public func robust_check_conflict(_ model: OpaquePointer?, _ data: UnsafeRawPoin
         let c = try h.classifier.classIndex(try string(claimed, fn, "claimed"))
         let p = try policies(policy, fn)
         let bytes = [UInt8](UnsafeRawBufferPointer(start: data, count: size))
-        let s = try h.classifier.score(encoded: bytes, source: "<memory>", claimed: c, policy: p.conflict)
+        let img = try ImageCodec.decode(bytes, source: "<memory>", maxPixels: h.classifier.maxPixels)
+        let (s, fused) = try h.classifier.scoreWithMetadata([img], claimed: [c], policy: p.conflict)[0]
         out.pointee = robust_conflict(verdict: s.verdict!.rawValue, image_class: Int32(s.predicted),
                                       image_name: UnsafePointer(h.names[s.predicted]), image_confidence: s.confidence,
-                                      claimed_class: Int32(c), claimed_probability: s.claimedProbability!, fused_class: -1)
+                                      claimed_class: Int32(c), claimed_probability: s.claimedProbability!,
+                                      fused_class: fused.map { Int32($0.predicted) } ?? -1)
         return ROBUST_OK
     }
 }

@@ -5,7 +5,8 @@ import Glibc
 #endif
 
 /// Scores image files with a trained model: prediction, confidence, entropy, image quality
-/// and, with --meta, the image-versus-claim verdict; and the gate's decision. Exit status 0: every image accepted;
+/// and, with --meta, the image-versus-claim verdict; and the gate's decision. With a FusionNet
+/// model the scores come from its image-only path and the fused prediction is shown beside. Exit status 0: every image accepted;
 /// 1: at least one flagged (review or reject, unreadable images included); 2: an error
 /// (no model, bad arguments, a file that cannot be read).
 struct ScoreCommand: ParsableCommand {
@@ -17,6 +18,9 @@ struct ScoreCommand: ParsableCommand {
             Image paths come from the arguments, or from stdin (one per line) when none are given or the only one is '-'.
             A stdin line may be PATH<TAB>CLASS: that image's claimed class, overriding --meta.
             The model is --model, else $ROBUST_MODEL, else the default model shipped in models/.
+            A FusionNet model (audit-cli fusion --save-models) scores with its image-only path, which also
+            judges the claim; with --meta it also prints the fused prediction (image and claim together)
+            and whether it followed the claim or the image.
             """)
 
     @Argument(help: "Image files (PNG or JPEG); '-' or none: read paths from stdin.") var images: [String] = []
@@ -68,12 +72,13 @@ struct ScoreCommand: ParsableCommand {
 
         func flush() throws {
             guard !pending.isEmpty else { return }
-            let scores = try clf.score(pending.map(\.1), claimed: pending.map(\.2), policy: policy.conflict)
-            for ((path, img, _), s) in zip(pending, scores) {
+            let scores = try clf.scoreWithMetadata(pending.map(\.1), claimed: pending.map(\.2), policy: policy.conflict,
+                                                   fused: clf.hasMetadata)
+            for ((path, img, _), (s, fused)) in zip(pending, scores) {
                 let q = policy.quality.map { $0.measure(img) }
                 let (d, r) = policy.decide(s, quality: q.map { policy.quality!.flags($0) } ?? [])
                 counts[d, default: 0] += 1
-                emit(path: path, decision: d, reasons: r, score: s, names: clf.classNames, quality: q)
+                emit(path: path, decision: d, reasons: r, score: s, names: clf.classNames, quality: q, fused: fused)
             }
             total += pending.count
             pending.removeAll(keepingCapacity: true)
@@ -106,7 +111,7 @@ struct ScoreCommand: ParsableCommand {
     }
 
     func emit(path: String, decision: GateDecision, reasons: GateReasons, score s: Score?, names: [String],
-              quality q: ImageQuality? = nil, error: String? = nil) {
+              quality q: ImageQuality? = nil, error: String? = nil, fused: Score? = nil) {
         if json {
             var kv: [(String, JSON)] = [("path", .string(path)), ("decision", .string(decision.name)),
                                         ("reasons", .array(reasons.names.map { .string($0) }))]
@@ -119,6 +124,10 @@ struct ScoreCommand: ParsableCommand {
                            ("verdict", .string(s.verdict!.name))]
                 }
                 if probabilities { kv.append(("probabilities", .array(s.probabilities.map { .double(Double($0)) }))) }
+                if let f = fused {
+                    kv += [("fused_predicted", .string(f.predictedName)), ("fused_confidence", .double(Double(f.confidence)))]
+                    if let c = s.claimed { kv.append(("fused_followed", .string(followed(f.predicted, claimed: c, image: s.predicted)))) }
+                }
             }
             if let q {
                 kv.append(("quality", .object([("detail", .double(q.detail)), ("sharpness", .double(q.sharpness)),
@@ -133,11 +142,20 @@ struct ScoreCommand: ParsableCommand {
         if let s {
             line += "  \(s.predictedName) \(fmt(Double(s.confidence), 3))  entropy \(fmt(Double(s.normalizedEntropy), 3))"
             if let c = s.claimed { line += "  claimed \(names[c]) \(fmt(Double(s.claimedProbability!), 3)) (\(s.verdict!.name))" }
+            if let f = fused, let c = s.claimed {
+                line += "  fused \(f.predictedName) \(fmt(Double(f.confidence), 3)) (\(followed(f.predicted, claimed: c, image: s.predicted)))"
+            }
         }
         if !reasons.isEmpty { line += "  [" + reasons.names.joined(separator: ", ") + "]" }
         if let error { line += "  " + error }
         print(line)
     }
+}
+
+/// What a FusionNet's fused prediction did with the claim, when the image alone says `image`.
+func followed(_ fused: Int, claimed: Int, image: Int) -> String {
+    if claimed == image { return fused == claimed ? "agrees" : "neither" }
+    return fused == claimed ? "followed the claim" : fused == image ? "followed the image" : "neither"
 }
 
 /// Image paths from a fixed list or from stdin, one per line (blank lines skipped); a stdin

@@ -143,5 +143,12 @@ extension FusionNetTests {
         XCTAssertGreaterThan(agreement(wrong, wrong), 0.95, "the claims are all it learned: it must follow them")
         let missing = [Int32](repeating: FusionNet.missing, count: ds.count)
         XCTAssertLessThan(agreement(missing, ds.labels), 0.5, "without claims it can only guess")
+        // The audit's measures say the same: it follows the claims on conflicts, and loses
+        // nothing when the images are shuffled, everything when the claims are.
+        let r = ModalityConflict.measure(t.model, data: ds, normalization: .cifar10, seed: 1)
+        XCTAssertGreaterThan(r.share(r.followedMetadata), 0.95)
+        XCTAssertGreaterThan(r.consistentAccuracy, 0.95)
+        XCTAssertGreaterThan(r.metadataReliance, 0.5)
+        XCTAssertLessThan(abs(r.imageReliance), 0.05)
     }
 }

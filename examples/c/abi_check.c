@@ -84,8 +84,35 @@ static void *worker(void *p) {
     return NULL;
 }
 
+/* A FusionNet file: scores come from its image-only path, which also judges the claim; the
+ * conflict check adds the fused prediction. */
+static void check_fusion(const char *path, const unsigned char *png, size_t png_size) {
+    robust_model *f = NULL;
+    EXPECT_STATUS(robust_model_load(path, &f), ROBUST_OK);
+    if (!f) return;
+    robust_model_info info;
+    EXPECT_STATUS(robust_model_get_info(f, &info), ROBUST_OK);
+    CHECK(info.has_metadata == 1 && strcmp(info.architecture, "fusionnet-cifar") == 0, "fusion info %s %d",
+          info.architecture, info.has_metadata);
+    robust_score s;
+    float probs[16];
+    EXPECT_STATUS(robust_score_encoded(f, png, png_size, 3, NULL, &s, probs, 16), ROBUST_OK);
+    robust_conflict c;
+    for (int32_t claim = 0; claim < info.num_classes; claim++) {
+        char name[16];
+        snprintf(name, sizeof name, "%d", (int)claim);
+        EXPECT_STATUS(robust_check_conflict(f, png, png_size, name, NULL, &c), ROBUST_OK);
+        CHECK(c.image_class == s.predicted_class && c.fused_class >= 0 && c.fused_class < info.num_classes
+              && c.claimed_probability == probs[claim], "fusion conflict fields (claim %d)", claim);
+    }
+    robust_gate_result g;
+    EXPECT_STATUS(robust_gate(f, png, png_size, "cat", NULL, &g), ROBUST_OK);
+    CHECK(g.scored == 1 && g.score.predicted_class == s.predicted_class, "fusion gate");
+    robust_model_free(f);
+}
+
 int main(int argc, char **argv) {
-    if (argc != 4) { printf("usage: abi_check MODEL IMAGE.png IMAGE.jpg\n"); return 2; }
+    if (argc != 4 && argc != 5) { printf("usage: abi_check MODEL IMAGE.png IMAGE.jpg [FUSIONNET]\n"); return 2; }
     size_t model_size, png_size, jpg_size;
     unsigned char *model_bytes = read_all(argv[1], &model_size);
     unsigned char *png = read_all(argv[2], &png_size);
@@ -286,6 +313,8 @@ int main(int argc, char **argv) {
         pthread_join(tid[t], NULL);
         CHECK(args[t].mismatches == 0 && args[t].errors == 0, "thread %d: %d mismatches, %d errors", t, args[t].mismatches, args[t].errors);
     }
+
+    if (argc == 5) check_fusion(argv[4], png, png_size);
 
     robust_model_free(model);
     robust_model_free(from_file);

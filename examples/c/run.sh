@@ -29,10 +29,13 @@ make -s -C examples/c OUT="$out" ROBUST_LIB_DIR="$bin"
 png="$(find "$out/data/test" -name '*.png' | sort | head -1)"
 jpg="$(find "$out/data/test" -name '*.jpg' | sort | head -1)"
 model="Tests/RobustCoreTests/Fixtures/resnet18_w4.safetensors"
+# A small FusionNet, trained here by the CLI (one epoch on the generated images).
+"$bin/audit-cli" fusion --data "$out/data" --width 2 --epochs 1 --batch-size 32 --out "$out/fusion" --save-models >/dev/null 2>&1
+fusion="$out/fusion/fusion-agree1-pm0-pi0.safetensors"
 
 # Run with a bare environment (no PATH to the toolchain, no LD_LIBRARY_PATH) and, where the
 # kernel lets us (root, unshare), with the toolchain's folder itself hidden under an empty tmpfs.
-env -i PATH=/usr/bin:/bin "$out/abi_check" "$model" "$png" "$jpg"
+env -i PATH=/usr/bin:/bin "$out/abi_check" "$model" "$png" "$jpg" "$fusion"
 root_of_toolchain="$(dirname "$toolchain")"
 if [ "$(id -u)" -eq 0 ] && unshare -m true 2>/dev/null; then
   unshare -m sh -c "mount -t tmpfs none '$root_of_toolchain' && test -z \"\$(ls '$root_of_toolchain')\" \
@@ -44,7 +47,7 @@ if command -v valgrind >/dev/null; then
   mkdir -p "$out/stripped"
   strip --strip-debug -o "$out/stripped/librobust.so" "$lib"
   LD_LIBRARY_PATH="$out/stripped" valgrind -q --leak-check=full --show-possibly-lost=no --errors-for-leak-kinds=definite,indirect \
-    --error-exitcode=3 "$out/abi_check" "$model" "$png" "$jpg"
+    --error-exitcode=3 "$out/abi_check" "$model" "$png" "$jpg" "$fusion"
   echo "valgrind: no errors, no definite or indirect leaks"
 else
   echo "valgrind not installed: skipped the memcheck run"
@@ -55,4 +58,12 @@ env -i PATH=/usr/bin:/bin "$out/score" "$model" --meta cat "$png" "$jpg"
 rc=$?
 set -e
 if [ "$rc" -gt 1 ]; then echo "score example failed (exit $rc)"; exit 1; fi
+# The conflict check as a gate, from C: true and contradicting claims on the generated test images.
+find "$out/data/test" -type f | sort | awk -F/ '{ print $0 "\t" $(NF-1) }' > "$out/list.tsv"
+for m in "$model" "$fusion"; do
+  env -i PATH=/usr/bin:/bin "$out/conflict_gate" "$m" "$out/list.tsv" 1 > "$out/gate.txt"
+  cat "$out/gate.txt"
+  grep -q "^true claims" "$out/gate.txt" && grep -q "^contradicting claims" "$out/gate.txt"
+done
+grep -q "fused prediction on contradicting claims" "$out/gate.txt"
 echo "C examples: ok"

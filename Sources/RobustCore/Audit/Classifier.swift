@@ -4,6 +4,10 @@
 // once. The classifier keeps a pool of replicas built from the same weights: a call takes one
 // (making it if none is free), scores, and gives it back. Results do not depend on which
 // replica or thread served them: every replica computes exactly the same thing.
+//
+// A FusionNet file (image + claimed class) works too: its image-only path (the claim given as
+// missing) scores images and judges claims, so a claim cannot vouch for itself; its fused
+// path (image and claim together) is reported beside it.
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -17,9 +21,16 @@ public final class Classifier: @unchecked Sendable {
     /// The largest batch one call may score.
     public static let maxBatch = 4096
 
+    /// The network: a ResNet-18, or a FusionNet (its image encoder plus a metadata branch).
+    enum Network {
+        case resnet(ResNet18), fusion(FusionNet)
+    }
+
+    /// True for a model with a metadata branch (FusionNet).
+    public let hasMetadata: Bool
     /// The loaded weights; never run, only copied into replicas.
-    private let master: ResNet18
-    private var free: [ResNet18] = []
+    private let master: Network
+    private var free: [Network] = []
     private let lock: UnsafeMutablePointer<pthread_mutex_t>
     private let batcher: Batcher
 
@@ -33,9 +44,19 @@ public final class Classifier: @unchecked Sendable {
     }
 
     public init(_ st: SafeTensors) throws {
-        let (model, info) = try ModelIO.loadResNet(st)
-        self.info = info
-        self.master = model
+        if st.metadata["architecture"] == FusionInfo.architecture || st.entry("image_encoder.conv1.weight") != nil {
+            let (model, fi) = try ModelIO.loadFusion(st)
+            var info = fi.image
+            info.architecture = FusionInfo.architecture
+            self.info = info
+            master = .fusion(model)
+            hasMetadata = true
+        } else {
+            let (model, info) = try ModelIO.loadResNet(st)
+            self.info = info
+            master = .resnet(model)
+            hasMetadata = false
+        }
         self.batcher = Batcher(normalization: info.normalization)
         lock = .allocate(capacity: 1)
         pthread_mutex_init(lock, nil)
@@ -63,6 +84,14 @@ public final class Classifier: @unchecked Sendable {
 
     /// Scores decoded images (any size: each is resized to the model's input).
     public func score(_ images: [RGBImage], claimed: [Int?]? = nil, policy: ConflictPolicy = .init()) throws -> [Score] {
+        try scoreWithMetadata(images, claimed: claimed, policy: policy, fused: false).map(\.image)
+    }
+
+    /// Scores with, for a FusionNet, the fused prediction too: `image` is the image-only
+    /// score (its verdict judges the claim), `fused` the image and claim together (nil for a
+    /// ResNet-18, or with `fused` false).
+    public func scoreWithMetadata(_ images: [RGBImage], claimed: [Int?]? = nil, policy: ConflictPolicy = .init(),
+                                  fused: Bool = true) throws -> [(image: Score, fused: Score?)] {
         guard images.count <= Classifier.maxBatch else {
             throw RobustError.invalidArgument("batch of \(images.count) images exceeds the maximum of \(Classifier.maxBatch)")
         }
@@ -83,19 +112,30 @@ public final class Classifier: @unchecked Sendable {
             ds.pixels += ImageCodec.resize(img, width: s, height: s).pixels
         }
         ds.labels = [Int32](repeating: 0, count: images.count)
-        let probs = withReplica { model -> [Float] in
+        let n = images.count, k = classNames.count
+        let (probs, fusedProbs) = withReplica { model -> ([Float], [Float]?) in
             let input = Tensor([0])
             var labels: [Int32] = []
-            batcher.fill(input, labels: &labels, from: ds, indices: Array(0..<images.count)[...], augment: nil)
-            let logits = model.forward(input, mode: .eval)
-            var p = [Float](repeating: 0, count: images.count * classNames.count)
-            p.withUnsafeMutableBufferPointer { softmax(logits.data, $0.baseAddress!, rows: images.count, cols: classNames.count) }
-            return p
+            batcher.fill(input, labels: &labels, from: ds, indices: Array(0..<n)[...], augment: nil)
+            func softmaxed(_ logits: Tensor) -> [Float] {
+                var p = [Float](repeating: 0, count: n * k)
+                p.withUnsafeMutableBufferPointer { softmax(logits.data, $0.baseAddress!, rows: n, cols: k) }
+                return p
+            }
+            switch model {
+            case .resnet(let net):
+                return (softmaxed(net.forward(input, mode: .eval)), nil)
+            case .fusion(let net):
+                let feats = net.image.encode(input, mode: .eval)
+                let image = softmaxed(net.fuse(feats, meta: [Int32](repeating: FusionNet.missing, count: n), mode: .eval))
+                guard fused else { return (image, nil) }
+                let claims = (0..<n).map { i in claimed?[i].map { Int32($0) } ?? FusionNet.missing }
+                return (image, softmaxed(net.fuse(feats, meta: claims, mode: .eval)))
+            }
         }
-        let k = classNames.count
-        return images.indices.map { i in
-            Score(probabilities: Array(probs[(i * k)..<((i + 1) * k)]), classNames: classNames,
-                  claimed: claimed?[i], policy: policy)
+        return (0..<n).map { i in
+            (Score(probabilities: Array(probs[(i * k)..<((i + 1) * k)]), classNames: classNames, claimed: claimed?[i], policy: policy),
+             fusedProbs.map { Score(probabilities: Array($0[(i * k)..<((i + 1) * k)]), classNames: classNames, claimed: nil) })
         }
     }
 
@@ -145,7 +185,7 @@ public final class Classifier: @unchecked Sendable {
 
     // MARK: The replica pool
 
-    private func withReplica<T>(_ body: (ResNet18) throws -> T) rethrows -> T {
+    private func withReplica<T>(_ body: (Network) throws -> T) rethrows -> T {
         pthread_mutex_lock(lock)
         let m = free.popLast()
         pthread_mutex_unlock(lock)
@@ -159,13 +199,23 @@ public final class Classifier: @unchecked Sendable {
     }
 
     /// A new network with the master's weights, buffers and counters.
-    private func replica() -> ResNet18 {
-        let r = ResNet18(width: info.width, numClasses: classNames.count)
-        for (a, b) in zip(r.parameters, master.parameters) {
-            a.value.copy(from: b.value)
-            a.markModified()
+    private func replica() -> Network {
+        func copy(_ to: [Parameter], _ from: [Parameter], _ toCounters: [Counter], _ fromCounters: [Counter]) {
+            for (a, b) in zip(to, from) {
+                a.value.copy(from: b.value)
+                a.markModified()
+            }
+            for (a, b) in zip(toCounters, fromCounters) { a.value = b.value }
         }
-        for (a, b) in zip(r.counters, master.counters) { a.value = b.value }
-        return r
+        switch master {
+        case .resnet(let m):
+            let r = ResNet18(width: info.width, numClasses: classNames.count)
+            copy(r.parameters, m.parameters, r.counters, m.counters)
+            return .resnet(r)
+        case .fusion(let m):
+            let r = FusionNet(width: info.width, numClasses: classNames.count, hidden: m.hidden)
+            copy(r.parameters, m.parameters, r.counters, m.counters)
+            return .fusion(r)
+        }
     }
 }
