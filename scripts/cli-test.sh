@@ -211,6 +211,34 @@ grep -q '"noisy"' "$T/score.json" && grep -q '"quality"' "$T/score.json" || fail
 [ "$(wc -l < "$T/f/fourier.csv")" = 1025 ] || fail "fourier.csv should hold 32 x 32 frequencies"
 "$PY" -c "import xml.dom.minidom, sys; xml.dom.minidom.parse(sys.argv[1])" "$T/f/fourier.svg" || fail "fourier.svg is not well-formed"
 
+# fusion: a two-recipe sweep from scratch, staged from a trained encoder (frozen), measuring a saved model
+"$CLI" fusion --data "$T/data" --width 2 --epochs 1 --meta-dropout 0,0.5 --out "$T/fu" --save-models > "$T/fu.out" 2> "$T/fu.err" \
+    || { cat "$T/fu.err"; fail "fusion failed"; }
+[ "$(wc -l < "$T/fu/fusion.csv")" = 3 ] || fail "fusion.csv should hold a header and 2 recipes"
+[ "$(wc -l < "$T/fu/epochs.csv")" = 3 ] || fail "epochs.csv should hold a header and 2 recipe-epochs"
+grep -q "followed metadata .* / 100 " "$T/fu.out" || fail "the conflict table does not state its denominator"
+"$PY" -c "
+import json, sys
+d = json.load(open(sys.argv[1]))
+for r in d['recipes']:
+    c = r['conflict']
+    assert c['followed_metadata'] + c['followed_image'] + c['neither'] == c['images'] == 100, c
+    g = r['gate']
+    for k in ('true_claims', 'contradicting_claims'): assert sum(g[k].values()) == 100, g
+    assert abs(r['permutation']['metadata_reliance'] - (r['consistent_accuracy'] - r['permutation']['metadata_permuted_accuracy'])) < 1e-9
+" "$T/fu/fusion.json" || fail "fusion.json is inconsistent"
+"$PY" -c "import xml.dom.minidom, sys; xml.dom.minidom.parse(sys.argv[1])" "$T/fu/fusion.svg" || fail "fusion.svg is not well-formed"
+"$CLI" fusion --data "$T/data" --width 2 --epochs 2 --image-model "$T/ln/noisy.safetensors" --freeze-image --meta-agree 0.8 --out "$T/fz" > "$T/fz.out" 2> "$T/fz.err" \
+    || { cat "$T/fz.err"; fail "fusion --freeze-image failed"; }
+grep -q "plain ResNet-18" "$T/fz.out" || fail "no baseline accuracy from the image model"
+"$CLI" fusion --data "$T/data" --model "$T/fu/fusion-agree1-pm0-pi0.safetensors" --out "$T/fm" > "$T/fm.out" 2>/dev/null || fail "fusion --model failed"
+grep -q "followed image" "$T/fm.out" || fail "fusion --model printed no conflict table"
+"$CLI" score --model "$T/fu/fusion-agree1-pm0-pi0.safetensors" --meta cat "$T/uploads/001-noisy.png" > "$T/fs.out" 2>/dev/null || true
+grep -q "fused " "$T/fs.out" || fail "score --meta with a FusionNet does not show the fused prediction"
+refused "needs --image-model" "$CLI" fusion --data "$T/data" --freeze-image
+refused "comma-separated probabilities" "$CLI" fusion --data "$T/data" --meta-dropout 0,1.5
+refused "is not fusionnet-cifar" "$CLI" fusion --data "$T/data" --model "$T/ln/noisy.safetensors"
+
 # bad input: a clear error and a non-zero exit, no crash
 if "$CLI" audit-labels --data "$T/nowhere" --epochs 1 > /dev/null 2> "$T/bad.err"; then fail "a missing folder succeeded"; fi
 grep -q "nowhere" "$T/bad.err" || fail "the error does not name the folder"

@@ -334,9 +334,10 @@ struct FusionCommand: ParsableCommand {
         try FileIO.writeAtomically(joinPath(out, "fusion.json"), text: doc.serialized + "\n")
         let svg = SVGChart.stackedBars(
             title: "Conflict test: what the prediction followed (\(outcomes[0].report.images) test images, claim = another class)",
-            rows: outcomes.map(\.recipe), segments: ["followed metadata", "followed image", "neither"],
-            values: outcomes.map { o in [o.report.share(o.report.followedMetadata), o.report.share(o.report.followedImage), o.report.share(o.report.neither)] },
-            markers: ("image-only accuracy", outcomes.map(\.report.imageOnlyAccuracy)))
+            rows: outcomes.map(\.recipe), segments: ["followed image", "neither", "followed metadata"],
+            values: outcomes.map { o in [o.report.share(o.report.followedImage), o.report.share(o.report.neither), o.report.share(o.report.followedMetadata)] },
+            markers: ("image-only accuracy", outcomes.map(\.report.imageOnlyAccuracy)),
+            colors: ["#1f77b4", "#bbbbbb", "#d62728"])
         try FileIO.writeAtomically(joinPath(out, "fusion.svg"), text: svg)
     }
 }

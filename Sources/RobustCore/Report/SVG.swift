@@ -124,12 +124,13 @@ public enum SVGChart {
     /// per row, segments labeled in percent where they are wide enough; `markers` draws a
     /// tick per row at a share (for example an accuracy the first segment is compared with).
     public static func stackedBars(title: String, rows: [String], segments: [String], values: [[Double]],
-                                   markers: (name: String, values: [Double])? = nil, width: Int = 760) -> String {
+                                   markers: (name: String, values: [Double])? = nil, colors: [String]? = nil,
+                                   width: Int = 760) -> String {
         let left = 190.0, right = 30.0, top = 40.0, barH = 24.0, gap = 10.0
         let legendH = 34.0
         let pw = Double(width) - left - right
         let height = Int(top + Double(rows.count) * (barH + gap) + 30 + legendH)
-        let colors = ["#d62728", "#1f77b4", "#bbbbbb", "#2ca02c", "#ff7f0e"]
+        let colors = colors ?? ["#1f77b4", "#d62728", "#bbbbbb", "#2ca02c", "#ff7f0e"]
         var s = header(width, height, title)
         for t in stride(from: 0.0, through: 1.0, by: 0.25) {
             let x = left + t * pw

@@ -200,3 +200,22 @@ def test_same_probabilities_as_audit_cli(model, images, tmp_path):
     rows = [json.loads(line) for line in out.stdout.splitlines()]
     for p, row in zip(paths, rows):
         np.testing.assert_allclose(row["probabilities"], model.score(p).probabilities, atol=1e-5)
+
+
+def test_fusionnet_scores_with_its_image_path_and_reports_the_fused_class(images, tmp_path):
+    cli = os.path.join(ROOT, ".build", "release", "audit-cli")
+    if not os.path.exists(cli):
+        pytest.skip("audit-cli not built")
+    data, out = tmp_path / "data", tmp_path / "fusion"
+    subprocess.run([cli, "synth", "--out", str(data), "--train", "20", "--test", "10"], check=True, capture_output=True)
+    subprocess.run([cli, "fusion", "--data", str(data), "--width", "2", "--epochs", "1", "--out", str(out), "--save-models"],
+                   check=True, capture_output=True)
+    with robust.Model(out / "fusion-agree1-pm0-pi0.safetensors") as m:
+        assert m.has_metadata and m.architecture == "fusionnet-cifar" and m.num_classes == 10
+        png = png_bytes(images[0])
+        s = m.score(png)
+        for claim in ("cat", 0, "truck"):
+            c = m.check_conflict(png, claim)
+            assert c.fused_class in range(10)
+            # the verdict comes from the image alone: the same for any claim, and equal to score()
+            assert c.image_class == s.predicted and abs(c.image_confidence - s.confidence) < 1e-6
