@@ -109,12 +109,14 @@ struct FusionCommand: ParsableCommand {
                 let k = train.classNames.count
                 guard k >= 2 else { throw RobustError.invalidArgument("\(dir): the conflict test needs at least two classes") }
                 var encoder: ResNet18?
+                var normalization = Normalization.cifar10
                 if let im = imageModel {
                     let (net, info) = try ModelIO.loadResNet(path: im)
                     guard info.classNames == train.classNames, net.width == width else {
                         throw RobustError.invalidArgument("\(im): width \(net.width) and classes \(info.classNames) do not match --width \(width) and \(dir)'s classes \(train.classNames)")
                     }
                     encoder = net
+                    normalization = info.normalization   // the encoder learned on inputs normalized this way
                 }
                 baselineAccuracy = try baselineModel().map { try plainAccuracy($0, test) }
                 modelInfo = (hidden, width)
@@ -122,10 +124,10 @@ struct FusionCommand: ParsableCommand {
                 var trainFeatures: Tensor?, testFeatures: Tensor?
                 if freezeImage, let e = encoder {
                     let line = ProgressLine()
-                    trainFeatures = FusionEvaluator.features(encoder: e, train, normalization: .cifar10) { done, total in
+                    trainFeatures = FusionEvaluator.features(encoder: e, train, normalization: normalization) { done, total in
                         line.update("encoder features of the training set \(done)/\(total)")
                     }
-                    testFeatures = FusionEvaluator.features(encoder: e, test, normalization: .cifar10)
+                    testFeatures = FusionEvaluator.features(encoder: e, test, normalization: normalization)
                     line.finish()
                 }
                 let recipes = try recipeGrid()
@@ -134,7 +136,8 @@ struct FusionCommand: ParsableCommand {
                 for (i, cfg) in recipes.enumerated() {
                     let name = recipeName(cfg)
                     note("[\(i + 1)/\(recipes.count)] \(name)")
-                    let trainer = try FusionTrainer(config: cfg, train: train, imageEncoder: encoder, trainFeatures: trainFeatures)
+                    let trainer = try FusionTrainer(config: cfg, train: train, imageEncoder: encoder, trainFeatures: trainFeatures,
+                                                    normalization: normalization)
                     var o = Outcome(recipe: name, config: cfg, report: ModalityReport(images: 0))
                     print("recipe \(name)")
                     print("epoch  train_loss  train_acc  consistent  image_only  follow_meta  follow_image  seconds")
@@ -147,7 +150,7 @@ struct FusionCommand: ParsableCommand {
                             line.update("epoch \(trainer.epoch + 1)/\(cfg.train.epochs) \(done)/\(total) loss \(fmt(loss, 4)) \(Int(rate)) img/s ETA \(formatDuration(Double(total - done) / max(rate, 1e-9)))")
                         }
                         line.finish()
-                        let feats = testFeatures ?? FusionEvaluator.features(trainer.model, test, normalization: .cifar10)
+                        let feats = testFeatures ?? FusionEvaluator.features(trainer.model, test, normalization: normalization)
                         o.report = ModalityConflict.measure(trainer.model, features: feats, labels: test.labels, seed: conflictSeed)
                         let sec = monotonicSeconds() - te
                         o.epochs.append((trainer.epoch, r.loss, r.accuracy, o.report.consistentAccuracy, o.report.imageOnlyAccuracy,

@@ -58,7 +58,7 @@ int main(int argc, char **argv) {
     FILE *list = fopen(argv[2], "r");
     if (!list) { fprintf(stderr, "error: %s: cannot open\n", argv[2]); robust_model_free(model); return 2; }
 
-    /* counts[kind][verdict], kind 0 = true claim, 1 = wrong claim */
+    /* counts[kind][column], kind 0 = true claim, 1 = wrong claim; columns accept, review, reject */
     long counts[2][3] = {{0}}, fused_claim[2] = {0}, fused_image[2] = {0}, images = 0, unreadable = 0;
     char line[8192];
     while (fgets(line, sizeof line, list)) {
@@ -83,7 +83,8 @@ int main(int argc, char **argv) {
             snprintf(claim, sizeof claim, "%d", claims[kind]);
             robust_conflict c;
             if (robust_check_conflict(model, bytes, size, claim, NULL, &c) != ROBUST_OK) { ok = 0; break; }
-            counts[kind][c.verdict]++;
+            /* column: accept (consistent), review (uncertain), reject (conflict) */
+            counts[kind][c.verdict == ROBUST_VERDICT_CONSISTENT ? 0 : c.verdict == ROBUST_VERDICT_UNCERTAIN ? 1 : 2]++;
             if (c.fused_class == claims[kind]) fused_claim[kind]++;
             else if (c.fused_class == truth) fused_image[kind]++;
         }
