@@ -319,7 +319,7 @@ struct FusionCommand: ParsableCommand {
                                            ("image_permuted_accuracy", .double(r.imagePermutedAccuracy)),
                                            ("metadata_reliance", .double(r.metadataReliance)), ("image_reliance", .double(r.imageReliance))])),
                   ("gate", .object([("true_claims", gate(o.gateTrue)), ("contradicting_claims", gate(o.gateWrong))])),
-                  ("epochs", .array(o.epochs.map { e in .object([
+                  ("history", .array(o.epochs.map { e in .object([
                       ("epoch", .int(Int64(e.epoch))), ("train_loss", .double(e.loss)), ("train_accuracy", .double(e.trainAccuracy)),
                       ("consistent_accuracy", .double(e.consistent)), ("image_only_accuracy", .double(e.imageOnly)),
                       ("followed_metadata_share", .double(e.followedMetadata)), ("followed_image_share", .double(e.followedImage)),

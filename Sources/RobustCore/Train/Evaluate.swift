@@ -48,6 +48,15 @@ public enum Evaluator {
     /// batch's sample range, normalized input and logits [B, K] to `body`.
     static func forEachBatch(_ model: ResNet18, _ ds: Dataset, normalization: Normalization, batchSize: Int,
                              _ body: (Range<Int>, Tensor, Tensor) -> Void) {
+        forEachInput(ds, normalization: normalization, batchSize: batchSize) { r, input in
+            body(r, input, model.forward(input, mode: .eval))
+        }
+    }
+
+    /// The normalized, unaugmented input [3, B, H, W] of each batch of `ds`, in order, with
+    /// its sample range: what every evaluation pass (ResNet-18 or FusionNet) runs on.
+    static func forEachInput(_ ds: Dataset, normalization: Normalization, batchSize: Int,
+                             _ body: (Range<Int>, Tensor) -> Void) {
         precondition(batchSize > 0, "batch size must be positive")
         let batcher = Batcher(normalization: normalization)
         let input = Tensor([0])
@@ -57,7 +66,7 @@ public enum Evaluator {
         while start < ds.count {
             let end = min(ds.count, start + batchSize)
             batcher.fill(input, labels: &labels, from: ds, indices: all[start..<end], augment: nil)
-            body(start..<end, input, model.forward(input, mode: .eval))
+            body(start..<end, input)
             start = end
         }
     }

@@ -177,18 +177,10 @@ public enum FusionEvaluator {
                                 batchSize: Int = 256, progress: ((Int, Int) -> Void)? = nil) -> Tensor {
         let f = 8 * model.width
         let out = Tensor([ds.count, f])
-        let batcher = Batcher(normalization: normalization)
-        let input = Tensor([0])
-        var labels: [Int32] = []
-        let all = Array(0..<ds.count)
-        var start = 0
-        while start < ds.count {
-            let end = min(ds.count, start + batchSize)
-            batcher.fill(input, labels: &labels, from: ds, indices: all[start..<end], augment: nil)
+        Evaluator.forEachInput(ds, normalization: normalization, batchSize: batchSize) { r, input in
             let feats = model.encode(input, mode: .eval)
-            (out.data + start * f).update(from: feats.data, count: (end - start) * f)
-            start = end
-            progress?(end, ds.count)
+            (out.data + r.lowerBound * f).update(from: feats.data, count: r.count * f)
+            progress?(r.upperBound, ds.count)
         }
         return out
     }
