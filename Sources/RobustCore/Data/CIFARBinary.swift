@@ -10,29 +10,38 @@ public enum CIFARBinary {
     /// Reads the given record files into one dataset (pixels converted to HWC).
     public static func load(files: [String]) throws -> Dataset {
         var ds = Dataset(height: 32, width: 32, classNames: cifar10ClassNames)
-        for path in files {
-            let bytes = try FileIO.read(path, limit: 1 << 30)
-            guard !bytes.isEmpty, bytes.count % recordBytes == 0 else {
-                throw RobustError.format(path: path, reason: "size \(bytes.count) is not a multiple of the \(recordBytes)-byte CIFAR-10 record")
-            }
-            let n = bytes.count / recordBytes
-            ds.pixels.reserveCapacity(ds.pixels.count + n * 3072)
-            for r in 0..<n {
-                let base = r * recordBytes
-                let label = bytes[base]
-                guard label < 10 else {
-                    throw RobustError.format(path: path, reason: "record \(r): label \(label) is not in 0..9")
-                }
-                for p in 0..<1024 {
-                    ds.pixels.append(bytes[base + 1 + p])
-                    ds.pixels.append(bytes[base + 1 + 1024 + p])
-                    ds.pixels.append(bytes[base + 1 + 2048 + p])
-                }
-                ds.labels.append(Int32(label))
-                ds.sources.append("\(path)#\(r)")
-            }
-        }
+        for path in files { try append(FileIO.read(path, limit: 1 << 30), source: path, to: &ds) }
         return ds
+    }
+
+    /// Records from bytes already in memory (`source` names them in errors and in the
+    /// dataset's sources).
+    public static func parse(_ bytes: [UInt8], source: String) throws -> Dataset {
+        var ds = Dataset(height: 32, width: 32, classNames: cifar10ClassNames)
+        try append(bytes, source: source, to: &ds)
+        return ds
+    }
+
+    static func append(_ bytes: [UInt8], source path: String, to ds: inout Dataset) throws {
+        guard !bytes.isEmpty, bytes.count % recordBytes == 0 else {
+            throw RobustError.format(path: path, reason: "size \(bytes.count) is not a multiple of the \(recordBytes)-byte CIFAR-10 record")
+        }
+        let n = bytes.count / recordBytes
+        ds.pixels.reserveCapacity(ds.pixels.count + n * 3072)
+        for r in 0..<n {
+            let base = r * recordBytes
+            let label = bytes[base]
+            guard label < 10 else {
+                throw RobustError.format(path: path, reason: "record \(r): label \(label) is not in 0..9")
+            }
+            for p in 0..<1024 {
+                ds.pixels.append(bytes[base + 1 + p])
+                ds.pixels.append(bytes[base + 1 + 1024 + p])
+                ds.pixels.append(bytes[base + 1 + 2048 + p])
+            }
+            ds.labels.append(Int32(label))
+            ds.sources.append("\(path)#\(r)")
+        }
     }
 
     /// Loads the train or test split from a folder holding the .bin files.
