@@ -22,13 +22,7 @@ struct Eval: ParsableCommand {
     func run() throws {
         if let t = threads { Threads.set(t) }
         try reportingErrors {
-            let (net, info) = try ModelIO.loadResNet(path: model)
-            let dir = try resolveDataPath(data)
-            let d = try loadData(dir, needTrain: false, needTest: true, skipBad: true, classes: info.classNames)
-            guard let test = d.test, test.count > 0 else { throw RobustError.invalidArgument("\(dir): no test images") }
-            guard test.classNames.count == info.classNames.count else {
-                throw RobustError.invalidArgument("\(model) has \(info.classNames.count) classes but \(dir) has \(test.classNames.count)")
-            }
+            let (_, net, info, _, test) = try loadModelAndTestSet(model: model, data: data)
             let t0 = monotonicSeconds()
             let p = Evaluator.predict(net, test, normalization: info.normalization, batchSize: batchSize, flipAveraging: flipTta)
             let secs = monotonicSeconds() - t0
