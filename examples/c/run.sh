@@ -22,6 +22,8 @@ if nm -D --defined-only "$lib" | grep -E " [A-Z] " | grep -qv " robust_"; then
 fi
 
 make -s -C examples/c OUT="$out" ROBUST_LIB_DIR="$bin"
+# The same clients under ASan+UBSan (clang; gold's warnings about ASan's local symbols are noise).
+make -s -C examples/c OUT="$out" ROBUST_LIB_DIR="$bin" sanitized 2>&1 | { grep -v "Cannot export local symbol" || true; }
 "$out/version"
 
 # Test images, made here: PNG and JPEG.
@@ -51,6 +53,20 @@ if command -v valgrind >/dev/null; then
   echo "valgrind: no errors, no definite or indirect leaks"
 else
   echo "valgrind not installed: skipped the memcheck run"
+fi
+
+# Many threads on one handle, good and bad inputs mixed: results must equal the single-threaded
+# ones bit for bit, errors per thread. Natively (16 threads), under ASan+UBSan, under valgrind.
+imgs=$(find "$out/data/test" -type f | sort | head -8)
+env -i PATH=/usr/bin:/bin "$out/stress" "$model" 16 40 $imgs
+env -i PATH=/usr/bin:/bin ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 "$out/stress_asan" "$model" 8 10 $imgs
+env -i PATH=/usr/bin:/bin ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 "$out/abi_check_asan" "$model" "$png" "$jpg" "$fusion"
+env -i PATH=/usr/bin:/bin ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 "$out/score_asan" "$model" --meta cat "$png" "$jpg" > /dev/null || [ $? -eq 1 ]
+echo "ASan+UBSan: stress, abi_check and score ran without a report"
+if command -v valgrind >/dev/null; then
+  LD_LIBRARY_PATH="$out/stripped" valgrind -q --leak-check=full --show-possibly-lost=no --errors-for-leak-kinds=definite,indirect \
+    --error-exitcode=3 "$out/stress" "$model" 4 1 $imgs
+  echo "valgrind: stress without errors or definite leaks"
 fi
 
 set +e
