@@ -53,7 +53,7 @@ for name, f in damages.items():
     t0 = time.time()
     rc = subprocess.run([args.cli, "quality", d, "--all", "--calibration", args.calibration, "--out", out_csv],
                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    if rc.returncode not in (0, 3):
+    if rc.returncode not in (0, 1):   # 1: something was flagged
         sys.exit(f"audit-cli quality failed on {d}: {rc.stderr}")
     ours_s = time.time() - t0
     rows = {os.path.basename(r["path"]): r for r in csv.DictReader(open(out_csv))}

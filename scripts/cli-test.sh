@@ -190,7 +190,7 @@ set +e
 "$CLI" quality "$T/uploads" --calibration "$T/cal.json" --all --out "$T/q.csv" > "$T/q.out" 2> "$T/q.err"
 rc=$?
 set -e
-[ "$rc" = 3 ] || { cat "$T/q.err"; fail "quality should exit 3 when it flags images (got $rc)"; }
+[ "$rc" = 1 ] || { cat "$T/q.err"; fail "quality should exit 1 when it flags images (got $rc)"; }
 [ "$(($(wc -l < "$T/q.csv") - 1))" = 41 ] || fail "quality --all should list all 41 images"
 [ "$(grep -c -- '-noisy.png,[a-z_+]*noisy' "$T/q.csv")" -ge 18 ] || fail "quality missed the noisy images"
 [ "$(grep -v -- '-noisy.png' "$T/q.csv" | grep -c ',noisy')" -le 2 ] || fail "quality flags clean images as noisy"

@@ -9,4 +9,18 @@ struct AuditCLI: ParsableCommand {
         version: RobustVersion.string,
         subcommands: [Train.self, Eval.self, ScoreCommand.self, Bench.self, Synth.self, LabelNoise.self, AuditLabels.self,
                       RobustnessCommand.self, FourierCommand.self, QualityCommand.self, FusionCommand.self])
+
+    /// ArgumentParser's main, with one addition: a RobustError that a subcommand did not report
+    /// itself still ends as one "error: ..." line and ExitStatus.failed, never a stack trace.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let e as RobustError {
+            note("error: \(e)")
+            exit(withError: ExitCode(ExitStatus.failed))
+        } catch {
+            exit(withError: error)
+        }
+    }
 }

@@ -95,11 +95,35 @@ func loadData(_ dir: String, needTrain: Bool, needTest: Bool, skipBad: Bool, lim
     return out
 }
 
+/// Exit statuses, the same for every subcommand (README, "Exit statuses").
+enum ExitStatus {
+    /// The command ran and found nothing to flag.
+    static let ok: Int32 = 0
+    /// The command ran and flagged something (score: an image to review or reject; quality: an
+    /// image with a quality problem): a result, not a failure.
+    static let flagged: Int32 = 1
+    /// The command could not do its job: a missing or unreadable file, a file that is not what
+    /// it should be, an unknown class, an empty folder, a full disk. One line on stderr says which.
+    static let failed: Int32 = 2
+    /// Usage: an unknown flag, a missing or malformed value (swift-argument-parser's EX_USAGE).
+    static let usage: Int32 = 64
+}
+
+/// Fails before any work when a file cannot be created because its folder is missing (or is
+/// not a folder): better than an error after an hour of training.
+func requireParentFolder(_ path: String) throws {
+    guard let slash = path.lastIndex(of: "/") else { return }
+    let dir = slash == path.startIndex ? "/" : String(path[..<slash])
+    guard FileIO.isDirectory(dir) else {
+        throw RobustError.io(path: path, reason: "cannot be written: folder \(dir) does not exist")
+    }
+}
+
 /// Runs a throwing body and turns RobustError into a clean exit with the message.
 func reportingErrors<T>(_ body: () throws -> T) throws -> T {
     do { return try body() } catch let e as RobustError {
         note("error: \(e)")
-        throw ExitCode(1)
+        throw ExitCode(ExitStatus.failed)
     }
 }
 

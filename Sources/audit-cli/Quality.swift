@@ -15,7 +15,7 @@ struct QualityCommand: ParsableCommand {
         (both are checked together, so duplicates across the splits show). Images are measured at
         the size the model sees (32 x 32). Thresholds come from a calibration file made on clean
         images with --calibrate (default: models/cifar10-quality.json, calibrated on CIFAR-10's
-        50,000 training images). Exit status: 0 when nothing is flagged, 3 when something is, 1 on error.
+        50,000 training images). Exit status: 0 when nothing is flagged, 1 when something is, 2 on error.
         """)
 
     @Argument(help: "Folder of images.") var dir: String
@@ -102,7 +102,7 @@ struct QualityCommand: ParsableCommand {
             }
             return flaggedIdx.count
         }
-        if flagged > 0 { throw ExitCode(3) }
+        if flagged > 0 { throw ExitCode(ExitStatus.flagged) }
     }
 
     /// DIR's images: both splits of a train/test dataset, else the folder as it is.

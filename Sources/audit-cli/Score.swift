@@ -62,7 +62,7 @@ struct ScoreCommand: ParsableCommand {
             claim = try meta.map { try clf.classIndex($0) }
         } catch let e as RobustError {
             note("error: \(e)")
-            throw ExitCode(2)
+            throw ExitCode(ExitStatus.failed)
         }
         let paths = images.isEmpty || images == ["-"] ? StdinLines() : StdinLines(fixed: images)
         var counts = [GateDecision: Int](), errors = 0, total = 0
@@ -106,8 +106,9 @@ struct ScoreCommand: ParsableCommand {
         note("\(n) images: \(counts[.accept] ?? 0) accepted, \(counts[.review] ?? 0) to review, \(counts[.reject] ?? 0) rejected"
              + (errors > 0 ? ", \(errors) errors" : "") + " (\(fmt(monotonicSeconds() - t0, 1)) s)")
         fflushStdout()
-        if errors > 0 || n == 0 { throw ExitCode(2) }
-        if (counts[.review] ?? 0) + (counts[.reject] ?? 0) > 0 { throw ExitCode(1) }
+        if n == 0 && errors == 0 { note("error: no images given: pass paths as arguments, or one per line on stdin") }
+        if errors > 0 || n == 0 { throw ExitCode(ExitStatus.failed) }
+        if (counts[.review] ?? 0) + (counts[.reject] ?? 0) > 0 { throw ExitCode(ExitStatus.flagged) }
     }
 
     func emit(path: String, decision: GateDecision, reasons: GateReasons, score s: Score?, names: [String],

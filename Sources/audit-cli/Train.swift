@@ -40,6 +40,7 @@ struct Train: ParsableCommand {
     func run() throws {
         if let t = threads { Threads.set(t) }
         try reportingErrors {
+            for p in [out, checkpoint ?? out + ".ckpt", log ?? out + ".log.jsonl"] { try requireParentFolder(p) }
             let dir = try resolveDataPath(data)
             let d = try loadData(dir, needTrain: true, needTest: true, skipBad: !strict, limitPerClass: limitPerClass)
             guard var train = d.train, train.count > 0 else { throw RobustError.invalidArgument("\(dir): no training images") }
