@@ -106,7 +106,10 @@ const char *robust_model_class_name(const robust_model *model, int32_t index);
 int robust_model_class_index(const robust_model *model, const char *name, int32_t *out_index);
 
 /* Images with more pixels than this are refused before their pixels are decoded
- * (decompression bombs); default 67,108,864 (64 Mpx). Do not call while scoring. */
+ * (decompression bombs); default 67,108,864 (64 Mpx), at most 268,435,456 (else
+ * ROBUST_ERR_INVALID_ARGUMENT). Scoring one image needs about 3 bytes per pixel beyond its
+ * encoded bytes and the model (decoded RGB; measured by examples/c/peak_memory: 201 MiB for a
+ * 64 Mpx PNG), so the cap bounds a call's memory. Do not call while scoring. */
 int robust_model_set_max_pixels(robust_model *model, uint64_t max_pixels);
 
 /* ---- Image quality (no model needed) -------------------------------------------------- */
@@ -152,7 +155,7 @@ int robust_quality_thresholds_load(const char *path, robust_quality_thresholds *
 
 /* Quality of PNG/JPEG bytes, or of raw RGB pixels (rows row_stride bytes apart, 0 meaning
  * width * 3). thresholds: NULL for the defaults. max_pixels: the decompression-bomb cap for
- * encoded images (0: 67,108,864). Errors: ROBUST_ERR_INVALID_ARGUMENT (NULL, sizes, thresholds
+ * encoded images (0: 67,108,864; at most 268,435,456). Errors: ROBUST_ERR_INVALID_ARGUMENT (NULL, sizes, thresholds
  * not finite or out of order), ROBUST_ERR_IMAGE (not decodable, over the cap). Nothing is
  * written to out on error. Thread-safe and reentrant. */
 int robust_quality_encoded(const void *data, size_t size, uint64_t max_pixels,

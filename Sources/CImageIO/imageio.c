@@ -45,11 +45,12 @@ static void rio_jpeg_emit_message(j_common_ptr cinfo, int level) {
     if (level < 0) cinfo->err->num_warnings++;
 }
 
-static int decode_jpeg(const uint8_t *data, size_t size, size_t max_pixels, uint8_t **out_pixels,
+/* dst == NULL: read the header only and report the size (*out_w, *out_h). Otherwise decode
+ * into dst, which holds (*out_w) x (*out_h) x 3 bytes: the size a probe of the same bytes gave. */
+static int decode_jpeg(const uint8_t *data, size_t size, size_t max_pixels, uint8_t *dst,
                        int *out_w, int *out_h, char *msg, size_t cap) {
     struct jpeg_decompress_struct cinfo;
     struct rio_jpeg_err jerr;
-    uint8_t *volatile pixels = NULL;
     memset(&cinfo, 0, sizeof cinfo);
     cinfo.err = jpeg_std_error(&jerr.pub);
     jerr.pub.error_exit = rio_jpeg_error_exit;
@@ -58,7 +59,6 @@ static int decode_jpeg(const uint8_t *data, size_t size, size_t max_pixels, uint
     jerr.text[0] = '\0';
     if (setjmp(jerr.jump)) {
         jpeg_destroy_decompress(&cinfo);
-        free(pixels);
         char buf[JMSG_LENGTH_MAX + 16];
         snprintf(buf, sizeof buf, "JPEG: %s", jerr.text);
         set_msg(msg, cap, buf);
@@ -78,6 +78,12 @@ static int decode_jpeg(const uint8_t *data, size_t size, size_t max_pixels, uint
         set_msg(msg, cap, "JPEG: image has more pixels than the allowed maximum");
         return RIO_ERR_TOO_LARGE;
     }
+    if (!dst) {
+        *out_w = (int)cinfo.image_width;
+        *out_h = (int)cinfo.image_height;
+        jpeg_destroy_decompress(&cinfo);
+        return RIO_OK;
+    }
     cinfo.out_color_space = JCS_RGB; /* libjpeg converts grayscale and YCbCr; CMYK is rejected */
     jpeg_start_decompress(&cinfo);
     if (cinfo.output_components != 3) {
@@ -85,22 +91,18 @@ static int decode_jpeg(const uint8_t *data, size_t size, size_t max_pixels, uint
         set_msg(msg, cap, "JPEG: unsupported color space");
         return RIO_ERR_DECODE;
     }
-    size_t stride = (size_t)cinfo.output_width * 3;
-    pixels = (uint8_t *)malloc(stride * cinfo.output_height);
-    if (!pixels) {
+    if ((int)cinfo.output_width != *out_w || (int)cinfo.output_height != *out_h) {
         jpeg_destroy_decompress(&cinfo);
-        set_msg(msg, cap, "JPEG: out of memory");
-        return RIO_ERR_NOMEM;
+        set_msg(msg, cap, "JPEG: output size differs from the probed size");
+        return RIO_ERR_DECODE;
     }
+    size_t stride = (size_t)cinfo.output_width * 3;
     while (cinfo.output_scanline < cinfo.output_height) {
-        JSAMPROW row = pixels + stride * cinfo.output_scanline;
+        JSAMPROW row = dst + stride * cinfo.output_scanline;
         jpeg_read_scanlines(&cinfo, &row, 1);
     }
     jpeg_finish_decompress(&cinfo);
-    *out_w = (int)cinfo.output_width;
-    *out_h = (int)cinfo.output_height;
     jpeg_destroy_decompress(&cinfo);
-    *out_pixels = pixels;
     return RIO_OK;
 }
 
@@ -143,7 +145,8 @@ int robust_jpeg_encode(const uint8_t *rgb, int w, int h, int quality, uint8_t **
 
 /* ---- PNG (simplified API: errors are reported in the struct, never by exit) -------------- */
 
-static int decode_png(const uint8_t *data, size_t size, size_t max_pixels, uint8_t **out_pixels,
+/* As decode_jpeg: dst == NULL probes, else decodes into dst of the probed size. */
+static int decode_png(const uint8_t *data, size_t size, size_t max_pixels, uint8_t *dst,
                       int *out_w, int *out_h, char *msg, size_t cap) {
     png_image img;
     memset(&img, 0, sizeof img);
@@ -166,25 +169,21 @@ static int decode_png(const uint8_t *data, size_t size, size_t max_pixels, uint8
         set_msg(msg, cap, "PNG: image has more pixels than the allowed maximum");
         return RIO_ERR_TOO_LARGE;
     }
-    img.format = PNG_FORMAT_RGB; /* alpha is composited on black by libpng; gray expands */
-    size_t bytes = PNG_IMAGE_SIZE(img);
-    uint8_t *pixels = (uint8_t *)malloc(bytes);
-    if (!pixels) {
+    if (!dst || (int)img.width != *out_w || (int)img.height != *out_h) {
+        int probe = !dst;
+        if (probe) { *out_w = (int)img.width; *out_h = (int)img.height; }
         png_image_free(&img);
-        set_msg(msg, cap, "PNG: out of memory");
-        return RIO_ERR_NOMEM;
+        if (!probe) set_msg(msg, cap, "PNG: size differs from the probed size");
+        return probe ? RIO_OK : RIO_ERR_DECODE;
     }
-    if (!png_image_finish_read(&img, NULL, pixels, 0, NULL)) {
+    img.format = PNG_FORMAT_RGB; /* alpha is composited on black by libpng; gray expands */
+    if (!png_image_finish_read(&img, NULL, dst, 0, NULL)) {
         char buf[128];
         snprintf(buf, sizeof buf, "PNG: %s", img.message);
         set_msg(msg, cap, buf);
-        free(pixels);
         png_image_free(&img);
         return RIO_ERR_DECODE;
     }
-    *out_w = (int)img.width;
-    *out_h = (int)img.height;
-    *out_pixels = pixels;
     png_image_free(&img);
     return RIO_OK;
 }
@@ -217,17 +216,44 @@ int robust_png_encode(const uint8_t *rgb, int w, int h, uint8_t **out_data, size
 
 /* ---- dispatch ---------------------------------------------------------------------------- */
 
-int robust_image_decode(const uint8_t *data, size_t size, size_t max_pixels, uint8_t **out_pixels,
-                        int *out_w, int *out_h, char *msg, size_t cap) {
+static int dispatch(const uint8_t *data, size_t size, size_t max_pixels, uint8_t *dst, int *w, int *h,
+                    char *msg, size_t cap) {
     if (!data || size == 0) { set_msg(msg, cap, "empty input"); return RIO_ERR_EMPTY; }
-    if (!out_pixels || !out_w || !out_h) { set_msg(msg, cap, "null output pointer"); return RIO_ERR_DECODE; }
+    if (!w || !h) { set_msg(msg, cap, "null output pointer"); return RIO_ERR_DECODE; }
     static const uint8_t png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
     if (size >= 8 && memcmp(data, png_sig, 8) == 0)
-        return decode_png(data, size, max_pixels, out_pixels, out_w, out_h, msg, cap);
+        return decode_png(data, size, max_pixels, dst, w, h, msg, cap);
     if (size >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF)
-        return decode_jpeg(data, size, max_pixels, out_pixels, out_w, out_h, msg, cap);
+        return decode_jpeg(data, size, max_pixels, dst, w, h, msg, cap);
     set_msg(msg, cap, "not a PNG or JPEG file (unknown signature)");
     return RIO_ERR_FORMAT;
+}
+
+int robust_image_probe(const uint8_t *data, size_t size, size_t max_pixels, int *out_w, int *out_h,
+                       char *msg, size_t cap) {
+    return dispatch(data, size, max_pixels, NULL, out_w, out_h, msg, cap);
+}
+
+int robust_image_decode_into(const uint8_t *data, size_t size, size_t max_pixels, uint8_t *dst, int w,
+                             int h, char *msg, size_t cap) {
+    if (!dst || w <= 0 || h <= 0) { set_msg(msg, cap, "null or empty destination"); return RIO_ERR_DECODE; }
+    return dispatch(data, size, max_pixels, dst, &w, &h, msg, cap);
+}
+
+int robust_image_decode(const uint8_t *data, size_t size, size_t max_pixels, uint8_t **out_pixels,
+                        int *out_w, int *out_h, char *msg, size_t cap) {
+    if (!out_pixels || !out_w || !out_h) { set_msg(msg, cap, "null output pointer"); return RIO_ERR_DECODE; }
+    int w = 0, h = 0;
+    int rc = robust_image_probe(data, size, max_pixels, &w, &h, msg, cap);
+    if (rc != RIO_OK) return rc;
+    uint8_t *pixels = (uint8_t *)malloc((size_t)w * (size_t)h * 3);
+    if (!pixels) { set_msg(msg, cap, "out of memory"); return RIO_ERR_NOMEM; }
+    rc = robust_image_decode_into(data, size, max_pixels, pixels, w, h, msg, cap);
+    if (rc != RIO_OK) { free(pixels); return rc; }
+    *out_pixels = pixels;
+    *out_w = w;
+    *out_h = h;
+    return RIO_OK;
 }
 
 void robust_imageio_free(void *p) { free(p); }

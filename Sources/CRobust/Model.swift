@@ -98,7 +98,9 @@ public func robust_model_class_index(_ model: OpaquePointer?, _ name: UnsafePoin
 public func robust_model_set_max_pixels(_ model: OpaquePointer?, _ maxPixels: UInt64) -> Int32 {
     guarded {
         let h = try ModelHandle.from(model, "robust_model_set_max_pixels")
-        guard maxPixels > 0, maxPixels <= UInt64(Int.max) else { throw invalid("robust_model_set_max_pixels", "max_pixels must be positive") }
+        guard maxPixels > 0, maxPixels <= UInt64(ImageCodec.maxPixelsLimit) else {
+            throw invalid("robust_model_set_max_pixels", "max_pixels must be in 1...\(ImageCodec.maxPixelsLimit)")
+        }
         h.classifier.maxPixels = Int(maxPixels)
         return ROBUST_OK
     }

@@ -53,7 +53,7 @@ public func robust_quality_encoded(_ data: UnsafeRawPointer?, _ size: Int, _ max
         let fn = "robust_quality_encoded"
         guard let data else { throw invalid(fn, "data is NULL") }
         guard let out else { throw invalid(fn, "out is NULL") }
-        guard maxPixels <= UInt64(Int.max) else { throw invalid(fn, "max_pixels too large") }
+        guard maxPixels <= UInt64(ImageCodec.maxPixelsLimit) else { throw invalid(fn, "max_pixels must be at most \(ImageCodec.maxPixelsLimit)") }
         let cal = try calibration(thresholds, fn)
         let bytes = [UInt8](UnsafeRawBufferPointer(start: data, count: size))
         let img = try ImageCodec.decode(bytes, source: "<memory>", maxPixels: maxPixels == 0 ? ImageCodec.defaultMaxPixels : Int(maxPixels))

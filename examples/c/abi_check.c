@@ -192,6 +192,7 @@ int main(int argc, char **argv) {
     EXPECT_STATUS(robust_model_set_max_pixels(model, 100), ROBUST_OK);
     EXPECT_STATUS(robust_score_encoded(model, png, png_size, 0, NULL, &s, NULL, 0), ROBUST_ERR_IMAGE);
     EXPECT_STATUS(robust_model_set_max_pixels(model, 0), ROBUST_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(robust_model_set_max_pixels(model, (1ull << 28) + 1), ROBUST_ERR_INVALID_ARGUMENT);
     EXPECT_STATUS(robust_model_set_max_pixels(model, 1u << 26), ROBUST_OK);
     robust_policy bad_policy;
     robust_policy_default(&bad_policy);

@@ -34,6 +34,14 @@ int robust_image_decode(const uint8_t *data, size_t size, size_t max_pixels,
                         uint8_t **out_pixels, int *out_w, int *out_h,
                         char *msg, size_t msg_cap);
 
+/* The same in two steps, so that the caller owns the pixel memory and no copy is made: probe
+ * reads only the header (size, and the max_pixels cap), decode_into then decodes into dst,
+ * which must hold w * h * 3 bytes for the w and h the probe gave (other sizes are refused). */
+int robust_image_probe(const uint8_t *data, size_t size, size_t max_pixels, int *out_w, int *out_h,
+                       char *msg, size_t msg_cap);
+int robust_image_decode_into(const uint8_t *data, size_t size, size_t max_pixels, uint8_t *dst,
+                             int w, int h, char *msg, size_t msg_cap);
+
 /* Encode RGB8 (HWC) as PNG / JPEG (quality 1..100). *out_data is malloc'd; free with robust_imageio_free. */
 int robust_png_encode(const uint8_t *rgb, int w, int h, uint8_t **out_data, size_t *out_size,
                       char *msg, size_t msg_cap);

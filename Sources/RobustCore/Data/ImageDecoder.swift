@@ -11,20 +11,34 @@ public enum ImageCodec {
     /// Images above this many pixels are refused (decompression bombs). 64 megapixels.
     public static let defaultMaxPixels = 1 << 26
 
+    /// The largest cap a caller may set: 268 megapixels (805 MB of pixels). Pixels go into a
+    /// Swift array, whose allocation cannot fail gracefully, so no request may be unbounded.
+    public static let maxPixelsLimit = 1 << 28
+
     public static func decode(_ bytes: [UInt8], source: String, maxPixels: Int = defaultMaxPixels) throws -> RGBImage {
-        var out: UnsafeMutablePointer<UInt8>?
+        let maxPixels = maxPixels <= 0 ? defaultMaxPixels : min(maxPixels, maxPixelsLimit)
         var w: Int32 = 0, h: Int32 = 0
         var msg = [CChar](repeating: 0, count: 256)
-        let rc = bytes.withUnsafeBufferPointer { b in
-            robust_image_decode(b.baseAddress, b.count, maxPixels, &out, &w, &h, &msg, msg.count)
-        }
-        guard rc == 0, let out else {
+        func fail(_ rc: Int32) -> RobustError {
             let text = msg.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-            throw RobustError.decode(path: source, reason: text.isEmpty ? "error \(rc)" : text)
+            return RobustError.decode(path: source, reason: text.isEmpty ? "error \(rc)" : text)
         }
-        defer { robust_imageio_free(out) }
+        // Probe the header, then decode straight into the array the image keeps: peak memory
+        // is the encoded bytes plus one copy of the pixels (3 bytes each), not two.
+        var rc = bytes.withUnsafeBufferPointer { b in
+            robust_image_probe(b.baseAddress, b.count, maxPixels, &w, &h, &msg, msg.count)
+        }
+        guard rc == 0 else { throw fail(rc) }
         let n = Int(w) * Int(h) * 3
-        return RGBImage(width: Int(w), height: Int(h), pixels: Array(UnsafeBufferPointer(start: out, count: n)))
+        let pixels = [UInt8](unsafeUninitializedCapacity: n) { buf, count in
+            rc = bytes.withUnsafeBufferPointer { b in
+                robust_image_decode_into(b.baseAddress, b.count, maxPixels, buf.baseAddress, w, h, &msg, msg.count)
+            }
+            if rc != 0 { buf.initialize(repeating: 0) }   // the array must be initialized either way
+            count = n
+        }
+        guard rc == 0 else { throw fail(rc) }
+        return RGBImage(width: Int(w), height: Int(h), pixels: pixels)
     }
 
     public static func decodeFile(_ path: String, maxPixels: Int = defaultMaxPixels) throws -> RGBImage {
