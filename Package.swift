@@ -9,6 +9,8 @@ let package = Package(
     products: [
         .library(name: "robust", type: .dynamic, targets: ["CRobust"]),
         .library(name: "RobustCore", targets: ["RobustCore"]),
+        // The C ABI as a Swift module, linked statically: for in-process harnesses (fuzz/).
+        .library(name: "CRobustModule", targets: ["CRobust", "CRobustABI"]),
         .executable(name: "audit-cli", targets: ["audit-cli"]),
     ],
     dependencies: [

@@ -10,7 +10,8 @@ let package = Package(
     targets: [
         .executableTarget(
             name: "robust-fuzz",
-            dependencies: [.product(name: "RobustCore", package: "robust")],
+            dependencies: [.product(name: "RobustCore", package: "robust"),
+                           .product(name: "CRobustModule", package: "robust")],
             path: "Sources/robust-fuzz"),
     ]
 )

@@ -7,7 +7,7 @@ import Glibc
 #endif
 
 enum Target: String, CaseIterable {
-    case safetensors, image, cifar
+    case safetensors, image, cifar, capi
 }
 
 let target: Target = {
@@ -31,11 +31,13 @@ func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
         }
     case .image:
         // A small pixel cap keeps each run fast; the cap check itself is part of what is fuzzed.
-        if let img = try? ImageCodec.decode(bytes, source: "<fuzz>", maxPixels: 1 << 20) {
+        if let img = try? ImageCodec.decode(bytes, source: "<fuzz>", maxPixels: 1 << 16) {
             _ = ImageCodec.resize(img, width: 32, height: 32)
         }
     case .cifar:
         _ = try? CIFARBinary.parse(bytes, source: "<fuzz>")
+    case .capi:
+        fuzzCAPI(bytes)
     }
     return 0
 }
@@ -48,6 +50,7 @@ func LLVMFuzzerRunDriver(_ argc: UnsafeMutablePointer<Int32>,
                          _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32) -> Int32
 
 _ = target   // fail fast on a missing or unknown ROBUST_FUZZ_TARGET
+if target == .capi && fuzzModel == nil { fputs("set ROBUST_FUZZ_MODEL to a model file\n", stderr); exit(2) }
 var argc = CommandLine.argc
 var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
 exit(LLVMFuzzerRunDriver(&argc, &argv) { fuzzOne($0, $1) })
