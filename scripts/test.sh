@@ -35,5 +35,21 @@ pytests=$(grep -E "[0-9]+ passed" "$log" | tail -1 | sed -E 's/.* ([0-9]+) passe
 echo "== audit-cli end to end on generated data (label audit, its CSV/JSON and pictures)"
 "$py" -c "import matplotlib" 2>/dev/null || "$py" -m pip install -q matplotlib
 PY="$ROOT_DIR/$py" bash scripts/cli-test.sh
-# XCTest's count, the C client, the pytest count and the CLI script, as one plain closing line.
-echo "tests: $(( ${xctests:-0} + 1 + ${pytests:-0} + 1 )) passed, 0 failed"
+echo "== reliability: bad CLI input, kill -9 during training and a full disk, fuzzing, thread sanitizer"
+bash scripts/cli-errors.sh | tail -n 1
+bash scripts/crash-train.sh 3
+# Every committed fuzz input (seeds and past crashes) again, then 30 s of new inputs per harness.
+bash fuzz/run.sh 30
+# The tests that run work on several threads, under ThreadSanitizer (its own build folder).
+log="$(mktemp)"
+set +e
+swift test --sanitize=thread --scratch-path .build/tsan --filter "$(grep -v '^#' scripts/tsan-tests.txt | paste -sd'|')" > "$log" 2>&1
+rc=$?
+set -e
+grep -E "Executed|WARNING: ThreadSanitizer|SUMMARY" "$log" | tail -n 5
+if [ "$rc" -ne 0 ] || grep -q "ThreadSanitizer" "$log"; then grep -A30 "WARNING: ThreadSanitizer" "$log" | head -60; echo "thread sanitizer run failed (exit $rc)"; exit 1; fi
+tsan=$(grep -E "Executed [0-9]+ tests?" "$log" | tail -1 | sed -E 's/.*Executed ([0-9]+) tests?.*/\1/' || true)
+
+# XCTest's count, the C client, the pytest count, the CLI script, and the four reliability
+# checks (CLI errors, crash-safe training, fuzzing, the thread-sanitized tests), as one line.
+echo "tests: $(( ${xctests:-0} + 1 + ${pytests:-0} + 1 + 4 )) passed, 0 failed (thread sanitizer: ${tsan:-0} tests)"

@@ -69,6 +69,20 @@ if command -v valgrind >/dev/null; then
   echo "valgrind: stress without errors or definite leaks"
 fi
 
+# Peak memory of scoring one large image: a 4096 x 4096 PNG (written with zlib alone) must cost
+# at most 4 bytes per pixel + 32 MiB beyond the model (measured: 3.1, the decoded RGB copy).
+python3 - "$out/big.png" 4096 4096 <<'EOF_PY'
+import struct, sys, zlib
+path, w, h = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+def chunk(t, d): return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)
+row = bytes((x * 7 + c * 50) & 255 for x in range(w) for c in range(3))
+z = zlib.compressobj(1)
+data = b"".join(z.compress(b"\0" + row) for y in range(h)) + z.flush()
+open(path, "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+                      + chunk(b"IDAT", data) + chunk(b"IEND", b""))
+EOF_PY
+env -i PATH=/usr/bin:/bin "$out/peak_memory" "$model" "$out/big.png" 4
+
 set +e
 env -i PATH=/usr/bin:/bin "$out/score" "$model" --meta cat "$png" "$jpg"
 rc=$?
