@@ -65,6 +65,10 @@ final class SafeTensorsTests: XCTestCase {
             ("duplicate key", header(#"{"t":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"t":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#, data: [UInt8](repeating: 0, count: 8))),
             ("metadata not strings", header(#"{"__metadata__":{"a":1}}"#)),
             ("deep nesting", header(String(repeating: "[", count: 5000))),
+            ("deep nesting in an object", header("{\"a\":" + String(repeating: "[", count: 5000))),
+            // One byte over the header limit, and a big array refused without being parsed.
+            ("header over the limit", header("{" + String(repeating: " ", count: SafeTensors.maxHeaderBytes))),
+            ("array of a million numbers", header("  [" + String(repeating: "0,", count: 1_000_000) + "0]")),
         ]
         for (name, bytes) in cases {
             XCTAssertThrowsError(try SafeTensors(bytes: bytes, source: "case.safetensors"), name) { e in
