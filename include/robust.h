@@ -108,7 +108,8 @@ int robust_model_class_index(const robust_model *model, const char *name, int32_
 /* Images with more pixels than this are refused before their pixels are decoded
  * (decompression bombs); default 67,108,864 (64 Mpx), at most 268,435,456 (else
  * ROBUST_ERR_INVALID_ARGUMENT). Scoring one image needs about 3 bytes per pixel beyond its
- * encoded bytes and the model (decoded RGB; measured by examples/c/peak_memory: 201 MiB for a
+ * encoded bytes (and one copy of them) and the model (decoded RGB; measured by
+ * examples/c/peak_memory: 195.7 MiB for a
  * 64 Mpx PNG), so the cap bounds a call's memory. Do not call while scoring. */
 int robust_model_set_max_pixels(robust_model *model, uint64_t max_pixels);
 

@@ -30,7 +30,7 @@ fail=0; kills=0; resumes=0; fresh=0
 for t in $(seq 1 "$trials"); do
     out="$work/t$t.safetensors"; ckpt="$out.ckpt"
     n=0; trial_kills=0
-    # Kill 1-3 times at random moments in the run (data loading, mid-epoch, while the
+    # Kill up to 1-3 times at random moments in the run (data loading, mid-epoch, while the
     # checkpoint is written), resuming after each, then let the last attempt finish.
     max_kills=$(( (RANDOM % 3) + 1 ))
     while :; do
@@ -45,12 +45,14 @@ for t in $(seq 1 "$trials"); do
             pid=$!
             # A random moment in [0.1, ref_secs] seconds.
             sleep "$(awk -v r=$RANDOM -v s="$ref_secs" 'BEGIN {printf "%.2f", 0.1 + (r / 32767) * s}')"
-            if kill -9 "$pid" 2>/dev/null; then
-                wait "$pid" 2>/dev/null || true
+            kill -9 "$pid" 2>/dev/null || true
+            # 137: our SIGKILL landed. 0: it had finished just before. Anything else: it failed.
+            set +e; wait "$pid" 2>/dev/null; rc=$?; set -e
+            if [ $rc -eq 137 ]; then
                 trial_kills=$((trial_kills + 1)); kills=$((kills + 1)); n=$((n + 1))
                 continue
             fi
-            wait "$pid" || { echo "trial $t: attempt $n failed: $(tail -n 1 "$work/t$t.$n.err")"; fail=1; break; }
+            [ $rc -eq 0 ] || { echo "trial $t: attempt $n failed (exit $rc): $(tail -n 1 "$work/t$t.$n.err")"; fail=1; break; }
         else
             "${cmd[@]}" > "$work/t$t.$n.out" 2> "$work/t$t.$n.err" \
                 || { echo "trial $t: attempt $n failed: $(tail -n 1 "$work/t$t.$n.err")"; fail=1; break; }
@@ -80,7 +82,8 @@ if mount -t tmpfs -o size=256k tmpfs "$work/full" 2>/dev/null; then
     after=$(sha256sum < "$work/full/model.safetensors")
     left=$(ls -A "$work/full" | grep -v "^model.safetensors$" | tr "\n" " ")
     echo "full disk: exit $rc, \"$msg\"; previous model $( [ "$before" = "$after" ] && echo intact || echo CHANGED ), files beside it: ${left:-none}"
-    { [ $rc -ne 0 ] && [ "$before" = "$after" ] && [ -n "$msg" ]; } || fail=1
+    # Exit 2 (failed), the message names the checkpoint and says why, the old model is intact.
+    { [ $rc -eq 2 ] && [ "$before" = "$after" ] && [[ "$msg" == *"$work/full/model.safetensors"*"No space left"* ]]; } || fail=1
     umount "$work/full"
 else
     echo "full disk: SKIPPED (cannot mount a tmpfs here: not root, or no CAP_SYS_ADMIN)"

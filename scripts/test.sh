@@ -46,8 +46,10 @@ set +e
 swift test --sanitize=thread --scratch-path .build/tsan --filter "$(grep -v '^#' scripts/tsan-tests.txt | paste -sd'|')" > "$log" 2>&1
 rc=$?
 set -e
-grep -E "Executed|WARNING: ThreadSanitizer|SUMMARY" "$log" | tail -n 5
-if [ "$rc" -ne 0 ] || grep -q "ThreadSanitizer" "$log"; then grep -A30 "WARNING: ThreadSanitizer" "$log" | head -60; echo "thread sanitizer run failed (exit $rc)"; exit 1; fi
+grep -E "Executed|WARNING: ThreadSanitizer|SUMMARY" "$log" | tail -n 5 || true
+if [ "$rc" -ne 0 ] || grep -q "ThreadSanitizer" "$log"; then
+  grep -A30 "WARNING: ThreadSanitizer" "$log" | head -60 || true; tail -n 30 "$log"; echo "thread sanitizer run failed (exit $rc)"; exit 1
+fi
 tsan=$(grep -E "Executed [0-9]+ tests?" "$log" | tail -1 | sed -E 's/.*Executed ([0-9]+) tests?.*/\1/' || true)
 
 # XCTest's count, the C client, the pytest count, the CLI script, and the four reliability

@@ -176,8 +176,12 @@ static int decode_png(const uint8_t *data, size_t size, size_t max_pixels, uint8
         if (!probe) set_msg(msg, cap, "PNG: size differs from the probed size");
         return probe ? RIO_OK : RIO_ERR_DECODE;
     }
-    img.format = PNG_FORMAT_RGB; /* alpha is composited on black by libpng; gray expands */
-    if (!png_image_finish_read(&img, NULL, dst, 0, NULL)) {
+    img.format = PNG_FORMAT_RGB; /* gray expands to RGB */
+    /* Alpha (and tRNS) is composited onto this background. With NULL, libpng composites onto
+     * whatever dst already holds: uninitialized memory here, so transparent pixels were
+     * nondeterministic. */
+    static const png_color black = {0, 0, 0};
+    if (!png_image_finish_read(&img, &black, dst, 0, NULL)) {
         char buf[128];
         snprintf(buf, sizeof buf, "PNG: %s", img.message);
         set_msg(msg, cap, buf);

@@ -15,6 +15,47 @@ final class DataTests: XCTestCase {
         XCTAssertEqual(back.width, 32)
     }
 
+    /// An 8-bit RGBA PNG written by hand (deflate "stored" blocks, so no zlib is needed).
+    func rgbaPNG(_ w: Int, _ h: Int, _ rgba: [UInt8]) -> [UInt8] {
+        func be32(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8(v >> 16 & 255), UInt8(v >> 8 & 255), UInt8(v & 255)] }
+        func crc32(_ b: [UInt8]) -> UInt32 {
+            var c: UInt32 = 0xFFFF_FFFF
+            for x in b { c ^= UInt32(x); for _ in 0..<8 { c = (c >> 1) ^ (0xEDB8_8320 & (0 &- (c & 1))) } }
+            return ~c
+        }
+        func chunk(_ type: String, _ data: [UInt8]) -> [UInt8] {
+            let td = Array(type.utf8) + data
+            return be32(UInt32(data.count)) + td + be32(crc32(td))
+        }
+        var raw: [UInt8] = []
+        for y in 0..<h { raw += [0] + rgba[(y * w * 4)..<((y + 1) * w * 4)] }
+        var a: UInt32 = 1, b: UInt32 = 0
+        for x in raw { a = (a + UInt32(x)) % 65521; b = (b + a) % 65521 }
+        let n = UInt16(raw.count)
+        let z: [UInt8] = [0x78, 0x01, 1, UInt8(n & 255), UInt8(n >> 8), UInt8(~n & 255), UInt8(~n >> 8)] + raw + be32(b << 16 | a)
+        return [137, 80, 78, 71, 13, 10, 26, 10] + chunk("IHDR", be32(UInt32(w)) + be32(UInt32(h)) + [8, 6, 0, 0, 0])
+            + chunk("IDAT", z) + chunk("IEND", [])
+    }
+
+    func testTransparentPixelsAreCompositedOnBlack() throws {
+        // 64 x 64: opaque red in the first pixel, transparent white everywhere else.
+        let w = 64, h = 64
+        var rgba = [UInt8](repeating: 255, count: w * h * 4)
+        for i in 0..<(w * h) { rgba[4 * i + 3] = 0 }
+        rgba[0...3] = [255, 0, 0, 255]
+        let png = rgbaPNG(w, h, rgba)
+        var expected = [UInt8](repeating: 0, count: w * h * 3)
+        expected[0] = 255
+        for _ in 0..<3 {
+            // Dirty the heap with a freed block of the size the pixels need: before the fix,
+            // transparent pixels took whatever the new buffer held.
+            let garbage = [UInt8](repeating: 0xAB, count: w * h * 3)
+            XCTAssertEqual(garbage.count, w * h * 3)
+            let img = try ImageCodec.decode(png, source: "rgba.png")
+            XCTAssertEqual(img.pixels, expected)
+        }
+    }
+
     func testJPEGRoundTripIsClose() throws {
         let img = gradient(40, 24, seed: 1)
         let back = try ImageCodec.decode(try ImageCodec.encodeJPEG(img, quality: 95), source: "mem.jpg")

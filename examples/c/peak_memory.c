@@ -9,6 +9,7 @@
  * Prints one line; exit 0 within the bound, 1 above it or on an error, 2 on bad arguments. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 
 #include "robust.h"
@@ -45,8 +46,13 @@ int main(int argc, char **argv) {
     robust_policy policy;
     robust_policy_default(&policy);
     robust_gate_result r;
-    if (robust_gate(model, data, got, NULL, &policy, &r) != ROBUST_OK || !r.scored) {
-        fprintf(stderr, "%s: %s\n", argv[2], r.scored ? robust_last_error() : "not scored (unreadable?)");
+    memset(&r, 0, sizeof r);
+    if (robust_gate(model, data, got, NULL, &policy, &r) != ROBUST_OK) {
+        fprintf(stderr, "%s: %s\n", argv[2], robust_last_error());
+        return 1;
+    }
+    if (!r.scored) {
+        fprintf(stderr, "%s: not scored (not a decodable image, or over the pixel cap)\n", argv[2]);
         return 1;
     }
     double scored = peak_mib();
@@ -66,7 +72,11 @@ int main(int argc, char **argv) {
     printf(")\n");
     free(data);
     robust_model_free(model);
-    if (argc > 3 && pixels > 0) {
+    if (argc > 3 && pixels == 0) {
+        printf("a bound needs a PNG (its size is read from the header)\n");
+        return 1;
+    }
+    if (argc > 3) {
         double bound = atof(argv[3]) * pixels / 1048576.0 + 32.0;
         if (grew > bound) {
             printf("above the bound of %.1f MiB (%s bytes per pixel + 32 MiB)\n", bound, argv[3]);

@@ -59,9 +59,9 @@ fi
 # ones bit for bit, errors per thread. Natively (16 threads), under ASan+UBSan, under valgrind.
 imgs=$(find "$out/data/test" -type f | sort | head -8)
 env -i PATH=/usr/bin:/bin "$out/stress" "$model" 16 40 $imgs
-env -i PATH=/usr/bin:/bin ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 "$out/stress_asan" "$model" 8 10 $imgs
-env -i PATH=/usr/bin:/bin ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 "$out/abi_check_asan" "$model" "$png" "$jpg" "$fusion"
-env -i PATH=/usr/bin:/bin ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 "$out/score_asan" "$model" --meta cat "$png" "$jpg" > /dev/null || [ $? -eq 1 ]
+env -i PATH=/usr/bin:/bin ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:exitcode=86 UBSAN_OPTIONS=print_stacktrace=1:abort_on_error=1:exitcode=86 "$out/stress_asan" "$model" 8 10 $imgs
+env -i PATH=/usr/bin:/bin ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:exitcode=86 UBSAN_OPTIONS=print_stacktrace=1:abort_on_error=1:exitcode=86 "$out/abi_check_asan" "$model" "$png" "$jpg" "$fusion"
+env -i PATH=/usr/bin:/bin ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:exitcode=86 UBSAN_OPTIONS=print_stacktrace=1:abort_on_error=1:exitcode=86 "$out/score_asan" "$model" --meta cat "$png" "$jpg" > /dev/null || [ $? -eq 1 ]
 echo "ASan+UBSan: stress, abi_check and score ran without a report"
 if command -v valgrind >/dev/null; then
   LD_LIBRARY_PATH="$out/stripped" valgrind -q --leak-check=full --show-possibly-lost=no --errors-for-leak-kinds=definite,indirect \

@@ -1,6 +1,6 @@
 /* Stress test of librobust.so from C: many threads share one model handle and score a mix of
  * good and bad inputs (the given image files plus truncated, bit-flipped, empty, garbage and
- * oversized variants made here). Every result must equal the single-threaded result for the
+ * decompression-bomb inputs made here). Every result must equal the single-threaded result for the
  * same input, bit for bit, and every failure must come back as that thread's own error
  * message. Built plainly and under ASan+UBSan by examples/c/run.sh.
  *
@@ -54,6 +54,28 @@ static void add(const char *what, const unsigned char *data, size_t size, const 
     in->claim = claim;
 }
 
+static uint32_t crc32_of(const unsigned char *p, size_t n) {
+    uint32_t c = 0xFFFFFFFFu;
+    for (size_t i = 0; i < n; i++) {
+        c ^= p[i];
+        for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
+    }
+    return ~c;
+}
+
+/* A PNG signature and IHDR chunk (valid CRC) for a w x h RGB image, and nothing else. */
+static size_t png_bomb(unsigned char out[33], uint32_t w, uint32_t h) {
+    static const unsigned char head[16] = {137, 80, 78, 71, 13, 10, 26, 10, 0, 0, 0, 13, 'I', 'H', 'D', 'R'};
+    memcpy(out, head, 16);
+    unsigned char *d = out + 16;
+    d[0] = w >> 24; d[1] = w >> 16; d[2] = w >> 8; d[3] = w;
+    d[4] = h >> 24; d[5] = h >> 16; d[6] = h >> 8; d[7] = h;
+    d[8] = 8; d[9] = 2; d[10] = 0; d[11] = 0; d[12] = 0;
+    uint32_t crc = crc32_of(out + 12, 17);
+    d[13] = crc >> 24; d[14] = crc >> 16; d[15] = crc >> 8; d[16] = crc;
+    return 33;
+}
+
 static unsigned char *read_file(const char *path, size_t *size) {
     FILE *f = fopen(path, "rb");
     if (!f) return NULL;
@@ -80,15 +102,35 @@ static void run(const input *in, result *r) {
     r->quality_status = robust_quality_encoded(in->data, in->size, 0, NULL, &r->quality);
 }
 
+/* Field by field: the structs have padding, which memcmp would compare too. */
+static int same_score(const robust_score *a, const robust_score *b) {
+    return a->predicted_class == b->predicted_class && a->predicted_name == b->predicted_name &&
+           a->confidence == b->confidence && a->entropy == b->entropy &&
+           a->entropy_normalized == b->entropy_normalized && a->margin == b->margin &&
+           a->claimed_class == b->claimed_class && a->claimed_probability == b->claimed_probability &&
+           a->verdict == b->verdict && a->num_classes == b->num_classes;
+}
+
+static int same_quality(const robust_quality *a, const robust_quality *b) {
+    return a->detail == b->detail && a->sharpness == b->sharpness && a->brightness == b->brightness &&
+           a->contrast == b->contrast && a->entropy_bits == b->entropy_bits && a->hash == b->hash &&
+           a->flags == b->flags;
+}
+
 static int same(const result *a, const result *b) {
     /* Pointers inside (class names) are owned by the one model, so equal too. */
+    const robust_gate_result *g = &a->gate, *h = &b->gate;
+    const robust_conflict *c = &a->conflict, *d = &b->conflict;
     return a->score_status == b->score_status && a->gate_status == b->gate_status &&
            a->conflict_status == b->conflict_status && a->quality_status == b->quality_status &&
-           memcmp(&a->score, &b->score, sizeof a->score) == 0 &&
-           memcmp(a->probs, b->probs, sizeof a->probs) == 0 &&
-           memcmp(&a->gate, &b->gate, sizeof a->gate) == 0 &&
-           memcmp(&a->conflict, &b->conflict, sizeof a->conflict) == 0 &&
-           memcmp(&a->quality, &b->quality, sizeof a->quality) == 0 &&
+           same_score(&a->score, &b->score) && memcmp(a->probs, b->probs, sizeof a->probs) == 0 &&
+           g->decision == h->decision && g->reasons == h->reasons && g->scored == h->scored &&
+           same_score(&g->score, &h->score) && g->quality_checked == h->quality_checked &&
+           same_quality(&g->quality, &h->quality) &&
+           c->verdict == d->verdict && c->image_class == d->image_class && c->image_name == d->image_name &&
+           c->image_confidence == d->image_confidence && c->claimed_class == d->claimed_class &&
+           c->claimed_probability == d->claimed_probability && c->fused_class == d->fused_class &&
+           same_quality(&a->quality, &b->quality) &&
            strcmp(a->score_error, b->score_error) == 0 && strcmp(a->gate_error, b->gate_error) == 0;
 }
 
@@ -143,6 +185,7 @@ int main(int argc, char **argv) {
         size_t n;
         unsigned char *b = read_file(argv[a], &n);
         if (!b) { fprintf(stderr, "%s: cannot read\n", argv[a]); return 2; }
+        if (n == 0) { fprintf(stderr, "%s: empty file\n", argv[a]); return 2; }
         add("image", b, n, claims[a % 6]);
         add("first half", b, n / 2, claims[(a + 1) % 6]);
         add("first 40 bytes", b, n < 40 ? n : 40, claims[(a + 2) % 6]);
@@ -159,7 +202,7 @@ int main(int argc, char **argv) {
         }
         free(b);
     }
-    unsigned char garbage[4096];
+    unsigned char garbage[4096], bomb[33];
     for (size_t k = 0; k < sizeof garbage; k++) { seed = seed * 1103515245u + 12345u; garbage[k] = (unsigned char)(seed >> 16); }
     add("empty", garbage, 0, NULL);
     add("garbage", garbage, sizeof garbage, "1");
@@ -171,12 +214,19 @@ int main(int argc, char **argv) {
     memcpy(jpg_sig + 4, garbage, sizeof jpg_sig - 4);
     add("JPEG signature + garbage", jpg_sig, sizeof jpg_sig, "0");
 
+    /* Decompression bombs: a valid PNG header claiming 100000 x 100000 pixels (refused by the
+     * pixel cap before any allocation), and one claiming 0 x 16. */
+    add("PNG bomb header", bomb, png_bomb(bomb, 100000, 100000), "2");
+    add("PNG zero-width header", bomb, png_bomb(bomb, 0, 16), NULL);
+
     /* The reference: every input once, one thread. */
     int bad = 0;
     for (int i = 0; i < num_inputs; i++) {
         run(&inputs[i], &reference[i]);
         bad += reference[i].score_status != ROBUST_OK;
-        if (reference[i].score_status == ROBUST_ERR_INTERNAL || reference[i].gate_status == ROBUST_ERR_INTERNAL) {
+        const result *r = &reference[i];
+        if (r->score_status == ROBUST_ERR_INTERNAL || r->gate_status == ROBUST_ERR_INTERNAL ||
+            r->conflict_status == ROBUST_ERR_INTERNAL || r->quality_status == ROBUST_ERR_INTERNAL) {
             fprintf(stderr, "input %d (%s): internal error: %s\n", i, inputs[i].what, reference[i].score_error);
             return 1;
         }
@@ -186,7 +236,7 @@ int main(int argc, char **argv) {
     worker_args args[256];
     for (int t = 0; t < threads; t++) {
         args[t] = (worker_args){.id = t, .rounds = rounds};
-        pthread_create(&tid[t], NULL, worker, &args[t]);
+        if (pthread_create(&tid[t], NULL, worker, &args[t]) != 0) { fprintf(stderr, "pthread_create failed\n"); return 2; }
     }
     long calls = 0, errors = 0, mismatches = 0;
     for (int t = 0; t < threads; t++) {
