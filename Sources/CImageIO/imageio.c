@@ -244,20 +244,4 @@ int robust_image_decode_into(const uint8_t *data, size_t size, size_t max_pixels
     return dispatch(data, size, max_pixels, dst, &w, &h, msg, cap);
 }
 
-int robust_image_decode(const uint8_t *data, size_t size, size_t max_pixels, uint8_t **out_pixels,
-                        int *out_w, int *out_h, char *msg, size_t cap) {
-    if (!out_pixels || !out_w || !out_h) { set_msg(msg, cap, "null output pointer"); return RIO_ERR_DECODE; }
-    int w = 0, h = 0;
-    int rc = robust_image_probe(data, size, max_pixels, &w, &h, msg, cap);
-    if (rc != RIO_OK) return rc;
-    uint8_t *pixels = (uint8_t *)malloc((size_t)w * (size_t)h * 3);
-    if (!pixels) { set_msg(msg, cap, "out of memory"); return RIO_ERR_NOMEM; }
-    rc = robust_image_decode_into(data, size, max_pixels, pixels, w, h, msg, cap);
-    if (rc != RIO_OK) { free(pixels); return rc; }
-    *out_pixels = pixels;
-    *out_w = w;
-    *out_h = h;
-    return RIO_OK;
-}
-
 void robust_imageio_free(void *p) { free(p); }

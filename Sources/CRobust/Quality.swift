@@ -56,7 +56,7 @@ public func robust_quality_encoded(_ data: UnsafeRawPointer?, _ size: Int, _ max
         guard maxPixels <= UInt64(ImageCodec.maxPixelsLimit) else { throw invalid(fn, "max_pixels must be at most \(ImageCodec.maxPixelsLimit)") }
         let cal = try calibration(thresholds, fn)
         let bytes = [UInt8](UnsafeRawBufferPointer(start: data, count: size))
-        let img = try ImageCodec.decode(bytes, source: "<memory>", maxPixels: maxPixels == 0 ? ImageCodec.defaultMaxPixels : Int(maxPixels))
+        let img = try ImageCodec.decode(bytes, source: "<memory>", maxPixels: Int(maxPixels))   // 0: the default cap
         let q = cal.measure(img)
         out.pointee = cQuality(q, cal.flags(q))
         return ROBUST_OK

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "robust.h"
+#include "png_bomb.h"
 
 static int failures = 0;
 #define CHECK(cond, ...) do { if (!(cond)) { failures++; printf("FAIL %s:%d: ", __FILE__, __LINE__); \
@@ -29,31 +30,6 @@ static unsigned char *read_all(const char *path, size_t *size) {
     fclose(f);
     *size = (size_t)n;
     return b;
-}
-
-static uint32_t crc32_of(const unsigned char *p, size_t n) {
-    uint32_t c = 0xFFFFFFFFu;
-    for (size_t i = 0; i < n; i++) {
-        c ^= p[i];
-        for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
-    }
-    return c ^ 0xFFFFFFFFu;
-}
-
-/* A PNG that claims w x h pixels (a decompression bomb's header) and holds nothing else. */
-static size_t bomb_png(unsigned char *out, uint32_t w, uint32_t h) {
-    static const unsigned char sig[8] = {137, 80, 78, 71, 13, 10, 26, 10};
-    memcpy(out, sig, 8);
-    unsigned char *c = out + 8;
-    c[0] = 0; c[1] = 0; c[2] = 0; c[3] = 13;
-    memcpy(c + 4, "IHDR", 4);
-    unsigned char *d = c + 8;
-    d[0] = w >> 24; d[1] = w >> 16; d[2] = w >> 8; d[3] = w;
-    d[4] = h >> 24; d[5] = h >> 16; d[6] = h >> 8; d[7] = h;
-    d[8] = 8; d[9] = 2; d[10] = 0; d[11] = 0; d[12] = 0;
-    uint32_t crc = crc32_of(c + 4, 17);
-    d[13] = crc >> 24; d[14] = crc >> 16; d[15] = crc >> 8; d[16] = crc;
-    return 8 + 8 + 13 + 4;
 }
 
 typedef struct {

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "robust.h"
+#include "png_bomb.h"
 
 #define MAX_CLASSES 64
 #define MAX_INPUTS 256
@@ -52,28 +53,6 @@ static void add(const char *what, const unsigned char *data, size_t size, const 
     in->data = malloc(size ? size : 1);
     if (size) memcpy(in->data, data, size);
     in->claim = claim;
-}
-
-static uint32_t crc32_of(const unsigned char *p, size_t n) {
-    uint32_t c = 0xFFFFFFFFu;
-    for (size_t i = 0; i < n; i++) {
-        c ^= p[i];
-        for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
-    }
-    return ~c;
-}
-
-/* A PNG signature and IHDR chunk (valid CRC) for a w x h RGB image, and nothing else. */
-static size_t png_bomb(unsigned char out[33], uint32_t w, uint32_t h) {
-    static const unsigned char head[16] = {137, 80, 78, 71, 13, 10, 26, 10, 0, 0, 0, 13, 'I', 'H', 'D', 'R'};
-    memcpy(out, head, 16);
-    unsigned char *d = out + 16;
-    d[0] = w >> 24; d[1] = w >> 16; d[2] = w >> 8; d[3] = w;
-    d[4] = h >> 24; d[5] = h >> 16; d[6] = h >> 8; d[7] = h;
-    d[8] = 8; d[9] = 2; d[10] = 0; d[11] = 0; d[12] = 0;
-    uint32_t crc = crc32_of(out + 12, 17);
-    d[13] = crc >> 24; d[14] = crc >> 16; d[15] = crc >> 8; d[16] = crc;
-    return 33;
 }
 
 static unsigned char *read_file(const char *path, size_t *size) {
@@ -216,8 +195,8 @@ int main(int argc, char **argv) {
 
     /* Decompression bombs: a valid PNG header claiming 100000 x 100000 pixels (refused by the
      * pixel cap before any allocation), and one claiming 0 x 16. */
-    add("PNG bomb header", bomb, png_bomb(bomb, 100000, 100000), "2");
-    add("PNG zero-width header", bomb, png_bomb(bomb, 0, 16), NULL);
+    add("PNG bomb header", bomb, bomb_png(bomb, 100000, 100000), "2");
+    add("PNG zero-width header", bomb, bomb_png(bomb, 0, 16), NULL);
 
     /* The reference: every input once, one thread. */
     int bad = 0;

@@ -2,8 +2,8 @@
  *
  * libjpeg's default error handler calls exit(); here every libjpeg error longjmps back and
  * becomes a return code. PNG uses libpng's simplified png_image_* API, which reports errors
- * in the image struct. Decoded pixels are 8-bit RGB, interleaved (HWC), allocated with
- * malloc and owned by the caller (free with robust_imageio_free).
+ * in the image struct. Decoded pixels are 8-bit RGB, interleaved (HWC), written into memory
+ * the caller owns.
  *
  * Every function is reentrant: no global state.
  */
@@ -26,15 +26,9 @@ enum {
     RIO_ERR_ENCODE = 6
 };
 
-/* Decode PNG or JPEG bytes (detected by signature) to RGB8.
- * On success returns RIO_OK and sets *out_pixels (malloc'd, width*height*3 bytes), *out_w, *out_h.
- * On failure returns an error code, writes a NUL-terminated reason into msg (msg_cap bytes),
- * and leaves the out-parameters untouched. max_pixels == 0 means no cap. */
-int robust_image_decode(const uint8_t *data, size_t size, size_t max_pixels,
-                        uint8_t **out_pixels, int *out_w, int *out_h,
-                        char *msg, size_t msg_cap);
-
-/* The same in two steps, so that the caller owns the pixel memory and no copy is made: probe
+/* Decode PNG or JPEG bytes (detected by signature) to RGB8, in two steps, so that the caller
+ * owns the pixel memory and no copy is made. On failure a function returns an RIO_ERR_* code and
+ * writes a NUL-terminated reason into msg (msg_cap bytes); max_pixels == 0 means no cap. Probe
  * reads only the header (size, and the max_pixels cap), decode_into then decodes into dst,
  * which must hold w * h * 3 bytes for the w and h the probe gave (other sizes are refused). */
 int robust_image_probe(const uint8_t *data, size_t size, size_t max_pixels, int *out_w, int *out_h,
