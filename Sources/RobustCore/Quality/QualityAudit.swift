@@ -7,6 +7,10 @@ public struct QualityReport: Sendable {
     /// For a duplicate or near-duplicate: the earlier image it repeats.
     public var duplicateOf: [DuplicateMatch?]
 
+    public init(measures: [ImageQuality], flags: [QualityFlags], duplicateOf: [DuplicateMatch?]) {
+        self.measures = measures; self.flags = flags; self.duplicateOf = duplicateOf
+    }
+
     /// How many images carry each flag.
     public func counts() -> [(String, Int)] {
         QualityFlags.names.map { f, name in (name, flags.filter { $0.contains(f) }.count) }
@@ -39,7 +43,11 @@ public enum QualityAudit {
     /// Exact duplicates (identical pixels) and near-duplicates (difference hashes at most
     /// `maxBits` apart) of earlier images. Quadratic in the count (50,000 images: about a
     /// second); each image points at the first earlier match.
-    public static func duplicates(_ ds: Dataset, _ measures: [ImageQuality], maxBits: Int) -> [DuplicateMatch?] {
+    /// With `minCorrelation`, a hash match counts only when the two luminance images correlate
+    /// at least that much (a brightness or contrast change is still a near-duplicate; a chance
+    /// hash collision of two smooth images is not).
+    public static func duplicates(_ ds: Dataset, _ measures: [ImageQuality], maxBits: Int,
+                                  minCorrelation: Double? = nil) -> [DuplicateMatch?] {
         let n = ds.count, bytes = ds.imageBytes
         var contentHash = [UInt64](repeating: 0, count: n)
         ds.pixels.withUnsafeBufferPointer { p in
@@ -70,7 +78,9 @@ public enum QualityAudit {
                             let hi = hp[i]
                             for j in 0..<i {
                                 let d = (hi ^ hp[j]).nonzeroBitCount
-                                if d <= maxBits { np[i] = j; bp[i] = d; break }
+                                if d <= maxBits && (minCorrelation.map { lumaCorrelation(ds, i, j) >= $0 } ?? true) {
+                                    np[i] = j; bp[i] = d; break
+                                }
                             }
                         }
                     }
@@ -81,13 +91,34 @@ public enum QualityAudit {
         return out
     }
 
+    /// Pearson correlation of images i and j's luminance over their pixels (1 for two flat images).
+    static func lumaCorrelation(_ ds: Dataset, _ i: Int, _ j: Int) -> Double {
+        let n = ds.width * ds.height, bytes = ds.imageBytes
+        return ds.pixels.withUnsafeBufferPointer { p -> Double in
+            func luma(_ img: Int, _ k: Int) -> Double {
+                let o = img * bytes + 3 * k
+                return 0.299 * Double(p[o]) + 0.587 * Double(p[o + 1]) + 0.114 * Double(p[o + 2])
+            }
+            var si = 0.0, sj = 0.0, sii = 0.0, sjj = 0.0, sij = 0.0
+            for k in 0..<n {
+                let a = luma(i, k), b = luma(j, k)
+                si += a; sj += b; sii += a * a; sjj += b * b; sij += a * b
+            }
+            let m = Double(max(n, 1))
+            let vi = sii - si * si / m, vj = sjj - sj * sj / m, cij = sij - si * sj / m
+            guard vi > 1e-9 && vj > 1e-9 else { return vi <= 1e-9 && vj <= 1e-9 ? 1 : 0 }
+            return cij / (vi * vj).squareRoot()
+        }
+    }
+
     /// Measures, flags and duplicates of `ds` under `calibration` (with the model's
     /// prediction entropies, if any, for the uncertain flag).
     public static func run(_ ds: Dataset, calibration: QualityCalibration, modelEntropies: [Double]? = nil,
                            duplicates findDuplicates: Bool = true) -> QualityReport {
         let m = measure(ds)
         var flags = m.indices.map { calibration.flags(m[$0], modelEntropy: modelEntropies?[$0]) }
-        let dup = findDuplicates ? duplicates(ds, m, maxBits: calibration.nearDuplicateBits) : [DuplicateMatch?](repeating: nil, count: ds.count)
+        let dup = findDuplicates ? duplicates(ds, m, maxBits: calibration.nearDuplicateBits,
+                                                          minCorrelation: calibration.nearDuplicateCorrelation) : [DuplicateMatch?](repeating: nil, count: ds.count)
         for i in dup.indices { if let d = dup[i] { flags[i].insert(d.exact ? .duplicate : .nearDuplicate) } }
         return QualityReport(measures: m, flags: flags, duplicateOf: dup)
     }

@@ -72,8 +72,11 @@ public final class FusionTrainer {
     /// encoder from (its linear layer is not used); nil starts from random weights.
     /// `trainFeatures`: with freezeImage, the encoder's features of `train` when the caller
     /// already has them (several recipes on one encoder); computed here otherwise.
+    /// `tags`: the training images' claims when the data has them (a metadata column; the
+    /// missing token where an image has none); nil draws them from the labels by metaAgree.
     public init(config: FusionConfig, train: Dataset, imageEncoder: ResNet18? = nil, trainFeatures: Tensor? = nil,
-                normalization: Normalization = .cifar10, progress: ((Int, Int) -> Void)? = nil) throws {
+                normalization: Normalization = .cifar10, tags givenTags: [Int32]? = nil,
+                progress: ((Int, Int) -> Void)? = nil) throws {
         try config.validate()
         self.config = config
         self.train = train
@@ -90,7 +93,14 @@ public final class FusionTrainer {
             throw RobustError.invalidArgument("a frozen image encoder needs trained weights to start from")
         }
         info = FusionInfo(width: config.train.width, classNames: train.classNames, hidden: config.hidden, normalization: normalization)
-        tags = metadataTags(labels: train.labels, classes: k, agree: config.metaAgree, seed: config.train.seed)
+        if let t = givenTags {
+            guard t.count == train.count, t.allSatisfy({ $0 == FusionNet.missing || (0..<Int32(k)).contains($0) }) else {
+                throw RobustError.invalidArgument("metadata tags: \(t.count) for \(train.count) images, each a class index or the missing token")
+            }
+            tags = t
+        } else {
+            tags = metadataTags(labels: train.labels, classes: k, agree: config.metaAgree, seed: config.train.seed)
+        }
         let trained = config.freezeImage ? model.fusionParameters : model.parameters
         optimizer = SGD(trained, momentum: config.train.momentum, weightDecay: config.train.weightDecay,
                         nesterov: config.train.nesterov)
