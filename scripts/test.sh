@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test: the Swift unit tests, then the shared library from C and from Python.
+# Runs every test: the Swift unit tests, then the shared library from C and from Python, the
+# CLI end to end, the HTML report in headless Chromium, and the reliability checks.
 # Usage: bash scripts/test.sh      (installs missing system packages itself)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,6 +36,8 @@ pytests=$(grep -E "[0-9]+ passed" "$log" | tail -1 | sed -E 's/.* ([0-9]+) passe
 echo "== audit-cli end to end on generated data (label audit, its CSV/JSON and pictures)"
 "$py" -c "import matplotlib" 2>/dev/null || "$py" -m pip install -q matplotlib
 PY="$ROOT_DIR/$py" bash scripts/cli-test.sh
+echo "== audit-cli report on a dataset with planted problems, checked against the truth and in headless Chromium"
+bash scripts/report-test.sh runs/test-report
 echo "== reliability: bad CLI input, kill -9 during training and a full disk, fuzzing, thread sanitizer"
 bash scripts/cli-errors.sh | tail -n 1
 bash scripts/crash-train.sh 3
@@ -52,6 +55,7 @@ if [ "$rc" -ne 0 ] || grep -q "ThreadSanitizer" "$log"; then
 fi
 tsan=$(grep -E "Executed [0-9]+ tests?" "$log" | tail -1 | sed -E 's/.*Executed ([0-9]+) tests?.*/\1/' || true)
 
-# XCTest's count, the C client, the pytest count, the CLI script, and the four reliability
-# checks (CLI errors, crash-safe training, fuzzing, the thread-sanitized tests), as one line.
-echo "tests: $(( ${xctests:-0} + 1 + ${pytests:-0} + 1 + 4 )) passed, 0 failed (thread sanitizer: ${tsan:-0} tests)"
+# XCTest's count, the C client, the pytest count, the CLI script, the report in a browser, and
+# the four reliability checks (CLI errors, crash-safe training, fuzzing, the thread-sanitized
+# tests), as one line.
+echo "tests: $(( ${xctests:-0} + 1 + ${pytests:-0} + 1 + 1 + 4 )) passed, 0 failed (thread sanitizer: ${tsan:-0} tests)"

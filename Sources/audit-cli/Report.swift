@@ -54,6 +54,10 @@ struct ReportCommand: ParsableCommand {
             var (train, test) = try options.load()
             let k = train.classNames.count
             var ctx = ReportContext(dataPath: dir, out: out, show: show, train: train, test: test)
+            // Inputs that could be wrong are read before the training, not after it.
+            let metaPath = metadata ?? (FileIO.exists(joinPath(dir, "metadata.csv")) ? joinPath(dir, "metadata.csv") : nil)
+            let claimsByPath = try metaPath.map { try ctx.readMetadata($0) }
+            let qualityCalibration = try calibration.map { try QualityCalibration.load($0) }
 
             // Planted label noise: the given labels change, the truth is kept for the figures.
             if let rate = noise {
@@ -111,7 +115,7 @@ struct ReportCommand: ParsableCommand {
 
             // 2. Image quality, both splits together (duplicates across them show).
             stage.begin("image quality of \(train.count + (test?.count ?? 0)) images")
-            try ctx.runQuality(calibrationPath: calibration)
+            try ctx.runQuality(calibration: qualityCalibration)
             stage.end(ctx.quality.map { r in r.counts().filter { $0.1 > 0 }.map { "\($0.1) \($0.0)" }.joined(separator: ", ") } ?? "")
 
             // 3. Robustness on the test split.
@@ -127,11 +131,10 @@ struct ReportCommand: ParsableCommand {
 
             // 4. Metadata: the conflict check, and the shortcut test of a fusion model.
             stage.begin("metadata")
-            let metaPath = metadata ?? (FileIO.exists(joinPath(dir, "metadata.csv")) ? joinPath(dir, "metadata.csv") : nil)
-            if let mp = metaPath {
+            if let mp = metaPath, let claimsByPath {
                 var cfg = try options.config()
                 cfg.width = net.width
-                try ctx.runMetadata(mp, encoder: net, fusionMode: fusion, trainConfig: cfg, frozenEpochs: fusionEpochs)
+                try ctx.runMetadata(mp, claims: claimsByPath, encoder: net, fusionMode: fusion, trainConfig: cfg, frozenEpochs: fusionEpochs)
                 stage.end("\(ctx.metaConflicts.count) images contradict their metadata")
             } else {
                 stage.end("skipped: no metadata CSV")

@@ -89,7 +89,7 @@ struct ReportContext {
 
     // MARK: - Quality
 
-    mutating func runQuality(calibrationPath: String?) throws {
+    mutating func runQuality(calibration given: QualityCalibration?) throws {
         var all = train
         if let t = test, t.count > 0 {
             all.pixels += t.pixels
@@ -97,8 +97,7 @@ struct ReportContext {
             all.labels += t.labels
         }
         let measures = QualityAudit.measure(all)
-        let cal = try calibrationPath.map { try QualityCalibration.load($0) }
-            ?? QualityCalibration.fromData(measures, source: "\(dataPath) (\(all.count) images)")
+        let cal = try given ?? QualityCalibration.fromData(measures, source: "\(dataPath) (\(all.count) images)")
         var flags = measures.map { cal.flags($0) }
         let dup = QualityAudit.duplicates(all, measures, maxBits: cal.nearDuplicateBits,
                                           minCorrelation: cal.nearDuplicateCorrelation)
@@ -142,10 +141,9 @@ struct ReportContext {
 
     // MARK: - Metadata
 
-    mutating func runMetadata(_ csvPath: String, encoder net: ResNet18, fusionMode: FusionMode, trainConfig: TrainConfig,
+    mutating func runMetadata(_ csvPath: String, claims byPath: [String: Int32], encoder net: ResNet18, fusionMode: FusionMode, trainConfig: TrainConfig,
                               frozenEpochs: Int) throws {
         metadataPath = csvPath
-        let byPath = try readMetadata(csvPath)
         claims = (0..<allCount).map { byPath[path($0)] ?? FusionNet.missing }
         let known = Set((0..<allCount).map { path($0) })
         unmatchedMetadata = byPath.keys.filter { !known.contains($0) }.count

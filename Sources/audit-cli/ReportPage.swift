@@ -120,7 +120,7 @@ extension ReportContext {
         var s = "<p>Every image, both splits, measured at 32 x 32 as the model sees it: fine-detail level (Immerkaer's noise estimate: "
         s += "high means noisy, low means blurred), brightness, luminance entropy, and a difference hash for duplicates "
         s += "(exact: identical pixels; near: hashes at most \(cal.nearDuplicateBits) bits apart"
-        s += (cal.nearDuplicateCorrelation.map { " and luminance correlated at least \(fmt($0, 2))" } ?? "") + "). Thresholds: \(esc(cal.source)). "
+        s += (cal.nearDuplicateCorrelation.map { " and pixels correlated at least \(fmt($0, 2))" } ?? "") + "). Thresholds: \(esc(cal.source)). "
         s += "Flagged images: <code>quality.csv</code>.</p>\n"
         s += HTML.cards(q.counts().filter { $0.1 > 0 || ["noisy", "blurry", "duplicate", "near_duplicate"].contains($0.0) }.map { ("\($0.1)", $0.0) })
         s += HTML.table(["threshold", "value"], [

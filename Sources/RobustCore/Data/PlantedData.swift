@@ -9,7 +9,7 @@
 // Problems are planted on disjoint training images: mislabeled (filed under another class's
 // folder), blurred (Gaussian, sigma 1.5), noisy (Gaussian, sigma 0.1), and a metadata claim
 // that names another class. Duplicates are extra files: exact copies of a training image,
-// and near copies (brightness and contrast edited, x 1.1 + 0.03). The test split is clean.
+// and near copies (contrast and brightness edited, x 0.9 + 0.03). The test split is clean.
 // Written beside the folders: metadata.csv (path, meta: each image's claimed class, its true
 // class except where a conflict was planted) and truth.csv (path, problem, detail).
 
@@ -132,11 +132,12 @@ public enum PlantedData {
                 }
                 if split == "train", let c = copyOf[i] {
                     let copy = "train/\(names[folder])/\(i)-copy.\(c == "duplicate" && jpeg ? "jpg" : "png")"
-                    // A near copy: brighter and with more contrast (x 1.1 + 0.03), as an edited
-                    // re-export would be; lossless, so that it is not also smoothed (a JPEG at
-                    // quality 90 of these images measured as blurred).
-                    var near = img
-                    for j in near.pixels.indices { near.pixels[j] = near.pixels[j] * 1.1 + 0.03 }
+                    // A near copy: contrast and brightness edited (x 0.9 + 0.03, which never
+                    // clips), as an edited re-export would be; lossless, so that it is not also
+                    // smoothed (a JPEG at quality 90 of these images measured as blurred).
+                    // Edited from the file as written (a JPEG original's compression included).
+                    var near = FloatImage(try ImageCodec.decode(bytes, source: rel))
+                    for j in near.pixels.indices { near.pixels[j] = near.pixels[j] * 0.9 + 0.03 }
                     near.clip()
                     try FileIO.writeAtomically(joinPath(root, copy), bytes: c == "duplicate" ? bytes : try ImageCodec.encodePNG(near.rgb))
                     metadata += "\(copy),\(names[claim])\n"

@@ -43,7 +43,7 @@ public enum QualityAudit {
     /// Exact duplicates (identical pixels) and near-duplicates (difference hashes at most
     /// `maxBits` apart) of earlier images. Quadratic in the count (50,000 images: about a
     /// second); each image points at the first earlier match.
-    /// With `minCorrelation`, a hash match counts only when the two luminance images correlate
+    /// With `minCorrelation`, a hash match counts only when the two images' pixels correlate
     /// at least that much (a brightness or contrast change is still a near-duplicate; a chance
     /// hash collision of two smooth images is not).
     public static func duplicates(_ ds: Dataset, _ measures: [ImageQuality], maxBits: Int,
@@ -78,7 +78,7 @@ public enum QualityAudit {
                             let hi = hp[i]
                             for j in 0..<i {
                                 let d = (hi ^ hp[j]).nonzeroBitCount
-                                if d <= maxBits && (minCorrelation.map { lumaCorrelation(ds, i, j) >= $0 } ?? true) {
+                                if d <= maxBits && (minCorrelation.map { pixelCorrelation(ds, i, j) >= $0 } ?? true) {
                                     np[i] = j; bp[i] = d; break
                                 }
                             }
@@ -91,17 +91,15 @@ public enum QualityAudit {
         return out
     }
 
-    /// Pearson correlation of images i and j's luminance over their pixels (1 for two flat images).
-    static func lumaCorrelation(_ ds: Dataset, _ i: Int, _ j: Int) -> Double {
-        let n = ds.width * ds.height, bytes = ds.imageBytes
+    /// Pearson correlation of images i and j's pixel values, the three channels together
+    /// (1 for two flat images). Over RGB rather than luminance: two smooth images with an
+    /// object in the same place correlate in luminance even when the objects' colours differ.
+    static func pixelCorrelation(_ ds: Dataset, _ i: Int, _ j: Int) -> Double {
+        let n = ds.imageBytes
         return ds.pixels.withUnsafeBufferPointer { p -> Double in
-            func luma(_ img: Int, _ k: Int) -> Double {
-                let o = img * bytes + 3 * k
-                return 0.299 * Double(p[o]) + 0.587 * Double(p[o + 1]) + 0.114 * Double(p[o + 2])
-            }
             var si = 0.0, sj = 0.0, sii = 0.0, sjj = 0.0, sij = 0.0
             for k in 0..<n {
-                let a = luma(i, k), b = luma(j, k)
+                let a = Double(p[i * n + k]), b = Double(p[j * n + k])
                 si += a; sj += b; sii += a * a; sjj += b * b; sij += a * b
             }
             let m = Double(max(n, 1))

@@ -35,7 +35,7 @@ public struct QualityCalibration: Sendable, Equatable {
     public var lowInformationBelow: Double
     /// Near-duplicates: difference hashes at most this many bits apart.
     public var nearDuplicateBits: Int
-    /// And, when set, luminance images correlated at least this much (Pearson, over pixels):
+    /// And, when set, pixels (RGB) correlated at least this much (Pearson):
     /// hashes of smooth images collide by chance, so a wider hash radius needs this pixel
     /// check (the hash only picks the candidates). Correlation ignores brightness and
     /// contrast edits, as a near copy should.
@@ -111,8 +111,8 @@ public struct QualityCalibration: Sendable, Equatable {
     /// the data, however many or few images that is (up to nearly half). k = 6: on the planted
     /// dataset (`synth --plant`) no clean image lies beyond it while every planted noisy
     /// (sigma 0.1) and blurred (sigma 1.5) one does; at k = 4, 2% of the clean images did.
-    /// Near-duplicates: hashes within 10 bits, confirmed by a luminance correlation of at least
-    /// 0.95 (planted near copies: 0.974 and up; 20,000 random pairs of planted images: 0.887 at most).
+    /// Near-duplicates: hashes within 10 bits, confirmed by a pixel correlation of at least 0.95
+    /// (planted near copies, a linear edit of every pixel: above 0.99).
     public static func fromData(_ measures: [ImageQuality], k: Double = 6, imageSize: Int = 32,
                                 source: String) throws -> QualityCalibration {
         guard measures.count >= 20 else {

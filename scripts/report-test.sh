@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# `audit-cli report` end to end, checked against the truth and in a real browser:
+#  1. generates a dataset with planted problems (synth --plant: mislabeled, blurred, noisy,
+#     duplicate and near-duplicate images, contradicting metadata);
+#  2. runs the report on it and requires recall and precision per problem type (the floors
+#     below; measured figures are printed);
+#  3. renders report.html in headless Chromium (Debian's chromium-headless-shell, installed
+#     when missing): the DOM after scripts ran must carry every section, the page's ready
+#     mark and no script error, the console no "Uncaught", and the page must reference
+#     nothing outside itself; a full-page screenshot is written and its path printed.
+#   bash scripts/report-test.sh [OUT_DIR]     (default runs/test-report; needs a release audit-cli)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export SWIFT_BACKTRACE=enable=no
+CLI="${CLI:-$(swift build -c release --show-bin-path)/audit-cli}"
+[ -x "$CLI" ] || swift build -c release --product audit-cli >&2
+OUT="${1:-runs/test-report}"
+rm -rf "$OUT"; mkdir -p "$OUT"
+fail() { echo "report-test: $*" >&2; exit 1; }
+
+browser=""
+for b in chromium-headless-shell chromium; do command -v "$b" >/dev/null && { browser="$b"; break; }; done
+if [ -z "$browser" ]; then
+  echo "report-test: installing chromium-headless-shell (Debian) for the browser check" >&2
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq chromium-headless-shell fonts-dejavu-core >/dev/null
+  browser=chromium-headless-shell
+fi
+
+"$CLI" synth --plant --out "$OUT/data" --train 2000 --test 400 2> "$OUT/synth.err" || { cat "$OUT/synth.err"; fail "synth --plant failed"; }
+"$CLI" report --data "$OUT/data" --width 8 --epochs 8 --out "$OUT/report" > "$OUT/report.out" 2> "$OUT/report.err" \
+  || { tail -n 20 "$OUT/report.err"; fail "report failed"; }
+cat "$OUT/report.out"
+for f in report.html label-issues.csv quality.csv robustness.csv metadata-verdicts.csv fusion.csv truth-check.csv summary.json model.safetensors; do
+  [ -s "$OUT/report/$f" ] || fail "report did not write $f"
+done
+grep -q "^\[1/5\] training" "$OUT/report.err" || fail "no progress on stderr"
+
+# Recall and precision floors per planted problem (measured: see the printed table).
+awk -F, 'NR > 1 {
+  floor_r = 0.9; floor_p = 0.9
+  if ($1 == "mislabeled") { floor_r = 0.8 }
+  if ($1 == "near_duplicate") { floor_p = 0.8 }
+  if ($5 + 0 < floor_r || $8 + 0 < floor_p) { printf "report-test: %s recall %s (floor %s), precision %s (floor %s)\n", $1, $5, floor_r, $8, floor_p; bad = 1 }
+  n++
+} END { if (n != 6) { print "report-test: truth-check.csv has " n " problem rows, expected 6"; bad = 1 } exit bad }' "$OUT/report/truth-check.csv" \
+  || fail "a planted problem type was missed"
+
+# Self-contained: no link, script or image from elsewhere (the SVG namespace is a name, not a fetch).
+if grep -oE "(src|href)=['\"][a-z]+:" "$OUT/report/report.html" | grep -vE "src=['\"]data:" | grep -q .; then
+  fail "report.html references something outside itself"
+fi
+
+# The browser: DOM after scripts ran, console messages, and a screenshot.
+url="file://$(cd "$OUT/report" && pwd)/report.html"
+flags=(--no-sandbox --disable-gpu --hide-scrollbars --run-all-compositor-stages-before-draw --virtual-time-budget=5000)
+"$browser" "${flags[@]}" --dump-dom "$url" > "$OUT/dom.html" 2> "$OUT/browser.log" || { cat "$OUT/browser.log"; fail "$browser could not load the page"; }
+grep -q 'data-report-ready="1"' "$OUT/dom.html" || fail "the page's script did not finish (no data-report-ready mark)"
+# (The attribute, set by the page's error hook; the hook's own source names it in single quotes.)
+if grep -q 'data-script-errors="' "$OUT/dom.html"; then grep -o 'data-script-errors="[^"]*"' "$OUT/dom.html" || true; fail "script errors on the page"; fi
+if grep -q "Uncaught" "$OUT/browser.log"; then grep "Uncaught" "$OUT/browser.log"; fail "console errors"; fi
+# The detector itself: a copy of the page with a broken script must be caught.
+sed 's|</main>|</main><script>undefinedFunction();</script>|' "$OUT/report/report.html" > "$OUT/broken.html"
+"$browser" "${flags[@]}" --dump-dom "file://$(cd "$OUT" && pwd)/broken.html" > "$OUT/broken-dom.html" 2>> "$OUT/browser.log" || true
+grep -q 'data-script-errors="Uncaught ReferenceError' "$OUT/broken-dom.html" || fail "the script-error check does not see a broken script"
+for id in summary labels quality robustness metadata truth files label-grid quality-blurry quality-noisy quality-duplicates metadata-grid truth-table; do
+  grep -q "id=\"$id\"" "$OUT/dom.html" || fail "section or element #$id missing from the rendered page"
+done
+thumbs=$(grep -o "<img class=\"thumb\"" "$OUT/dom.html" | wc -l)
+[ "$thumbs" -ge 100 ] || fail "only $thumbs thumbnails in the page"
+charts=$(grep -o "<svg " "$OUT/dom.html" | wc -l)
+[ "$charts" -ge 4 ] || fail "only $charts charts in the page"
+# Tall enough for the whole page at 1280 px wide.
+"$browser" "${flags[@]}" --screenshot="$OUT/report-screenshot.png" --window-size=1280,7000 "$url" >> "$OUT/browser.log" 2>&1 \
+  || fail "no screenshot"
+[ -s "$OUT/report-screenshot.png" ] || fail "empty screenshot"
+echo "report-test: ok: every planted problem type found, page rendered by $browser ($("$browser" --version 2>/dev/null | head -1)): $thumbs thumbnails, $charts charts, no script error"
+echo "report-test: screenshot $OUT/report-screenshot.png ($(wc -c < "$OUT/report-screenshot.png") bytes), page $OUT/report/report.html"
