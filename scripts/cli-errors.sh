@@ -76,10 +76,12 @@ check "labels file without rows" 2 "$T/labels.csv" "$CLI" train --data "$T/data"
 check "quality of an empty folder" 2 "$T/empty" "$CLI" quality "$T/empty"
 check "robustness without a model" 2 "$T/none.safetensors" "$CLI" robustness --model "$T/none.safetensors" --data "$T/data"
 check "fusion measure of a ResNet-18" 2 "is not fusionnet-cifar" "$CLI" fusion --data "$T/data" --model "$model"
-printf 'path,meta\ntest/cat/1.png,zebra\n' > "$T/meta-zebra.csv"
+printf 'path,meta\n%s,zebra\n' "${img#$T/data/}" > "$T/meta-zebra.csv"
 printf 'path,label\n' > "$T/meta-nocolumn.csv"
 check "report: metadata names an unknown class" 2 "class 'zebra' is not one of" "$CLI" report --data "$T/data" --metadata "$T/meta-zebra.csv" --width 2 --epochs 1 --out "$T/rep"
 check "report: metadata without a meta column" 2 "'meta' (or 'claim')" "$CLI" report --data "$T/data" --metadata "$T/meta-nocolumn.csv" --width 2 --epochs 1 --out "$T/rep"
+printf 'path,meta\nsomewhere/else.png,cat\n' > "$T/meta-elsewhere.csv"
+check "report: metadata names no image of the data" 2 "none of its 1 paths names an image" "$CLI" report --data "$T/data" --metadata "$T/meta-elsewhere.csv" --width 2 --epochs 1 --out "$T/rep"
 check "report: calibration file missing" 2 "$T/none.json" "$CLI" report --data "$T/data" --calibration "$T/none.json" --width 2 --epochs 1 --out "$T/rep"
 check "report: --folds (not the report's)" 64 "belong to audit-labels" "$CLI" report --data "$T/data" --folds 3
 

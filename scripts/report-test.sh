@@ -40,6 +40,8 @@ grep -q "^\[1/5\] training" "$OUT/report.err" || fail "no progress on stderr"
 # Recall and precision floors per planted problem (measured: see the printed table).
 awk -F, 'NR > 1 {
   floor_r = 0.9; floor_p = 0.9
+  # Nothing planted or nothing flagged prints "nan" or "-", which must not pass a floor.
+  if ($3 + 0 == 0 || $5 !~ /^[0-9.]+$/ || $8 !~ /^[0-9.]+$/) { printf "report-test: %s: planted %s, recall %s, precision %s\n", $1, $3, $5, $8; bad = 1 }
   if ($1 == "mislabeled") { floor_r = 0.8 }
   if ($1 == "near_duplicate") { floor_p = 0.8 }
   if ($5 + 0 < floor_r || $8 + 0 < floor_p) { printf "report-test: %s recall %s (floor %s), precision %s (floor %s)\n", $1, $5, floor_r, $8, floor_p; bad = 1 }
@@ -47,8 +49,12 @@ awk -F, 'NR > 1 {
 } END { if (n != 6) { print "report-test: truth-check.csv has " n " problem rows, expected 6"; bad = 1 } exit bad }' "$OUT/report/truth-check.csv" \
   || fail "a planted problem type was missed"
 
-# Self-contained: no link, script or image from elsewhere (the SVG namespace is a name, not a fetch).
-if grep -oE "(src|href)=['\"][a-z]+:" "$OUT/report/report.html" | grep -vE "src=['\"]data:" | grep -q .; then
+# Self-contained: every src is a data: URI, every href a fragment or a file beside the page,
+# and no stylesheet, import or CSS url() that would fetch (the SVG namespace is a name only).
+html="$OUT/report/report.html"
+if grep -oE "src=['\"][^'\"]*" "$html" | grep -vE "^src=['\"]data:" | grep -q . \
+   || grep -oE "href=['\"][^'\"]*" "$html" | grep -E "^href=['\"]([a-z]+:|//|/)" | grep -q . \
+   || grep -qiE "<link|@import|url\(" "$html"; then
   fail "report.html references something outside itself"
 fi
 
@@ -62,18 +68,29 @@ if grep -q 'data-script-errors="' "$OUT/dom.html"; then grep -o 'data-script-err
 if grep -q "Uncaught" "$OUT/browser.log"; then grep "Uncaught" "$OUT/browser.log"; fail "console errors"; fi
 # The detector itself: a copy of the page with a broken script must be caught.
 sed 's|</main>|</main><script>undefinedFunction();</script>|' "$OUT/report/report.html" > "$OUT/broken.html"
-"$browser" "${flags[@]}" --dump-dom "file://$(cd "$OUT" && pwd)/broken.html" > "$OUT/broken-dom.html" 2>> "$OUT/browser.log" || true
+"$browser" "${flags[@]}" --dump-dom "file://$(cd "$OUT" && pwd)/broken.html" > "$OUT/broken-dom.html" 2> "$OUT/broken.log" || true
 grep -q 'data-script-errors="Uncaught ReferenceError' "$OUT/broken-dom.html" || fail "the script-error check does not see a broken script"
+grep -q "Uncaught" "$OUT/broken.log" || fail "the console check does not see a broken script"
 for id in summary labels quality robustness metadata truth files label-grid quality-blurry quality-noisy quality-duplicates metadata-grid truth-table; do
   grep -q "id=\"$id\"" "$OUT/dom.html" || fail "section or element #$id missing from the rendered page"
 done
-thumbs=$(grep -o "<img class=\"thumb\"" "$OUT/dom.html" | wc -l)
+thumbs=$(grep -o "<img class=\"thumb\"" "$OUT/dom.html" | wc -l || true)
 [ "$thumbs" -ge 100 ] || fail "only $thumbs thumbnails in the page"
-charts=$(grep -o "<svg " "$OUT/dom.html" | wc -l)
+charts=$(grep -o "<svg " "$OUT/dom.html" | wc -l || true)
 [ "$charts" -ge 4 ] || fail "only $charts charts in the page"
 # Tall enough for the whole page at 1280 px wide.
 "$browser" "${flags[@]}" --screenshot="$OUT/report-screenshot.png" --window-size=1280,7000 "$url" >> "$OUT/browser.log" 2>&1 \
   || fail "no screenshot"
 [ -s "$OUT/report-screenshot.png" ] || fail "empty screenshot"
+# Other ways in: a trained model instead of training (no metadata, no fusion), and a bare
+# <class>/ folder without a test split (robustness and fusion skipped, said so on the page).
+"$CLI" report --data "$OUT/data" --model "$OUT/report/model.safetensors" --fusion off --show 4 --out "$OUT/report-model" \
+  > "$OUT/report-model.out" 2> "$OUT/report-model.err" || { tail -n 5 "$OUT/report-model.err"; fail "report --model failed"; }
+grep -q "flip-averaged probabilities of $OUT/report/model.safetensors" "$OUT/report-model/report.html" || fail "report --model: the page does not name the model"
+[ ! -e "$OUT/report-model/model.safetensors" ] || fail "report --model wrote a model"
+"$CLI" report --data "$OUT/data/test" --width 2 --epochs 1 --show 4 --out "$OUT/report-bare" \
+  > "$OUT/report-bare.out" 2> "$OUT/report-bare.err" || { tail -n 5 "$OUT/report-bare.err"; fail "report on a bare class folder failed"; }
+grep -q "Skipped: the data has no test split" "$OUT/report-bare/report.html" || fail "report without a test split: no note on the page"
+grep -q "No metadata" "$OUT/report-bare/report.html" || fail "report without metadata: no note on the page"
 echo "report-test: ok: every planted problem type found, page rendered by $browser ($("$browser" --version 2>/dev/null | head -1)): $thumbs thumbnails, $charts charts, no script error"
 echo "report-test: screenshot $OUT/report-screenshot.png ($(wc -c < "$OUT/report-screenshot.png") bytes), page $OUT/report/report.html"

@@ -25,7 +25,7 @@ if [ -n "$data" ]; then
   noise="${ROBUST_NOISE:-0.2}"
   echo "main job: CIFAR-10 from $data, ${ROBUST_PER_CLASS:-1000} images per class, width ${ROBUST_WIDTH:-16}, ${ROBUST_EPOCHS:-10} epochs, planted label noise $noise"
   args=(--limit-per-class "${ROBUST_PER_CLASS:-1000}" --width "${ROBUST_WIDTH:-16}" --epochs "${ROBUST_EPOCHS:-10}")
-  [ "$noise" = 0 ] || args+=(--noise "$noise")
+  awk -v n="$noise" 'BEGIN { exit !(n + 0 > 0) }' && args+=(--noise "$noise")
   # CIFAR-10's own quality thresholds (calibrated on its 50,000 training images).
   [ -f models/cifar10-quality.json ] && args+=(--calibration models/cifar10-quality.json)
 else

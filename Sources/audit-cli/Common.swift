@@ -68,8 +68,14 @@ func loadData(_ dir: String, needTrain: Bool, needTest: Bool, skipBad: Bool, lim
     var out = LoadedData()
     let t0 = monotonicSeconds()
     if FileIO.exists(joinPath(dir, "data_batch_1.bin")) || FileIO.exists(joinPath(dir, "test_batch.bin")) {
-        if needTrain { out.train = try CIFARBinary.load(directory: dir, train: true) }
-        if needTest, FileIO.exists(joinPath(dir, "test_batch.bin")) { out.test = try CIFARBinary.load(directory: dir, train: false) }
+        // The first limitPerClass images of each class, as the folder loader takes them.
+        func limited(_ ds: Dataset) -> Dataset {
+            guard let l = limitPerClass else { return ds }
+            var seen = [Int](repeating: 0, count: ds.classNames.count)
+            return ds.subset(ds.labels.indices.filter { i in seen[Int(ds.labels[i])] += 1; return seen[Int(ds.labels[i])] <= l })
+        }
+        if needTrain { out.train = limited(try CIFARBinary.load(directory: dir, train: true)) }
+        if needTest, FileIO.exists(joinPath(dir, "test_batch.bin")) { out.test = limited(try CIFARBinary.load(directory: dir, train: false)) }
     } else {
         let trainDir = joinPath(dir, "train"), testDir = joinPath(dir, "test")
         let hasSplits = FileIO.isDirectory(trainDir)

@@ -17,8 +17,9 @@ struct ReportCommand: ParsableCommand {
         the planted problems. --noise plants symmetric label noise first (seeded, as label-noise does:
         the same options give the same flagged set). Image-quality thresholds come from the data
         itself (robust outlier bounds) unless --calibration names a file.
-        Output: OUT/report.html and, behind it, label-issues.csv, quality.csv, robustness.csv,
-        metadata-conflicts.csv, fusion.csv, summary.json (and truth-check.csv with a truth file).
+        Output: OUT/report.html and, behind it, label-issues.csv, label-epochs.csv (with --noise),
+        quality.csv, robustness.csv, metadata-verdicts.csv, fusion.csv, truth-check.csv (with a truth
+        file), summary.json and model.safetensors (when it trained).
         Exit status 0 when the report was written, whatever it found.
         """)
 
@@ -44,6 +45,7 @@ struct ReportCommand: ParsableCommand {
         if robustnessImages < 1 { throw ValidationError("--robustness-images must be at least 1") }
         if show < 0 || show > 10_000 { throw ValidationError("--show must lie in 0...10000") }
         if fusionEpochs < 1 { throw ValidationError("--fusion-epochs must be at least 1") }
+        if options.noTest { throw ValidationError("report needs the test split (robustness, the fusion test): --no-test is not for report") }
     }
 
     func run() throws {
@@ -56,7 +58,9 @@ struct ReportCommand: ParsableCommand {
             var ctx = ReportContext(dataPath: dir, out: out, show: show, train: train, test: test)
             // Inputs that could be wrong are read before the training, not after it.
             let metaPath = metadata ?? (FileIO.exists(joinPath(dir, "metadata.csv")) ? joinPath(dir, "metadata.csv") : nil)
-            let claimsByPath = try metaPath.map { try ctx.readMetadata($0) }
+            let metadataRows = try metaPath.map { try ctx.readMetadata($0) }
+            let truthPath = joinPath(dir, "truth.csv")
+            let truthRows = FileIO.exists(truthPath) ? try ctx.readTruth(truthPath) : nil
             let qualityCalibration = try calibration.map { try QualityCalibration.load($0) }
 
             // Planted label noise: the given labels change, the truth is kept for the figures.
@@ -81,6 +85,7 @@ struct ReportCommand: ParsableCommand {
                 ctx.trainProbabilities = p
                 ctx.issues = ConfidentLearning.findIssues(probabilities: p, given: train.labels, numClasses: k, filter: options.filter)
                 ctx.modelSource = path
+                ctx.labelSource = "the flip-averaged probabilities of \(path) on the training images (one clean pass; --window, --rank-by and --dynamics need training)"
             } else {
                 let cfg = try options.config()
                 stage.begin("training ResNet-18 width \(cfg.width) for \(cfg.epochs) epochs on \(train.count) images, recording dynamics")
@@ -97,6 +102,9 @@ struct ReportCommand: ParsableCommand {
                 }
                 rec.finish()
                 ctx.issues = LabelAudit.issues(rec.dynamics, window: options.window, rankBy: options.rankBy, filter: options.filter)
+                let window = options.window == .last ? "a final flip-averaged pass over the training images after training"
+                    : "the mean of the \(options.window.rawValue == "all" ? "every epoch's" : "later epochs'") \(options.dynamics.rawValue)-pass probabilities"
+                ctx.labelSource = window + (options.rankBy.map { ", ranked by \($0)" } ?? "")
                 ctx.trainProbabilities = rec.dynamics.finalCleanPass ?? rec.dynamics.ruleProbabilities(.last)
                 let modelPath = joinPath(out, "model.safetensors")
                 try trainer.saveModel(modelPath)
@@ -131,10 +139,10 @@ struct ReportCommand: ParsableCommand {
 
             // 4. Metadata: the conflict check, and the shortcut test of a fusion model.
             stage.begin("metadata")
-            if let mp = metaPath, let claimsByPath {
+            if let mp = metaPath, let metadataRows {
                 var cfg = try options.config()
                 cfg.width = net.width
-                try ctx.runMetadata(mp, claims: claimsByPath, encoder: net, fusionMode: fusion, trainConfig: cfg, frozenEpochs: fusionEpochs)
+                try ctx.runMetadata(mp, claims: metadataRows.claims, unmatched: metadataRows.unmatched, encoder: net, fusionMode: fusion, trainConfig: cfg, frozenEpochs: fusionEpochs)
                 stage.end("\(ctx.metaConflicts.count) images contradict their metadata")
             } else {
                 stage.end("skipped: no metadata CSV")
@@ -142,8 +150,7 @@ struct ReportCommand: ParsableCommand {
 
             // 5. The truth, when the data carries it; then the page.
             stage.begin("writing the report")
-            let truthPath = joinPath(dir, "truth.csv")
-            if FileIO.exists(truthPath) { try ctx.checkTruth(truthPath) }
+            if let truthRows { try ctx.checkTruth(truthRows) }
             ctx.seconds = monotonicSeconds() - t0
             try FileIO.writeAtomically(joinPath(out, "report.html"), text: ctx.page().render())
             try FileIO.writeAtomically(joinPath(out, "summary.json"), text: ctx.summaryJSON().serialized + "\n")

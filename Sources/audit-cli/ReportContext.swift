@@ -16,6 +16,9 @@ struct ReportContext {
     // Label audit.
     var issues: LabelIssues?
     var trainProbabilities: [Float] = []
+    /// What the label decision was made on, for the page.
+    var labelSource = ""
+    var labelFlagged: Set<Int> { Set(issues?.flagged ?? []) }
     var testProbabilities: [Float]?
     var testAccuracy: Double?
     var epochs: [(epoch: Int, loss: Double, trainAccuracy: Double, testAccuracy: Double?, seconds: Double)] = []
@@ -97,6 +100,10 @@ struct ReportContext {
             all.labels += t.labels
         }
         let measures = QualityAudit.measure(all)
+        guard given != nil || all.count >= 20 else {
+            note("quality: \(all.count) images are too few for thresholds from the data (20 at least); pass --calibration FILE")
+            return
+        }
         let cal = try given ?? QualityCalibration.fromData(measures, source: "\(dataPath) (\(all.count) images)")
         var flags = measures.map { cal.flags($0) }
         let dup = QualityAudit.duplicates(all, measures, maxBits: cal.nearDuplicateBits,
@@ -141,12 +148,11 @@ struct ReportContext {
 
     // MARK: - Metadata
 
-    mutating func runMetadata(_ csvPath: String, claims byPath: [String: Int32], encoder net: ResNet18, fusionMode: FusionMode, trainConfig: TrainConfig,
-                              frozenEpochs: Int) throws {
+    mutating func runMetadata(_ csvPath: String, claims byPath: [String: Int32], unmatched: Int, encoder net: ResNet18,
+                              fusionMode: FusionMode, trainConfig: TrainConfig, frozenEpochs: Int) throws {
         metadataPath = csvPath
         claims = (0..<allCount).map { byPath[path($0)] ?? FusionNet.missing }
-        let known = Set((0..<allCount).map { path($0) })
-        unmatchedMetadata = byPath.keys.filter { !known.contains($0) }.count
+        unmatchedMetadata = unmatched
         verdicts = (0..<allCount).map { i in
             guard claims[i] != FusionNet.missing, let p = probabilities(i) else { return nil }
             return Score(probabilities: Array(p), classNames: train.classNames, claimed: Int(claims[i])).verdict
@@ -215,25 +221,43 @@ struct ReportContext {
         return p[p.startIndex + Int(claims[i])]
     }
 
-    /// path -> claimed class index, from a CSV with columns path and meta (or claim).
-    func readMetadata(_ csvPath: String) throws -> [String: Int32] {
+    /// path -> claimed class index, from a CSV with columns path (relative to the data folder)
+    /// and meta (or claim: a class name; empty for no claim). Rows naming no image of the data
+    /// are counted, not read (the data may be a subset, e.g. --classes); their class names are
+    /// not checked. Reading no row at all is an error: the paths are likely wrong.
+    func readMetadata(_ csvPath: String) throws -> (claims: [String: Int32], unmatched: Int) {
         var text = String(decoding: try FileIO.read(csvPath, limit: 1 << 30), as: UTF8.self)
         if text.hasPrefix("\u{FEFF}") { text.removeFirst() }
-        let lines = text.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" })
-        guard let header = lines.first.map(csvSplit) else { throw RobustError.format(path: csvPath, reason: "empty metadata file") }
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        guard let header = lines.first.map({ csvSplit($0.hasSuffix("\r") ? $0.dropLast() : $0) }), !lines[0].isEmpty else {
+            throw RobustError.format(path: csvPath, reason: "empty metadata file")
+        }
         guard let pc = header.firstIndex(of: "path"), let mc = header.firstIndex(of: "meta") ?? header.firstIndex(of: "claim") else {
             throw RobustError.format(path: csvPath, reason: "needs a header with 'path' and 'meta' (or 'claim') columns")
         }
-        var out: [String: Int32] = [:]
-        for (n, line) in lines.dropFirst().enumerated() {
+        let known = Set((0..<allCount).map { path($0) })
+        var out: [String: Int32] = [:], unmatched = 0, example = ""
+        for (n, raw) in lines.enumerated().dropFirst() {
+            let line = raw.hasSuffix("\r") ? raw.dropLast() : raw
+            if line.isEmpty { continue }
             let f = csvSplit(line)
-            guard f.count > max(pc, mc) else { throw RobustError.format(path: csvPath, reason: "line \(n + 2) has \(f.count) fields") }
+            guard f.count > max(pc, mc) else { throw RobustError.format(path: csvPath, reason: "line \(n + 1) has \(f.count) fields") }
+            let p = f[pc].hasPrefix("./") ? String(f[pc].dropFirst(2)) : f[pc]
+            guard known.contains(p) else {
+                unmatched += 1
+                if example.isEmpty { example = p }
+                continue
+            }
             if f[mc].isEmpty { continue }   // no claim for this image
             guard let c = train.classNames.firstIndex(of: f[mc]) else {
-                throw RobustError.format(path: csvPath, reason: "line \(n + 2): class '\(f[mc])' is not one of \(train.classNames.joined(separator: ", "))")
+                throw RobustError.format(path: csvPath, reason: "line \(n + 1): class '\(f[mc])' is not one of \(train.classNames.joined(separator: ", "))")
             }
-            out[f[pc]] = Int32(c)
+            out[p] = Int32(c)
         }
-        return out
+        if out.isEmpty && unmatched > 0 {
+            throw RobustError.format(path: csvPath, reason: "none of its \(unmatched) paths names an image of \(dataPath) (paths are relative to it, like \(path(0)); the first row has \(example))")
+        }
+        if unmatched > 0 { note("\(csvPath): \(unmatched) rows name no image of the loaded data (e.g. \(example)); they are left out") }
+        return (out, unmatched)
     }
 }

@@ -50,7 +50,7 @@ extension ReportContext {
 
     func labelSection() -> String {
         guard let issues else { return "<p class='note'>No label audit.</p>" }
-        var s = "<p>Confident learning (Northcutt et al. 2021) on the model's flip-averaged probabilities after training: per class, "
+        var s = "<p>Confident learning (Northcutt et al. 2021) on \(esc(labelSource)): per class, "
         s += "the samples whose given label the model believes least are flagged, as many as the estimated number of wrong labels; no noise rate "
         s += "has to be known. Each flag comes with the class the model suggests instead. All flags, ranked: <code>label-issues.csv</code>.</p>\n"
         s += HTML.cards([("\(issues.flagged.count)", "flagged (\(pct(Double(issues.flagged.count) / Double(max(train.count, 1)))) of the training labels)"),
@@ -127,7 +127,7 @@ extension ReportContext {
             ["noisy: detail above", fmt(cal.noisyAbove, 4)], ["blurry: detail below", fmt(cal.blurryBelow, 4)],
             ["dark: brightness below", fmt(cal.darkBelow, 3)], ["light: brightness above", fmt(cal.lightAbove, 3)],
             ["low information: entropy below (bits)", fmt(cal.lowInformationBelow, 2)]], numeric: [1])
-        let per = max(8, show / 2)
+        let per = show == 0 ? 0 : max(8, show / 2)
         for (flag, title) in [(QualityFlags.blurry, "Blurred"), (.noisy, "Noisy"), (.dark, "Too dark"), (.light, "Too light"),
                               (.lowInformation, "Low information")] {
             let idx = (0..<q.flags.count).filter { q.flags[$0].contains(flag) }
@@ -194,15 +194,19 @@ extension ReportContext {
         let none = verdicts.filter { $0 == nil }.count
         var s = "<p>Each image's metadata claim (<code>\(esc(m))</code>) against what the image model sees in it: <b>conflict</b> when the model is "
         s += "confident in another class and gives the claim at most 10%, <b>consistent</b> when the claim is its top class or has at least 50%. "
-        s += "Every verdict: <code>metadata-verdicts.csv</code>.</p>\n"
+        s += "Training images are judged by the model trained on them: one whose folder label is wrong and was learned can make a right "
+        s += "claim look like a conflict, so conflicts whose label the label audit also flagged are marked. Every verdict: "
+        s += "<code>metadata-verdicts.csv</code>.</p>\n"
         s += HTML.cards(counts.map { ("\($0.1)", $0.0.name) } + [("\(none)", "without a claim")]
                         + (unmatchedMetadata > 0 ? [("\(unmatchedMetadata)", "metadata rows naming no image of the data")] : []))
         s += "<h3>Strongest conflicts (\(min(show, metaConflicts.count)) of \(metaConflicts.count))</h3><div class='grid' id='metadata-grid'>"
         for i in metaConflicts.prefix(show) {
             let p = probabilities(i)!
             let best = argmax(p)
-            s += tile(i, ["meta: \(name(claims[i]))", "image: \(train.classNames[best]) \(pct(Double(p[p.startIndex + best]), 0))",
-                          "folder: \(name(i < train.count ? train.labels[i] : test!.labels[i - train.count]))"])
+            var lines = ["meta: \(name(claims[i]))", "image: \(train.classNames[best]) \(pct(Double(p[p.startIndex + best]), 0))",
+                         "folder: \(name(i < train.count ? train.labels[i] : test!.labels[i - train.count]))"]
+            if labelFlagged.contains(i) { lines.append("label flagged too") }
+            s += tile(i, lines)
         }
         s += "</div>\n"
         if !fusion.isEmpty {

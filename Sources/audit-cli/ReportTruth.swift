@@ -15,7 +15,8 @@ struct TruthRow {
 }
 
 extension ReportContext {
-    mutating func checkTruth(_ truthPath: String) throws {
+    /// truth.csv's rows by problem: (image index, detail), for the images the data loaded.
+    func readTruth(_ truthPath: String) throws -> [String: [(Int, String)]] {
         var text = String(decoding: try FileIO.read(truthPath, limit: 1 << 28), as: UTF8.self)
         if text.hasPrefix("\u{FEFF}") { text.removeFirst() }
         let lines = text.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" })
@@ -24,15 +25,26 @@ extension ReportContext {
             throw RobustError.format(path: truthPath, reason: "needs a header with 'path' and 'problem' columns")
         }
         let dc = header.firstIndex(of: "detail")
-        var index: [String: Int] = [:]
-        for i in 0..<allCount { index[path(i)] = i }
+        let index = indexByPath
         var planted: [String: [(Int, String)]] = [:]
         for (n, line) in lines.dropFirst().enumerated() {
             let f = csvSplit(line)
-            guard f.count > max(pc, kc) else { throw RobustError.format(path: truthPath, reason: "line \(n + 2) has \(f.count) fields") }
+            guard f.count > max(pc, kc) else { throw RobustError.format(path: truthPath, reason: "row \(n + 1) has \(f.count) fields") }
             guard let i = index[f[pc]] else { continue }  // an image the data loader skipped
             planted[f[kc], default: []].append((i, dc.flatMap { $0 < f.count ? f[$0] : nil } ?? ""))
         }
+        return planted
+    }
+
+    /// Image index by path relative to the data folder.
+    var indexByPath: [String: Int] {
+        var out: [String: Int] = [:]
+        for i in 0..<allCount { out[path(i)] = i }
+        return out
+    }
+
+    mutating func checkTruth(_ planted: [String: [(Int, String)]]) throws {
+        let index = indexByPath
         truth = []
 
         func row(_ problem: String, _ finder: String, positives: Set<Int>, flagged: [Int]) -> TruthRow {

@@ -80,6 +80,21 @@ final class ReportTests: XCTestCase {
         try cal.save(path)
         XCTAssertEqual(try QualityCalibration.load(path), cal)
         XCTAssertThrowsError(try QualityCalibration.fromData(Array(m.prefix(10)), source: "few"))
+        // Alike images (a spread of 0) still need a clear difference to be flagged.
+        let same = [ImageQuality](repeating: ImageQuality(detail: 0.01, sharpness: 0, brightness: 0.5, contrast: 0.2, entropy: 6, hash: 0), count: 50)
+        let flat = try QualityCalibration.fromData(same, source: "alike")
+        XCTAssertEqual(flat.flags(ImageQuality(detail: 0.011, sharpness: 0, brightness: 0.52, contrast: 0.2, entropy: 5.9, hash: 0)), [])
+        XCTAssertEqual(flat.flags(ImageQuality(detail: 0.05, sharpness: 0, brightness: 0.5, contrast: 0.2, entropy: 6, hash: 0)), .noisy)
+    }
+
+    func testFlatImagesAreNearDuplicatesOnlyAtTheSameLevel() {
+        let black = [UInt8](repeating: 0, count: 8 * 8 * 3), white = [UInt8](repeating: 255, count: 8 * 8 * 3)
+        let nearBlack = [UInt8](repeating: 2, count: 8 * 8 * 3)
+        let ds = Dataset(height: 8, width: 8, pixels: black + white + nearBlack, labels: [0, 0, 0], classNames: ["x"])
+        XCTAssertEqual(QualityAudit.pixelCorrelation(ds, 0, 1), 0)
+        XCTAssertEqual(QualityAudit.pixelCorrelation(ds, 0, 2), 1)
+        let d = QualityAudit.duplicates(ds, QualityAudit.measure(ds), maxBits: 10, minCorrelation: 0.95)
+        XCTAssertNil(d[1]); XCTAssertEqual(d[2]?.index, 0)
     }
 
     /// Three images: A; B, A with brightness and contrast changed; C, whose 9 x 8 cell means

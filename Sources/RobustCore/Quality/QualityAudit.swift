@@ -92,7 +92,7 @@ public enum QualityAudit {
     }
 
     /// Pearson correlation of images i and j's pixel values, the three channels together
-    /// (1 for two flat images). Over RGB rather than luminance: two smooth images with an
+    /// (two flat images: 1 when their levels are within 4, else 0). Over RGB rather than luminance: two smooth images with an
     /// object in the same place correlate in luminance even when the objects' colours differ.
     static func pixelCorrelation(_ ds: Dataset, _ i: Int, _ j: Int) -> Double {
         let n = ds.imageBytes
@@ -104,7 +104,8 @@ public enum QualityAudit {
             }
             let m = Double(max(n, 1))
             let vi = sii - si * si / m, vj = sjj - sj * sj / m, cij = sij - si * sj / m
-            guard vi > 1e-9 && vj > 1e-9 else { return vi <= 1e-9 && vj <= 1e-9 ? 1 : 0 }
+            // Flat images have no pattern to correlate: alike only when their levels are.
+            guard vi > 1e-9 && vj > 1e-9 else { return vi <= 1e-9 && vj <= 1e-9 && abs(si - sj) / m < 4 ? 1 : 0 }
             return cij / (vi * vj).squareRoot()
         }
     }

@@ -118,14 +118,16 @@ public struct QualityCalibration: Sendable, Equatable {
         guard measures.count >= 20 else {
             throw RobustError.invalidArgument("thresholds from the data need at least 20 images, got \(measures.count)")
         }
-        func bounds(_ v: [Double]) -> (Double, Double) {
+        // The spread has a floor: when most images are alike (a MAD of 0), "outside the bulk"
+        // must still mean clearly different, not different at all.
+        func bounds(_ v: [Double], floor: Double) -> (Double, Double) {
             let s = v.sorted(), med = quantile(s, 0.5)
-            let sigma = 1.4826 * quantile(v.map { abs($0 - med) }.sorted(), 0.5)
+            let sigma = max(floor, 1.4826 * quantile(v.map { abs($0 - med) }.sorted(), 0.5))
             return (med - k * sigma, med + k * sigma)
         }
         // Flat images have detail 0: floor the logarithm instead of taking log(0).
-        let logDetail = bounds(measures.map { cLog(max($0.detail, 1e-6)) })
-        let bright = bounds(measures.map(\.brightness)), ent = bounds(measures.map(\.entropy))
+        let logDetail = bounds(measures.map { cLog(max($0.detail, 1e-6)) }, floor: 0.05)
+        let bright = bounds(measures.map(\.brightness), floor: 0.01), ent = bounds(measures.map(\.entropy), floor: 0.05)
         return QualityCalibration(noisyAbove: cExp(logDetail.1), blurryBelow: cExp(logDetail.0),
                                   darkBelow: max(0, bright.0), lightAbove: min(1, bright.1),
                                   lowInformationBelow: max(0, ent.0), nearDuplicateBits: 10, nearDuplicateCorrelation: 0.95,
