@@ -26,7 +26,7 @@ head -c 2000 /dev/urandom > "$T/garbage.ckpt"
 printf 'path,label\n' > "$T/labels.csv"
 
 fail=0
-printf '| case | command | exit | message (stderr's error line, or stdout's first line for a result) |\n|---|---|---|---|\n'
+printf '| case | command | exit | message (the error line on stderr, or the first line on stdout for a result) |\n|---|---|---|---|\n'
 # check DESCRIPTION EXPECTED_EXIT EXPECTED_TEXT COMMAND...
 check() {
     local what="$1" want="$2" text="$3"; shift 3
