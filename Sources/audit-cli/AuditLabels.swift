@@ -158,20 +158,11 @@ struct AuditLabels: ParsableCommand {
 
     func printSummary(_ train: Dataset, _ issues: LabelIssues) {
         do {
-            let k = train.classNames.count
-            var count = [Int](repeating: 0, count: k), flagged = [Int](repeating: 0, count: k)
-            var into = [[Int]](repeating: [Int](repeating: 0, count: k), count: k)
-            for y in train.labels { count[Int(y)] += 1 }
-            for i in issues.flagged {
-                flagged[Int(train.labels[i])] += 1
-                into[Int(train.labels[i])][Int(issues.suggested[i])] += 1
-            }
             let width = max(12, train.classNames.map(\.count).max() ?? 0)
             print(padRight("class", width) + "  images  flagged  share  most suggested instead")
-            for c in 0..<k {
-                let top = into[c].indices.filter { into[c][$0] > 0 }.sorted { into[c][$0] > into[c][$1] }.prefix(3)
-                    .map { "\(train.classNames[$0]) (\(into[c][$0]))" }.joined(separator: ", ")
-                print(padRight(train.classNames[c], width) + "  \(padLeft(String(count[c]), 6))  \(padLeft(String(flagged[c]), 7))  \(padLeft(fmt(100 * Double(flagged[c]) / Double(max(count[c], 1)), 1) + "%", 5))  \(top)")
+            for (c, r) in flagsPerClass(train, issues).enumerated() {
+                let top = r.suggested.map { "\(train.classNames[$0.0]) (\($0.1))" }.joined(separator: ", ")
+                print(padRight(train.classNames[c], width) + "  \(padLeft(String(r.images), 6))  \(padLeft(String(r.flagged), 7))  \(padLeft(fmt(100 * Double(r.flagged) / Double(max(r.images, 1)), 1) + "%", 5))  \(top)")
             }
             print(padRight("all", width) + "  \(padLeft(String(train.count), 6))  \(padLeft(String(issues.flagged.count), 7))  \(padLeft(fmt(100 * Double(issues.flagged.count) / Double(max(train.count, 1)), 1) + "%", 5))")
         }

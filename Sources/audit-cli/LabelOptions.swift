@@ -102,6 +102,19 @@ func trainRecording(_ rec: DynamicsRecorder, afterEpoch: (EpochLog) throws -> Vo
     }
 }
 
+/// Per given class of `ds`: its images, its flagged samples, and the classes suggested for them,
+/// most frequent first (class index, count), up to three.
+func flagsPerClass(_ ds: Dataset, _ issues: LabelIssues) -> [(images: Int, flagged: Int, suggested: [(Int, Int)])] {
+    let k = ds.classNames.count
+    var count = [Int](repeating: 0, count: k), flagged = [Int](repeating: 0, count: k)
+    var into = [[Int]](repeating: [Int](repeating: 0, count: k), count: k)
+    for y in ds.labels { count[Int(y)] += 1 }
+    for i in issues.flagged { flagged[Int(ds.labels[i])] += 1; into[Int(ds.labels[i])][Int(issues.suggested[i])] += 1 }
+    return (0..<k).map { c in
+        (count[c], flagged[c], into[c].indices.filter { into[c][$0] > 0 }.sorted { into[c][$0] > into[c][$1] }.prefix(3).map { ($0, into[c][$0]) })
+    }
+}
+
 /// The flagged samples as CSV, most suspicious first (or every sample with `all`).
 func labelIssuesCSV(_ issues: LabelIssues, dataset ds: Dataset, truth: [Int32]? = nil, all: Bool) -> String {
     let names = ds.classNames
@@ -173,28 +186,38 @@ func csvSplit(_ line: Substring) -> [String] {
     return out
 }
 
+/// A CSV file's header and its rows (fields as csvSplit splits them), each with its line number
+/// (1-based, for messages). A byte-order mark, as spreadsheets write, is dropped; "\r\n" ends a
+/// line as "\n" does (it is one Character in Swift, so a split on "\n" alone misses it); empty
+/// lines are skipped. No header: an empty header.
+func readCSV(_ path: String, limit: Int = 1 << 30) throws -> (header: [String], rows: [(line: Int, fields: [String])]) {
+    var text = String(decoding: try FileIO.read(path, limit: limit), as: UTF8.self)
+    if text.hasPrefix("\u{FEFF}") { text.removeFirst() }
+    var header: [String]?, rows: [(line: Int, fields: [String])] = []
+    for (n, line) in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).enumerated()
+        where !line.isEmpty {
+        if header == nil { header = csvSplit(line) } else { rows.append((n + 1, csvSplit(line))) }
+    }
+    return (header ?? [], rows)
+}
+
 /// Replaces the labels of `ds` by those of a CSV with a `path` column and a `given_label` (or
 /// `label`) column of class names, as label-noise's noise.csv or a user's own label file.
 /// Every image of the dataset must be listed (unless `dropUnlisted`); an unknown class is an
 /// error; rows for paths outside the dataset are ignored; a repeated path keeps its last row.
 /// With `dropUnlisted`, images the file does not list are left out instead.
 func applyLabelFile(_ path: String, to ds: inout Dataset, dropUnlisted: Bool = false) throws {
-    let bytes = try FileIO.read(path, limit: 1 << 30)
-    var text = String(decoding: bytes, as: UTF8.self)
-    if text.hasPrefix("\u{FEFF}") { text.removeFirst() }  // a byte-order mark, as spreadsheets write
-    // "\r\n" is one Character in Swift: split on it as well as on "\n" (files from Windows).
-    let lines = text.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" })
-    guard let header = lines.first.map(csvSplit) else { throw RobustError.format(path: path, reason: "empty label file") }
+    let (header, rows) = try readCSV(path)
+    guard !header.isEmpty else { throw RobustError.format(path: path, reason: "empty label file") }
     guard let pc = header.firstIndex(of: "path"),
           let lc = header.firstIndex(of: "given_label") ?? header.firstIndex(of: "label") else {
         throw RobustError.format(path: path, reason: "needs a header with 'path' and 'given_label' (or 'label') columns")
     }
     var byPath: [String: Int32] = [:]
-    for (n, line) in lines.dropFirst().enumerated() {
-        let f = csvSplit(line)
-        guard f.count > max(pc, lc) else { throw RobustError.format(path: path, reason: "line \(n + 2) has \(f.count) fields") }
+    for (n, f) in rows {
+        guard f.count > max(pc, lc) else { throw RobustError.format(path: path, reason: "line \(n) has \(f.count) fields") }
         guard let c = ds.classNames.firstIndex(of: f[lc]) else {
-            throw RobustError.format(path: path, reason: "line \(n + 2): class '\(f[lc])' is not one of \(ds.classNames.joined(separator: ", "))")
+            throw RobustError.format(path: path, reason: "line \(n): class '\(f[lc])' is not one of \(ds.classNames.joined(separator: ", "))")
         }
         byPath[f[pc]] = Int32(c)
     }

@@ -18,7 +18,6 @@ struct ReportContext {
     var trainProbabilities: [Float] = []
     /// What the label decision was made on, for the page.
     var labelSource = ""
-    var labelFlagged: Set<Int> { Set(issues?.flagged ?? []) }
     var testProbabilities: [Float]?
     var testAccuracy: Double?
     var epochs: [(epoch: Int, loss: Double, trainAccuracy: Double, testAccuracy: Double?, seconds: Double)] = []
@@ -226,31 +225,24 @@ struct ReportContext {
     /// are counted, not read (the data may be a subset, e.g. --classes); their class names are
     /// not checked. Reading no row at all is an error: the paths are likely wrong.
     func readMetadata(_ csvPath: String) throws -> (claims: [String: Int32], unmatched: Int) {
-        var text = String(decoding: try FileIO.read(csvPath, limit: 1 << 30), as: UTF8.self)
-        if text.hasPrefix("\u{FEFF}") { text.removeFirst() }
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-        guard let header = lines.first.map({ csvSplit($0.hasSuffix("\r") ? $0.dropLast() : $0) }), !lines[0].isEmpty else {
-            throw RobustError.format(path: csvPath, reason: "empty metadata file")
-        }
+        let (header, rows) = try readCSV(csvPath)
+        guard !header.isEmpty else { throw RobustError.format(path: csvPath, reason: "empty metadata file") }
         guard let pc = header.firstIndex(of: "path"), let mc = header.firstIndex(of: "meta") ?? header.firstIndex(of: "claim") else {
             throw RobustError.format(path: csvPath, reason: "needs a header with 'path' and 'meta' (or 'claim') columns")
         }
-        let known = Set((0..<allCount).map { path($0) })
+        let known = indexByPath
         var out: [String: Int32] = [:], unmatched = 0, example = ""
-        for (n, raw) in lines.enumerated().dropFirst() {
-            let line = raw.hasSuffix("\r") ? raw.dropLast() : raw
-            if line.isEmpty { continue }
-            let f = csvSplit(line)
-            guard f.count > max(pc, mc) else { throw RobustError.format(path: csvPath, reason: "line \(n + 1) has \(f.count) fields") }
+        for (n, f) in rows {
+            guard f.count > max(pc, mc) else { throw RobustError.format(path: csvPath, reason: "line \(n) has \(f.count) fields") }
             let p = f[pc].hasPrefix("./") ? String(f[pc].dropFirst(2)) : f[pc]
-            guard known.contains(p) else {
+            guard known[p] != nil else {
                 unmatched += 1
                 if example.isEmpty { example = p }
                 continue
             }
             if f[mc].isEmpty { continue }   // no claim for this image
             guard let c = train.classNames.firstIndex(of: f[mc]) else {
-                throw RobustError.format(path: csvPath, reason: "line \(n + 1): class '\(f[mc])' is not one of \(train.classNames.joined(separator: ", "))")
+                throw RobustError.format(path: csvPath, reason: "line \(n): class '\(f[mc])' is not one of \(train.classNames.joined(separator: ", "))")
             }
             out[p] = Int32(c)
         }

@@ -55,15 +55,9 @@ extension ReportContext {
         s += "has to be known. Each flag comes with the class the model suggests instead. All flags, ranked: <code>label-issues.csv</code>.</p>\n"
         s += HTML.cards([("\(issues.flagged.count)", "flagged (\(pct(Double(issues.flagged.count) / Double(max(train.count, 1)))) of the training labels)"),
                          ("\(issues.estimatedPerClass.reduce(0, +))", "estimated wrong labels")])
-        // Per class.
-        var count = [Int](repeating: 0, count: k), flagged = [Int](repeating: 0, count: k)
-        var into = [[Int]](repeating: [Int](repeating: 0, count: k), count: k)
-        for y in train.labels { count[Int(y)] += 1 }
-        for i in issues.flagged { flagged[Int(train.labels[i])] += 1; into[Int(train.labels[i])][Int(issues.suggested[i])] += 1 }
-        let rows = (0..<k).map { c -> [String] in
-            let top = into[c].indices.filter { into[c][$0] > 0 }.sorted { into[c][$0] > into[c][$1] }.prefix(3)
-                .map { "\(esc(train.classNames[$0])) (\(into[c][$0]))" }.joined(separator: ", ")
-            return [esc(train.classNames[c]), "\(count[c])", "\(flagged[c])", pct(Double(flagged[c]) / Double(max(count[c], 1))), top]
+        let rows = flagsPerClass(train, issues).enumerated().map { c, r -> [String] in
+            [esc(train.classNames[c]), "\(r.images)", "\(r.flagged)", pct(Double(r.flagged) / Double(max(r.images, 1))),
+             r.suggested.map { "\(esc(train.classNames[$0.0])) (\($0.1))" }.joined(separator: ", ")]
         }
         s += "<h3>Per class</h3>" + HTML.table(["given class", "images", "flagged", "share", "most suggested instead"], rows, numeric: [1, 2, 3])
         // The most suspicious samples.
@@ -199,6 +193,7 @@ extension ReportContext {
         s += "<code>metadata-verdicts.csv</code>.</p>\n"
         s += HTML.cards(counts.map { ("\($0.1)", $0.0.name) } + [("\(none)", "without a claim")]
                         + (unmatchedMetadata > 0 ? [("\(unmatchedMetadata)", "metadata rows naming no image of the data")] : []))
+        let labelFlagged = Set(issues?.flagged ?? [])
         s += "<h3>Strongest conflicts (\(min(show, metaConflicts.count)) of \(metaConflicts.count))</h3><div class='grid' id='metadata-grid'>"
         for i in metaConflicts.prefix(show) {
             let p = probabilities(i)!

@@ -17,19 +17,15 @@ struct TruthRow {
 extension ReportContext {
     /// truth.csv's rows by problem: (image index, detail), for the images the data loaded.
     func readTruth(_ truthPath: String) throws -> [String: [(Int, String)]] {
-        var text = String(decoding: try FileIO.read(truthPath, limit: 1 << 28), as: UTF8.self)
-        if text.hasPrefix("\u{FEFF}") { text.removeFirst() }
-        let lines = text.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" })
-        guard let header = lines.first.map(csvSplit), let pc = header.firstIndex(of: "path"),
-              let kc = header.firstIndex(of: "problem") else {
+        let (header, rows) = try readCSV(truthPath, limit: 1 << 28)
+        guard let pc = header.firstIndex(of: "path"), let kc = header.firstIndex(of: "problem") else {
             throw RobustError.format(path: truthPath, reason: "needs a header with 'path' and 'problem' columns")
         }
         let dc = header.firstIndex(of: "detail")
         let index = indexByPath
         var planted: [String: [(Int, String)]] = [:]
-        for (n, line) in lines.dropFirst().enumerated() {
-            let f = csvSplit(line)
-            guard f.count > max(pc, kc) else { throw RobustError.format(path: truthPath, reason: "row \(n + 1) has \(f.count) fields") }
+        for (n, f) in rows {
+            guard f.count > max(pc, kc) else { throw RobustError.format(path: truthPath, reason: "line \(n) has \(f.count) fields") }
             guard let i = index[f[pc]] else { continue }  // an image the data loader skipped
             planted[f[kc], default: []].append((i, dc.flatMap { $0 < f.count ? f[$0] : nil } ?? ""))
         }

@@ -13,7 +13,7 @@ final class ReportTests: XCTestCase {
     }
 
     func testEscapeLeavesNoMarkup() {
-        XCTAssertEqual(HTML.escape("<a href='x'>&\"</a>"), "&lt;a href=&#39;x&#39;&gt;&amp;&quot;&lt;/a&gt;")
+        XCTAssertEqual(HTML.escape("<a href='x'>&\"</a>"), "&lt;a href=&apos;x&apos;&gt;&amp;&quot;&lt;/a&gt;")
         XCTAssertEqual(HTML.escape("plain café"), "plain café")
     }
 

@@ -3,7 +3,8 @@
 // and can be mailed or archived as it is.
 
 public enum HTML {
-    /// Text made safe for element content and attribute values.
+    /// Text made safe for element content and attribute values, in HTML and in XML (the SVG
+    /// charts use it too; &apos; is defined in both).
     public static func escape(_ s: String) -> String {
         var out = ""
         out.reserveCapacity(s.utf8.count)
@@ -13,7 +14,7 @@ public enum HTML {
             case "<": out += "&lt;"
             case ">": out += "&gt;"
             case "\"": out += "&quot;"
-            case "'": out += "&#39;"
+            case "'": out += "&apos;"
             default: out.append(c)
             }
         }

@@ -213,18 +213,5 @@ public enum SVGChart {
         return s
     }
 
-    static func escape(_ s: String) -> String {
-        var o = ""
-        for ch in s {
-            switch ch {
-            case "&": o += "&amp;"
-            case "<": o += "&lt;"
-            case ">": o += "&gt;"
-            case "'": o += "&apos;"
-            case "\"": o += "&quot;"
-            default: o.append(ch)
-            }
-        }
-        return o
-    }
+    static func escape(_ s: String) -> String { HTML.escape(s) }
 }
