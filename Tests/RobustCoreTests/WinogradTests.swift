@@ -1,9 +1,21 @@
 import XCTest
 @testable import RobustCore
 
-/// Inference through Winograd F(2x2,3x3) against the direct convolution and the im2col path.
+/// Inference through Winograd F(2x2,3x3) and F(4x4,3x3) against the direct convolution and
+/// the im2col path. Tolerance for both (largest error over largest output): 1e-5; the errors
+/// measured here stay below 1.5e-6.
 final class WinogradTests: XCTestCase {
+    /// Both tile sizes: the 4x4 one takes the shapes it can (width a multiple of 16).
     func testMatchesDirectConvolutionWithEpilogue() {
+        let saved = Winograd.largeTiles
+        defer { Winograd.largeTiles = saved }
+        for large in [false, true] {
+            Winograd.largeTiles = large
+            matchesDirectConvolution(tolerance: 1e-5)
+        }
+    }
+
+    func matchesDirectConvolution(tolerance: Float) {
         let saved = (Conv2d.sliceBytes, Threads.count, Winograd.enabled, Winograd.minTiles, minParallelFlops)
         defer {
             Conv2d.sliceBytes = saved.0; Threads.set(saved.1); Winograd.enabled = saved.2; Winograd.minTiles = saved.3
@@ -12,8 +24,10 @@ final class WinogradTests: XCTestCase {
         Winograd.minTiles = 0  // the small shapes here must take the Winograd path
         minParallelFlops = 0   // and the few-slice mode must split its phases across workers
         var rng = RNG(seed: 11)
-        // planes of every tile-row width the SIMD code has a path for (2, 4, 8 and 8+4+2 tiles)
-        for (h, w, cin, cout, n) in [(4, 4, 3, 5, 3), (8, 8, 7, 4, 2), (2, 16, 4, 6, 5), (6, 28, 5, 3, 2), (32, 32, 2, 3, 1)] {
+        // planes of every tile-row width the SIMD code has a path for (2x2 tiles: 2, 4, 8 and
+        // 8+4+2 a row; 4x4 tiles: 4, 8 and 12 a row)
+        for (h, w, cin, cout, n) in [(4, 4, 3, 5, 3), (8, 8, 7, 4, 2), (2, 16, 4, 6, 5), (6, 28, 5, 3, 2), (32, 32, 2, 3, 1),
+                                     (4, 16, 3, 5, 3), (12, 32, 6, 4, 2), (8, 48, 17, 9, 2), (16, 16, 33, 20, 4)] {
             XCTAssertTrue(Winograd.applies(k: 3, stride: 1, pad: 1, h: h, w: w))
             let conv = Conv2d("c", cin: cin, cout: cout, k: 3, stride: 1, pad: 1, workspace: Workspace())
             for i in 0..<conv.weight.value.count { conv.weight.value[i] = rng.normal() }
@@ -28,10 +42,10 @@ final class WinogradTests: XCTestCase {
                 Threads.set(threads)
                 Winograd.enabled = true
                 let y = conv.forward(x, mode: .eval, epilogue: ep, residual: res).array
-                XCTAssertLessThan(relativeError(y, ref), 1e-5, "\(h)x\(w) cin \(cin) slice \(slice) threads \(threads)")
+                XCTAssertLessThan(relativeError(y, ref), tolerance, "\(h)x\(w) cin \(cin) slice \(slice) threads \(threads)")
                 Winograd.enabled = false
                 let z = conv.forward(x, mode: .eval, epilogue: ep, residual: res).array
-                XCTAssertLessThan(relativeError(y, z), 1e-5)
+                XCTAssertLessThan(relativeError(y, z), tolerance)
             }
             // New weights must not be served from the cached transformed filters.
             for i in 0..<conv.weight.value.count { conv.weight.value[i] = rng.normal() }
@@ -39,18 +53,21 @@ final class WinogradTests: XCTestCase {
             ep.relu = false
             ref = naiveWithEpilogue(x, conv, n: n, h: h, w: w, ep, res)
             Winograd.enabled = true
-            XCTAssertLessThan(relativeError(conv.forward(x, mode: .eval, epilogue: ep, residual: res).array, ref), 1e-5)
+            XCTAssertLessThan(relativeError(conv.forward(x, mode: .eval, epilogue: ep, residual: res).array, ref), tolerance)
         }
     }
 
     /// Training: the forward pass and the input gradient go through Winograd; both must agree
     /// with the im2col path (the weight gradient is im2col's in both).
     func testTrainingForwardAndInputGradientMatchIm2col() {
-        let saved = (Threads.count, Winograd.inTraining, Winograd.minTiles)
-        defer { Threads.set(saved.0); Winograd.inTraining = saved.1; Winograd.minTiles = saved.2 }
+        let saved = (Threads.count, Winograd.inTraining, Winograd.minTiles, Winograd.largeTiles)
+        defer { Threads.set(saved.0); Winograd.inTraining = saved.1; Winograd.minTiles = saved.2; Winograd.largeTiles = saved.3 }
         Winograd.minTiles = 0
         var rng = RNG(seed: 5)
-        for (h, w, cin, cout, n, threads) in [(8, 8, 3, 5, 4, 2), (4, 12, 6, 2, 1, 2), (16, 16, 4, 4, 3, 1)] {
+        for (h, w, cin, cout, n, threads, large) in [(8, 8, 3, 5, 4, 2, false), (4, 12, 6, 2, 1, 2, false), (16, 16, 4, 4, 3, 1, false),
+                                                     (16, 16, 4, 4, 3, 1, true), (8, 32, 5, 7, 2, 2, true)] {
+            Winograd.largeTiles = large
+            XCTAssertEqual(Winograd.tile(n: n, h: h, w: w), large ? .four : .two)
             Threads.set(threads)
             let conv = Conv2d("c", cin: cin, cout: cout, k: 3, stride: 1, pad: 1, workspace: Workspace())
             for i in 0..<conv.weight.value.count { conv.weight.value[i] = rng.normal() }
@@ -66,6 +83,22 @@ final class WinogradTests: XCTestCase {
             }
             XCTAssertLessThan(relativeError(results[0], results[1]), 1e-5, "\(h)x\(w) cin \(cin) cout \(cout) n \(n)")
         }
+    }
+
+    func testFourByFourTilesOnlyWhereTheirSIMDLanesFit() {
+        let saved = (Winograd.largeTiles, Winograd.minTiles)
+        defer { Winograd.largeTiles = saved.0; Winograd.minTiles = saved.1 }
+        Winograd.largeTiles = true
+        Winograd.minTiles = 64
+        XCTAssertEqual(Winograd.tile(n: 128, h: 32, w: 32), .four)
+        XCTAssertEqual(Winograd.tile(n: 128, h: 16, w: 16), .four)
+        XCTAssertEqual(Winograd.tile(n: 128, h: 8, w: 8), .two)    // 2 tiles a row
+        XCTAssertEqual(Winograd.tile(n: 128, h: 4, w: 4), .two)
+        XCTAssertEqual(Winograd.tile(n: 1, h: 32, w: 32), .four)   // 64 tiles
+        XCTAssertEqual(Winograd.tile(n: 1, h: 16, w: 16), .two)    // 16 tiles: too few
+        XCTAssertEqual(Winograd.tile(n: 8, h: 6, w: 16), .two)     // height not a multiple of 4
+        Winograd.largeTiles = false
+        XCTAssertEqual(Winograd.tile(n: 128, h: 32, w: 32), .two)
     }
 
     func testShapesOutsideThePathFallBack() {

@@ -18,6 +18,10 @@
 // filters) and the weight gradient (dU[e] = sum over tiles of (A dY A^T)[e] V[e]^T, then
 // dW = G^T dU G: the adjoints of the output and filter transforms).
 //
+// The forward pass and the input gradient use F(4x4, 3x3) instead where the width is a
+// multiple of 16 (Winograd4.swift: 36 multiplies per 16 outputs, the 32x32 and 16x16 layers);
+// the weight gradient stays F(2x2, 3x3).
+//
 // Layout: a slice of images, channel-major like the rest of the engine; tile t of the slice is
 // (image, tile row, tile column) in that order, so a tile row's tiles are contiguous in V and
 // M and every transform runs over them as SIMD lanes.
@@ -43,6 +47,27 @@ enum Winograd {
     static func applies(k: Int, stride: Int, pad: Int, n: Int = Int.max / (1 << 20), h: Int, w: Int) -> Bool {
         enabled && k == 3 && stride == 1 && pad == 1 && h >= 2 && w >= 4 && h % 2 == 0 && w % 4 == 0
             && n * (h / 2) * (w / 2) >= minTiles
+    }
+
+    /// F(4x4, 3x3) where the shape allows it (Winograd4.swift); ROBUST_WINOGRAD_TILE=2 keeps
+    /// F(2x2, 3x3) everywhere, for comparison.
+    nonisolated(unsafe) static var largeTiles: Bool = getenvString("ROBUST_WINOGRAD_TILE") != "2"
+
+    /// The output tile of the pass for a shape that `applies`: 4x4 when the height is a
+    /// multiple of 4, a tile row holds a multiple of four 4-wide tiles (width a multiple of
+    /// 16: Winograd4's SIMD lanes) and the batch has at least `minTiles` of them; else 2x2
+    /// (the 8x8 and 4x4 layers of the network, and batch 1 of the 16x16 ones).
+    static func tile(n: Int, h: Int, w: Int) -> WinogradTile {
+        largeTiles && h % 4 == 0 && w % 16 == 0 && n * (h / 4) * (w / 4) >= minTiles ? .four : .two
+    }
+
+    /// U[e][co][ci] for the filters w[Cout, Cin, 3, 3] in the tile's transform (16 or 36 planes).
+    static func transformWeights(_ w: UnsafePointer<Float>, cout: Int, cin: Int, tile: WinogradTile,
+                                 into u: UnsafeMutablePointer<Float>) {
+        switch tile {
+        case .two: transformWeights(w, cout: cout, cin: cin, into: u)
+        case .four: Winograd4.transformWeights(w, cout: cout, cin: cin, into: u)
+        }
     }
 
     /// U[e][co][ci] = (G g G^T)[e] for the filters w[Cout, Cin, 3, 3]; u holds 16*Cout*Cin.
@@ -202,17 +227,25 @@ extension Conv2d {
     /// batch), so code that perturbs weights directly (gradient checks) stays correct.
     func forwardWinograd(_ x: Tensor, _ g: ConvGeometry, mode: Mode, epilogue: ChannelAffine?, residual: Tensor?) -> Tensor {
         let (cin, cout) = (self.cin, self.cout)
-        if mode == .train || winogradVersion != weight.version || winogradU.count != 16 * cout * cin {
-            winogradU.reshape([16, cout, cin])
+        let tile = Winograd.tile(n: g.n, h: g.h, w: g.w)
+        if mode == .train || winogradVersion != weight.version || winogradU.shape != [tile.planes, cout, cin] {
+            winogradU.reshape([tile.planes, cout, cin])
             Profiler.measure("conv.winograd.filters") {
-                Winograd.transformWeights(weight.value.data, cout: cout, cin: cin, into: winogradU.data)
+                Winograd.transformWeights(weight.value.data, cout: cout, cin: cin, tile: tile, into: winogradU.data)
             }
             winogradVersion = weight.version
         }
-        Winograd.convolve(x.data, n: g.n, h: g.h, w: g.w, cin: cin, cout: cout, u: winogradU.data, y: output.data,
-                          epilogue: epilogue, residual: residual?.data, workspace: workspace)
+        Winograd.convolve(x.data, n: g.n, h: g.h, w: g.w, cin: cin, cout: cout, tile: tile, u: winogradU.data,
+                          y: output.data, epilogue: epilogue, residual: residual?.data, workspace: workspace)
         return output
     }
+}
+
+/// The output tile of a Winograd pass: F(2x2, 3x3) or F(4x4, 3x3).
+enum WinogradTile: Int, Sendable {
+    case two = 2, four = 4
+    /// Elements of a transformed tile: the number of GEMMs.
+    var planes: Int { (rawValue + 2) * (rawValue + 2) }
 }
 
 /// How a Winograd pass cuts the batch: images per slice (the slice's V and M near the cache
@@ -220,9 +253,9 @@ extension Conv2d {
 struct WinogradSlices {
     let tilesPerImage: Int, step: Int, slices: [(Int, Int)], vStride: Int, mStride: Int
 
-    init(n: Int, h: Int, w: Int, cin: Int, cout: Int, workers: Int) {
-        tilesPerImage = h * w / 4
-        let bytesPerImage = 16 * (cin + cout) * tilesPerImage * 4
+    init(n: Int, h: Int, w: Int, cin: Int, cout: Int, workers: Int, tile: WinogradTile = .two) {
+        tilesPerImage = h * w / (tile.rawValue * tile.rawValue)
+        let bytesPerImage = tile.planes * (cin + cout) * tilesPerImage * 4
         step = max(1, min(Conv2d.sliceBytes / bytesPerImage, (n + workers - 1) / workers))
         slices = Swift.stride(from: 0, to: n, by: step).map { [step] in ($0, min(step, n - $0)) }
         vStride = Winograd.planeStride(rows: cin, ld: step * tilesPerImage)
@@ -238,35 +271,55 @@ struct WinogradSlices {
 extension Winograd {
     /// y[Cout, N, H, W] = conv3x3(x[Cin, N, H, W]) through the transformed filters u, then the
     /// epilogue (with the residual) if given.
-    static func convolve(_ x: UnsafePointer<Float>, n: Int, h: Int, w: Int, cin: Int, cout: Int, u: UnsafePointer<Float>,
-                         y: UnsafeMutablePointer<Float>, epilogue: ChannelAffine?, residual: UnsafePointer<Float>?,
-                         workspace: Workspace) {
+    static func convolve(_ x: UnsafePointer<Float>, n: Int, h: Int, w: Int, cin: Int, cout: Int, tile: WinogradTile,
+                         u: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, epilogue: ChannelAffine?,
+                         residual: UnsafePointer<Float>?, workspace: Workspace) {
         let T = Threads.count
-        let plan = WinogradSlices(n: n, h: h, w: w, cin: cin, cout: cout, workers: T)
+        let E = tile.planes
+        let plan = WinogradSlices(n: n, h: h, w: w, cin: cin, cout: cout, workers: T, tile: tile)
         let (plane, tilesPerImage, slices) = (h * w, plan.tilesPerImage, plan.slices)
         let (vStride, mStride) = (plan.vStride, plan.mStride)
-        let scratch = Winograd.scratchCount(h: h, w: w)
-        let gemmFlops = 2.0 * 16 * Double(cout * cin) * Double(n * tilesPerImage)
+        let scratch = tile == .four ? Winograd4.scratchCount(h: h, w: w) : Winograd.scratchCount(h: h, w: w)
+        let gemmFlops = 2.0 * Double(E) * Double(cout * cin) * Double(n * tilesPerImage)
+        // The tile's transforms (the GEMMs between them are the same for both).
+        @Sendable func input(_ x: UnsafePointer<Float>, _ channels: Range<Int>, _ images: Int, _ v: UnsafeMutablePointer<Float>,
+                             _ ldv: Int, _ s: UnsafeMutablePointer<Float>) {
+            if tile == .four {
+                Winograd4.transformInput(x, channelStride: n * plane, channels: channels, images: images, h: h, w: w,
+                                         v: v, ldv: ldv, planeStride: vStride, scratch: s)
+            } else {
+                Winograd.transformInput(x, channelStride: n * plane, channels: channels, images: images, h: h, w: w,
+                                        v: v, ldv: ldv, planeStride: vStride, scratch: s)
+            }
+        }
+        @Sendable func output(_ m: UnsafePointer<Float>, _ ldm: Int, _ channels: Range<Int>, _ images: Int,
+                              _ y: UnsafeMutablePointer<Float>) {
+            if tile == .four {
+                Winograd4.transformOutput(m, ldm: ldm, planeStride: mStride, channels: channels, images: images,
+                                          h: h, w: w, y: y, channelStride: n * plane)
+            } else {
+                Winograd.transformOutput(m, ldm: ldm, planeStride: mStride, channels: channels, images: images,
+                                         h: h, w: w, y: y, channelStride: n * plane)
+            }
+        }
         nonisolated(unsafe) let u = u, xp = x, yp = y
         nonisolated(unsafe) let rp = residual
         let ld = n * plane  // distance between channels of x and y
         if slices.count >= T {
             // Each worker takes whole slices through all three phases.
-            let bufs = workspace.buffers(16 * (vStride + mStride) + scratch, slots: T)
+            let bufs = workspace.buffers(E * (vStride + mStride) + scratch, slots: T)
             let total = parallelTimed(T) { t, timer in
-                let v = bufs[t], m = v + 16 * vStride, s = m + 16 * mStride
+                let v = bufs[t], m = v + E * vStride, s = m + E * mStride
                 for (n0, cnt) in plan.of(worker: t, T) {
                     let tsl = cnt * tilesPerImage
-                    Winograd.transformInput(xp + n0 * plane, channelStride: ld, channels: 0..<cin, images: cnt,
-                                            h: h, w: w, v: v, ldv: tsl, planeStride: vStride, scratch: s)
+                    input(xp + n0 * plane, 0..<cin, cnt, v, tsl, s)
                     timer.lap(0)
-                    for e in 0..<16 {
+                    for e in 0..<E {
                         BLAS.gemm(m: cout, n: tsl, k: cin, a: u + e * cout * cin, lda: cin,
                                   b: v + e * vStride, ldb: tsl, c: m + e * mStride, ldc: tsl)
                     }
                     timer.lap(1)
-                    Winograd.transformOutput(m, ldm: tsl, planeStride: mStride, channels: 0..<cout, images: cnt, h: h, w: w,
-                                             y: yp + n0 * plane, channelStride: ld)
+                    output(m, tsl, 0..<cout, cnt, yp + n0 * plane)
                     epilogue?.apply(yp + n0 * plane, rows: cout, columns: cnt * plane, ld: ld,
                                     residual: rp.map { $0 + n0 * plane })
                     timer.lap(2)
@@ -278,25 +331,24 @@ extension Winograd {
             return
         }
         // Fewer slices than workers (small batches): each phase is split across the workers.
-        let buf = workspace.buffers(16 * (vStride + mStride) + T * scratch, slots: 1)[0]
-        nonisolated(unsafe) let v = buf, m = buf + 16 * vStride, s = m + 16 * mStride
+        let buf = workspace.buffers(E * (vStride + mStride) + T * scratch, slots: 1)[0]
+        nonisolated(unsafe) let v = buf, m = buf + E * vStride, s = m + E * mStride
         for (n0, cnt) in slices {
             let tsl = cnt * tilesPerImage
             // One thread for small calls (see minParallelFlops): each phase is a hand-off.
-            let single = 2 * 16 * cout * cin * tsl < minParallelFlops
-            let parts = single ? 1 : min(T, 16)
+            let single = 2 * E * cout * cin * tsl < minParallelFlops
+            let parts = single ? 1 : min(T, E)
             let work = single ? 0 : Int.max
             Profiler.measure("conv.winograd.input") {
                 let p = single ? 1 : min(T, cin)
                 parallelFor(p, work: work) { t in
                     let c0 = cin * t / p, c1 = cin * (t + 1) / p
-                    Winograd.transformInput(xp + n0 * plane, channelStride: ld, channels: c0..<c1, images: cnt,
-                                            h: h, w: w, v: v, ldv: tsl, planeStride: vStride, scratch: s + t * scratch)
+                    input(xp + n0 * plane, c0..<c1, cnt, v, tsl, s + t * scratch)
                 }
             }
-            Profiler.measure("conv.winograd.gemm", flops: 2.0 * 16 * Double(cout * cin * tsl)) {
+            Profiler.measure("conv.winograd.gemm", flops: 2.0 * Double(E * cout * cin * tsl)) {
                 parallelFor(parts, work: work) { t in
-                    for e in Swift.stride(from: t, to: 16, by: parts) {
+                    for e in Swift.stride(from: t, to: E, by: parts) {
                         BLAS.gemm(m: cout, n: tsl, k: cin, a: u + e * cout * cin, lda: cin,
                                   b: v + e * vStride, ldb: tsl, c: m + e * mStride, ldc: tsl)
                     }
@@ -306,8 +358,7 @@ extension Winograd {
                 let p = single ? 1 : min(T, cout)
                 parallelFor(p, work: work) { t in
                     let c0 = cout * t / p, c1 = cout * (t + 1) / p
-                    Winograd.transformOutput(m, ldm: tsl, planeStride: mStride, channels: c0..<c1, images: cnt, h: h, w: w,
-                                             y: yp + n0 * plane, channelStride: ld)
+                    output(m, tsl, c0..<c1, cnt, yp + n0 * plane)
                     if let ep = epilogue {
                         ep.apply(yp + c0 * ld + n0 * plane, rows: c1 - c0, firstRow: c0, columns: cnt * plane, ld: ld,
                                  residual: rp.map { $0 + c0 * ld + n0 * plane })
@@ -443,10 +494,11 @@ extension Conv2d {
                                 dw: weight.grad!.data, partials: winogradGradPartials.prefix(T).map(\.data),
                                 workspace: workspace)
         guard needInputGrad else { return inputGrad }
-        winogradFlipped.reshape([16, cin, cout])
-        Winograd.transformWeights(flippedFilters(), cout: cin, cin: cout, into: winogradFlipped.data)
+        let tile = Winograd.tile(n: g.n, h: g.h, w: g.w)
+        winogradFlipped.reshape([tile.planes, cin, cout])
+        Winograd.transformWeights(flippedFilters(), cout: cin, cin: cout, tile: tile, into: winogradFlipped.data)
         // (profiled inside convolve, under the conv.winograd.* entries of the forward pass)
-        Winograd.convolve(dy.data, n: g.n, h: g.h, w: g.w, cin: cout, cout: cin, u: winogradFlipped.data,
+        Winograd.convolve(dy.data, n: g.n, h: g.h, w: g.w, cin: cout, cout: cin, tile: tile, u: winogradFlipped.data,
                           y: inputGrad.data, epilogue: nil, residual: nil, workspace: workspace)
         return inputGrad
     }
