@@ -13,7 +13,7 @@
 // arithmetic, and V and M shrink by the same factor (36 floats per 16 pixels instead of 16
 // per 4), so the saving holds there too. The transforms do about twice F(2x2)'s arithmetic per
 // pixel while writing about half the data: measured, they take about as long as F(2x2)'s, so
-// the gain is the GEMMs' (about 5% of a step at widths 16 and 32 here). The larger constants
+// the gain is the GEMMs' (0-7% of a step here: bench/results/perf/README.md). The larger constants
 // cost accuracy: WinogradTests' errors stay below 1.5e-6 of the largest output for both tile
 // sizes; the test bounds them by 1e-5.
 //
