@@ -11,6 +11,13 @@ final class FusionNetTests: XCTestCase {
     }
 
     func testGradientsMatchFiniteDifferences() {
+        // Finite differences at h = 1e-5 in fp32 need a forward pass with little rounding
+        // noise: F(4x4) Winograd's (errors up to ~1.5e-6) put this check 2.3% off against its 2%
+        // bound. This test is about FusionNet's backward math; F(4x4)'s own numerics are checked
+        // against im2col (WinogradTests) and PyTorch (TorchCrossCheckTests).
+        let savedTiles = Winograd.largeTiles
+        Winograd.largeTiles = false
+        defer { Winograd.largeTiles = savedTiles }
         var rng = RNG(seed: 21)
         let net = makeNet()
         let x = Tensor([3, 6, 16, 16])
