@@ -57,8 +57,8 @@ final class WinogradTests: XCTestCase {
         }
     }
 
-    /// Training: the forward pass and the input gradient go through Winograd; both must agree
-    /// with the im2col path (the weight gradient is im2col's in both).
+    /// Training: the forward pass, the input gradient and the weight gradient go through
+    /// Winograd (the weight gradient always with 2x2 tiles); all must agree with the im2col path.
     func testTrainingForwardAndInputGradientMatchIm2col() {
         let saved = (Threads.count, Winograd.inTraining, Winograd.minTiles, Winograd.largeTiles)
         defer { Threads.set(saved.0); Winograd.inTraining = saved.1; Winograd.minTiles = saved.2; Winograd.largeTiles = saved.3 }
@@ -82,6 +82,29 @@ final class WinogradTests: XCTestCase {
                 results.append(y + dx + conv.weight.grad!.array)
             }
             XCTAssertLessThan(relativeError(results[0], results[1]), 1e-5, "\(h)x\(w) cin \(cin) cout \(cout) n \(n)")
+        }
+    }
+
+    /// The cached transformed filters follow the tile size: one layer evaluated at a batch that
+    /// takes 4x4 tiles, then at one that takes 2x2 tiles, then 4x4 again, with the same weights.
+    func testCachedFiltersFollowTheTileSize() {
+        let saved = (Winograd.largeTiles, Winograd.minTiles, Winograd.enabled)
+        defer { Winograd.largeTiles = saved.0; Winograd.minTiles = saved.1; Winograd.enabled = saved.2 }
+        Winograd.largeTiles = true
+        Winograd.minTiles = 32
+        var rng = RNG(seed: 4)
+        let conv = Conv2d("c", cin: 5, cout: 6, k: 3, stride: 1, pad: 1, workspace: Workspace())
+        for i in 0..<conv.weight.value.count { conv.weight.value[i] = rng.normal() }
+        conv.weight.markModified()
+        for n in [4, 1, 4] {  // 16x16: 64 and 16 4x4 tiles
+            XCTAssertEqual(Winograd.tile(n: n, h: 16, w: 16), n == 4 ? .four : .two)
+            let x = Tensor([5, n, 16, 16])
+            for i in 0..<x.count { x[i] = rng.normal() }
+            let y = conv.forward(x, mode: .eval).array
+            Winograd.enabled = false
+            let z = conv.forward(x, mode: .eval).array
+            Winograd.enabled = true
+            XCTAssertLessThan(relativeError(y, z), 1e-5, "batch \(n)")
         }
     }
 

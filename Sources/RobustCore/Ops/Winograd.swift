@@ -32,7 +32,8 @@ enum Winograd {
     nonisolated(unsafe) static var enabled: Bool = getenvString("ROBUST_WINOGRAD") != "0"
     nonisolated(unsafe) static var inTraining: Bool = !["0", "eval"].contains(getenvString("ROBUST_WINOGRAD") ?? "")
 
-    /// Below this many 2x2 tiles in a call, im2col is used instead: with few tiles each
+    /// Below this many tiles in a call (2x2 tiles; for the 4x4 path, 4x4 tiles: below it the
+    /// call falls back to 2x2 tiles), im2col is used instead: with few tiles each
     /// transformed filter (16/9 the size of the filter) is read for only a handful of columns,
     /// and the 16 small GEMMs cost more in packing than they save in multiplies (batch-1
     /// inference of the 4x4 and 8x8 layers).
@@ -91,8 +92,8 @@ enum Winograd {
         }
     }
 
-    /// Distance between the 16 e-planes of V or M (rows x ld floats each). The transforms read
-    /// or write all 16 planes at once: planes a multiple of 4 KiB apart would all fall in the
+    /// Distance between the e-planes (16, or 36 for 4x4 tiles) of V or M (rows x ld floats
+    /// each). The transforms read or write all planes at once: planes a multiple of 4 KiB apart would all fall in the
     /// same L1 sets (and alias store-to-load), so the stride is an odd number of cache lines.
     static func planeStride(rows: Int, ld: Int) -> Int {
         var lines = (rows * ld + 15) / 16
@@ -221,9 +222,11 @@ enum Winograd {
 }
 
 extension Conv2d {
-    /// Forward through Winograd F(2x2, 3x3), with the same epilogue and residual semantics as
-    /// the im2col path. In evaluation the transformed filters are cached until the weight
-    /// parameter's version changes; a training forward always rebuilds them (cheap next to a
+    /// Forward through Winograd (F(4x4, 3x3) or F(2x2, 3x3): `Winograd.tile`), with the same
+    /// epilogue and residual semantics as the im2col path. In evaluation the transformed filters
+    /// are cached until the weight parameter's version or the tile size changes (a model that
+    /// alternates batch 1 and large batches on a 16x16 layer re-transforms each time: a small
+    /// cost next to the pass); a training forward always rebuilds them (cheap next to a
     /// batch), so code that perturbs weights directly (gradient checks) stays correct.
     func forwardWinograd(_ x: Tensor, _ g: ConvGeometry, mode: Mode, epilogue: ChannelAffine?, residual: Tensor?) -> Tensor {
         let (cin, cout) = (self.cin, self.cout)

@@ -170,7 +170,7 @@ enum Winograd4 {
         for k in 0..<4 { storeRow(t[24 + 4 * k], t[25 + 4 * k], t[26 + 4 * k], t[27 + 4 * k], o + k * w) }
     }
 
-    /// One output row of 4 (or 2) tiles: a 4x4 transpose. Not inlined on purpose: inlined into
+    /// One output row of 4 tiles: a 4x4 transpose. Not inlined on purpose: inlined into
     /// the transform, the optimizer mixed the transpose into the arithmetic and emitted a
     /// shuffle per element (transformOutput took 1.6x F(2x2)'s time); alone it is a few unpacks.
     @inline(never) static func storeRow(_ a: SIMD4<Float>, _ b: SIMD4<Float>, _ c: SIMD4<Float>, _ d: SIMD4<Float>,
