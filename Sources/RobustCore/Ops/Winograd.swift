@@ -93,8 +93,9 @@ enum Winograd {
     }
 
     /// Distance between the e-planes (16, or 36 for 4x4 tiles) of V or M (rows x ld floats
-    /// each). The transforms read or write all planes at once: planes a multiple of 4 KiB apart would all fall in the
-    /// same L1 sets (and alias store-to-load), so the stride is an odd number of cache lines.
+    /// each). The transforms read or write all planes at once: planes a multiple of 4 KiB
+    /// apart would all fall in the same L1 sets (and alias store-to-load), so the stride is an
+    /// odd number of cache lines.
     static func planeStride(rows: Int, ld: Int) -> Int {
         var lines = (rows * ld + 15) / 16
         if lines % 2 == 0 { lines += 1 }
