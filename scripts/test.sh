@@ -6,23 +6,30 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT_DIR="$PWD"
 export SWIFT_BACKTRACE=enable=no   # a crash must fail fast, not hang in the backtracer
+# Each stage's wall time, so that CI's budget (45 minutes) can be watched stage by stage.
+t0=$SECONDS; tstage=$SECONDS
+stage() { echo "== $*   [at $(( SECONDS - t0 )) s; the stage before took $(( SECONDS - tstage )) s]"; tstage=$SECONDS; }
 bash scripts/deps.sh
 
-echo "== swift test"
+stage "swift build --build-tests (debug)"
+log="$(mktemp)"
+swift build --build-tests > "$log" 2>&1 || { grep -E "error" "$log" | head -40; tail -n 20 "$log"; echo "swift build failed"; exit 1; }
+tail -n 1 "$log"
+stage "swift test"
 log="$(mktemp)"
 set +e
-swift test > "$log" 2>&1
+swift test --skip-build > "$log" 2>&1
 rc=$?
 set -e
 grep -vE "^Test Case '.*' (started|passed)" "$log" || true
 if [ "$rc" -ne 0 ]; then echo "swift test failed (exit $rc)"; exit 1; fi
 xctests=$(grep -E "Executed [0-9]+ tests?" "$log" | tail -1 | sed -E 's/.*Executed ([0-9]+) tests?.*/\1/' || true)
 
-echo "== librobust.so (static Swift runtime) from C"
+stage "librobust.so (static Swift runtime) from C"
 bash scripts/build-lib.sh
 bash examples/c/run.sh
 
-echo "== Python bindings (pip install ./bindings/python into .build/pyenv, pytest)"
+stage "Python bindings (pip install ./bindings/python into .build/pyenv, pytest)"
 # A virtual environment: Debian's system Python refuses pip installs (PEP 668).
 py=.build/pyenv/bin/python
 [ -x "$py" ] || python3 -m venv --system-site-packages .build/pyenv
@@ -33,16 +40,18 @@ log="$(mktemp)"
 (cd /tmp && "$ROOT_DIR/$py" -m pytest -q "$ROOT_DIR/bindings/python/tests") | tee "$log"
 pytests=$(grep -E "[0-9]+ passed" "$log" | tail -1 | sed -E 's/.* ([0-9]+) passed.*/\1/; s/^([0-9]+) passed.*/\1/')
 
-echo "== audit-cli end to end on generated data (label audit, its CSV/JSON and pictures)"
+stage "audit-cli end to end on generated data (label audit, its CSV/JSON and pictures)"
 "$py" -c "import matplotlib" 2>/dev/null || "$py" -m pip install -q matplotlib
 PY="$ROOT_DIR/$py" bash scripts/cli-test.sh
-echo "== audit-cli report on a dataset with planted problems, checked against the truth and in headless Chromium"
+stage "audit-cli report on a dataset with planted problems, checked against the truth and in headless Chromium"
 bash scripts/report-test.sh runs/test-report
-echo "== reliability: bad CLI input, kill -9 during training and a full disk, fuzzing, thread sanitizer"
+stage "reliability: bad CLI input, kill -9 during training and a full disk"
 bash scripts/cli-errors.sh | tail -n 1
 bash scripts/crash-train.sh 3
+stage "fuzzing"
 # Every committed fuzz input (seeds and past crashes) again, then 30 s of new inputs per harness.
 bash fuzz/run.sh 30
+stage "thread sanitizer"
 # The tests that run work on several threads, under ThreadSanitizer (its own build folder).
 log="$(mktemp)"
 set +e
@@ -58,4 +67,5 @@ tsan=$(grep -E "Executed [0-9]+ tests?" "$log" | tail -1 | sed -E 's/.*Executed 
 # XCTest's count, the C client, the pytest count, the CLI script, the report in a browser, and
 # the four reliability checks (CLI errors, crash-safe training, fuzzing, the thread-sanitized
 # tests), as one line.
+stage "done"
 echo "tests: $(( ${xctests:-0} + 1 + ${pytests:-0} + 1 + 1 + 4 )) passed, 0 failed (thread sanitizer: ${tsan:-0} tests)"
