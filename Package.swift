@@ -27,7 +27,10 @@ let package = Package(
         // Small C layer over libjpeg/libpng: libjpeg's default error handler calls exit(),
         // so decoding goes through setjmp/longjmp and returns an error code instead.
         .target(name: "CImageIO", dependencies: ["CLibJPEG", "CLibPNG"], path: "Sources/CImageIO"),
-        .target(name: "RobustCore", dependencies: ["COpenBLAS", "CImageIO"], path: "Sources/RobustCore"),
+        // Hot loops in C with AVX2+FMA target attributes, chosen at run time (robust_kernels.h):
+        // the rest of the core stays baseline x86-64, so no flag is needed here.
+        .target(name: "CKernels", path: "Sources/CKernels"),
+        .target(name: "RobustCore", dependencies: ["COpenBLAS", "CImageIO", "CKernels"], path: "Sources/RobustCore"),
         // The C ABI: robust.h's types and the plain-C helpers (per-thread errors), then the
         // @_cdecl functions in Swift. include/robust.h is the one public header.
         .target(name: "CRobustABI", path: "Sources/CRobustABI"),

@@ -5,13 +5,74 @@ import XCTest
 /// the im2col path. Tolerance for both (largest error over largest output): 1e-5; the errors
 /// measured here stay below 1.5e-6.
 final class WinogradTests: XCTestCase {
-    /// Both tile sizes: the 4x4 one takes the shapes it can (width a multiple of 16).
+    /// Both tile sizes: the 4x4 one takes the shapes it can (width a multiple of 16); with the
+    /// portable Swift transforms and, where the CPU has them, the AVX2 ones.
     func testMatchesDirectConvolutionWithEpilogue() {
-        let saved = Winograd.largeTiles
-        defer { Winograd.largeTiles = saved }
-        for large in [false, true] {
-            Winograd.largeTiles = large
-            matchesDirectConvolution(tolerance: 1e-5)
+        let saved = (Winograd.largeTiles, Kernels.avx2)
+        defer { Winograd.largeTiles = saved.0; Kernels.avx2 = saved.1 }
+        for avx2 in Kernels.cpuHasAVX2 ? [false, true] : [false] {
+            Kernels.avx2 = avx2
+            for large in [false, true] {
+                Winograd.largeTiles = large
+                matchesDirectConvolution(tolerance: 1e-5)
+            }
+        }
+    }
+
+    /// The AVX2 transforms (CKernels) against the portable Swift ones, value by value, on every
+    /// tile-row layout the lanes take: 4 tiles a row (the halves in two rows), 8, 12 (a group
+    /// that spans a row end) and a lone half (4 tiles an image); channel ranges that do not start
+    /// at 0 and padded row and plane strides. Only FMA's rounding may differ.
+    func testAVX2TransformsMatchPortableCode() throws {
+        guard Kernels.cpuHasAVX2 else { throw XCTSkip("this CPU has no AVX2/FMA") }
+        let saved = Kernels.avx2
+        defer { Kernels.avx2 = saved }
+        var rng = RNG(seed: 21)
+        let cases: [(WinogradTile, Int, Int, Int, Int)] = [
+            (.four, 16, 16, 3, 2), (.four, 8, 32, 2, 3), (.four, 8, 48, 4, 1), (.four, 4, 16, 3, 3), (.four, 32, 32, 2, 2),
+            (.two, 8, 8, 3, 2), (.two, 2, 8, 2, 3), (.two, 4, 16, 2, 2), (.two, 6, 24, 3, 1), (.two, 32, 32, 2, 2)]
+        for (tile, h, w, c, images) in cases {
+            let r = tile.rawValue
+            let tiles = images * (h / r) * (w / r), ld = tiles + 3, ps = (c + 1) * ld + 5
+            let channelStride = images * h * w + 7
+            let x = (0..<(c + 1) * channelStride).map { _ in Float(rng.normal()) }
+            let channels = 1..<(c + 1)
+            var outputs: [[Float]] = []
+            for avx2 in [false, true] {
+                Kernels.avx2 = avx2
+                var v = [Float](repeating: -1, count: tile.planes * ps)
+                let scratchCount = tile == .four ? Winograd4.scratchCount(h: h, w: w) : max(Winograd.scratchCount(h: h, w: w), 4 * w)
+                var scratch = [Float](repeating: .nan, count: scratchCount)
+                var y = [Float](repeating: -1, count: (c + 1) * channelStride)
+                var dm = [Float](repeating: -1, count: tile.planes * ps)
+                x.withUnsafeBufferPointer { xp in
+                    let x = xp.baseAddress!
+                    if tile == .four {
+                        Winograd4.transformInput(x, channelStride: channelStride, channels: channels, images: images,
+                                                 h: h, w: w, v: &v, ldv: ld, planeStride: ps, scratch: &scratch)
+                    } else {
+                        Winograd.transformInput(x, channelStride: channelStride, channels: channels, images: images,
+                                                h: h, w: w, v: &v, ldv: ld, planeStride: ps, scratch: &scratch)
+                        // x read as an output gradient
+                        Winograd.transformOutputGrad(x, channelStride: channelStride, channels: channels, images: images,
+                                                     h: h, w: w, dm: &dm, ldm: ld, planeStride: ps, scratch: &scratch)
+                    }
+                }
+                // Back through the output transform (V read as M: any values serve).
+                v.withUnsafeBufferPointer { vp in
+                    if tile == .four {
+                        Winograd4.transformOutput(vp.baseAddress!, ldm: ld, planeStride: ps, channels: channels, images: images,
+                                                  h: h, w: w, y: &y, channelStride: channelStride)
+                    } else {
+                        Winograd.transformOutput(vp.baseAddress!, ldm: ld, planeStride: ps, channels: channels, images: images,
+                                                 h: h, w: w, y: &y, channelStride: channelStride)
+                    }
+                }
+                outputs.append(v + y + dm)
+            }
+            XCTAssertLessThan(relativeError(outputs[1], outputs[0]), 1e-6, "\(tile) \(h)x\(w), \(images) images")
+            // Untouched memory stays untouched: the -1 sentinels outside the written rows.
+            XCTAssertEqual(outputs[0].filter { $0 == -1 }.count, outputs[1].filter { $0 == -1 }.count, "\(tile) \(h)x\(w)")
         }
     }
 
@@ -60,12 +121,18 @@ final class WinogradTests: XCTestCase {
     /// Training: the forward pass, the input gradient and the weight gradient go through
     /// Winograd (the weight gradient always with 2x2 tiles); all must agree with the im2col path.
     func testTrainingForwardAndInputGradientMatchIm2col() {
-        let saved = (Threads.count, Winograd.inTraining, Winograd.minTiles, Winograd.largeTiles)
-        defer { Threads.set(saved.0); Winograd.inTraining = saved.1; Winograd.minTiles = saved.2; Winograd.largeTiles = saved.3 }
+        let saved = (Threads.count, Winograd.inTraining, Winograd.minTiles, Winograd.largeTiles, Kernels.avx2)
+        defer {
+            Threads.set(saved.0); Winograd.inTraining = saved.1; Winograd.minTiles = saved.2; Winograd.largeTiles = saved.3
+            Kernels.avx2 = saved.4
+        }
         Winograd.minTiles = 0
         var rng = RNG(seed: 5)
-        for (h, w, cin, cout, n, threads, large) in [(8, 8, 3, 5, 4, 2, false), (4, 12, 6, 2, 1, 2, false), (16, 16, 4, 4, 3, 1, false),
-                                                     (16, 16, 4, 4, 3, 1, true), (8, 32, 5, 7, 2, 2, true)] {
+        for (h, w, cin, cout, n, threads, large, avx2) in [(8, 8, 3, 5, 4, 2, false, false), (4, 12, 6, 2, 1, 2, false, false),
+                                                           (16, 16, 4, 4, 3, 1, false, false), (16, 16, 4, 4, 3, 1, true, false),
+                                                           (8, 32, 5, 7, 2, 2, true, false), (16, 16, 4, 4, 3, 2, true, true),
+                                                           (8, 32, 5, 7, 2, 2, true, true), (8, 8, 3, 5, 4, 2, false, true)] {
+            Kernels.avx2 = avx2 && Kernels.cpuHasAVX2
             Winograd.largeTiles = large
             XCTAssertEqual(Winograd.tile(n: n, h: h, w: w), large ? .four : .two)
             Threads.set(threads)

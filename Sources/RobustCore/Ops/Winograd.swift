@@ -26,6 +26,8 @@
 // (image, tile row, tile column) in that order, so a tile row's tiles are contiguous in V and
 // M and every transform runs over them as SIMD lanes.
 
+import CKernels
+
 enum Winograd {
     /// ROBUST_WINOGRAD=0 turns the path off (im2col everywhere), ROBUST_WINOGRAD=eval keeps it
     /// for inference only: for comparison.
@@ -111,6 +113,11 @@ enum Winograd {
     static func transformInput(_ x: UnsafePointer<Float>, channelStride: Int, channels: Range<Int>, images: Int,
                                h: Int, w: Int, v: UnsafeMutablePointer<Float>, ldv: Int, planeStride: Int,
                                scratch: UnsafeMutablePointer<Float>) {
+        if Kernels.avx2 && w % 8 == 0 {  // eight tiles a vector (CKernels/winograd2_avx2.c)
+            rk_wino2_input_avx2(x, channelStride, Int32(channels.lowerBound), Int32(channels.upperBound), Int32(images),
+                                Int32(h), Int32(w), v, ldv, planeStride, scratch)
+            return
+        }
         let tw = w / 2, th = h / 2, tilesPerImage = th * tw
         // Zero-padded plane split into even and odd columns: pad(r, 2k) = even[r][k],
         // pad(r, 2k+1) = odd[r][k], with pad(r, c) = x[r-1][c-1]. Then the 4 columns of the
@@ -144,6 +151,11 @@ enum Winograd {
     /// the slice's output planes (y at the first image of channel 0, channels channelStride apart).
     static func transformOutput(_ m: UnsafePointer<Float>, ldm: Int, planeStride: Int, channels: Range<Int>, images: Int,
                                 h: Int, w: Int, y: UnsafeMutablePointer<Float>, channelStride: Int) {
+        if Kernels.avx2 && w % 8 == 0 {
+            rk_wino2_output_avx2(m, ldm, planeStride, Int32(channels.lowerBound), Int32(channels.upperBound), Int32(images),
+                                 Int32(h), Int32(w), y, channelStride)
+            return
+        }
         let tw = w / 2, th = h / 2, tilesPerImage = th * tw
         for co in channels {
             for n in 0..<images {
@@ -381,6 +393,11 @@ extension Winograd {
     static func transformOutputGrad(_ dy: UnsafePointer<Float>, channelStride: Int, channels: Range<Int>, images: Int,
                                     h: Int, w: Int, dm: UnsafeMutablePointer<Float>, ldm: Int, planeStride ps: Int,
                                     scratch: UnsafeMutablePointer<Float>) {
+        if Kernels.avx2 && w % 8 == 0 {
+            rk_wino2_output_grad_avx2(dy, channelStride, Int32(channels.lowerBound), Int32(channels.upperBound), Int32(images),
+                                      Int32(h), Int32(w), dm, ldm, ps)
+            return
+        }
         let tw = w / 2, th = h / 2, tilesPerImage = th * tw
         // Even and odd columns of the tile row's two gradient rows: contiguous SIMD loads.
         let e0 = scratch, o0 = scratch + tw, e1 = scratch + 2 * tw, o1 = scratch + 3 * tw

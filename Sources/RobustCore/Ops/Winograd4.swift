@@ -23,6 +23,8 @@
 // spilled most of the 36 values of a tile, both slower than F(2x2)); the input plane is split
 // into its four column phases so that the six columns of each tile are contiguous loads.
 
+import CKernels
+
 enum Winograd4 {
     /// U[e][co][ci] = (G g G^T)[e], e = 6i + j, for the filters w[Cout, Cin, 3, 3]; u holds 36*Cout*Cin.
     static func transformWeights(_ w: UnsafePointer<Float>, cout: Int, cin: Int, into u: UnsafeMutablePointer<Float>) {
@@ -58,6 +60,11 @@ enum Winograd4 {
     static func transformInput(_ x: UnsafePointer<Float>, channelStride: Int, channels: Range<Int>, images: Int,
                                h: Int, w: Int, v: UnsafeMutablePointer<Float>, ldv: Int, planeStride: Int,
                                scratch: UnsafeMutablePointer<Float>) {
+        if Kernels.avx2 {  // the same transform, eight tiles a vector (CKernels/winograd4_avx2.c)
+            rk_wino4_input_avx2(x, channelStride, Int32(channels.lowerBound), Int32(channels.upperBound), Int32(images),
+                                Int32(h), Int32(w), v, ldv, planeStride, scratch)
+            return
+        }
         let tw = w / 4, th = h / 4, tilesPerImage = th * tw
         // Zero-padded plane pad(r, c) = x[r-1][c-1] split by column phase: pad(r, 4k+q) = q_q[r][k].
         // The 6 columns of the tile at tx are q0[tx], q1[tx], q2[tx], q3[tx], q0[tx+1], q1[tx+1].
@@ -133,6 +140,11 @@ enum Winograd4 {
     /// the slice's output planes (y at the first image of channel 0, channels channelStride apart).
     static func transformOutput(_ m: UnsafePointer<Float>, ldm: Int, planeStride: Int, channels: Range<Int>, images: Int,
                                 h: Int, w: Int, y: UnsafeMutablePointer<Float>, channelStride: Int) {
+        if Kernels.avx2 {
+            rk_wino4_output_avx2(m, ldm, planeStride, Int32(channels.lowerBound), Int32(channels.upperBound), Int32(images),
+                                 Int32(h), Int32(w), y, channelStride)
+            return
+        }
         let tw = w / 4, th = h / 4, tilesPerImage = th * tw
         withUnsafeTemporaryAllocation(of: SIMD4<Float>.self, capacity: 40) { buf in
             let t = buf.baseAddress!

@@ -1,0 +1,57 @@
+/* robust_kernels.h - hot loops of the engine written for AVX2 + FMA, chosen at run time.
+ *
+ * The Swift core is compiled for the baseline x86-64 (SSE2): Package.swift carries no
+ * compiler flags, so that `swift test` and every consumer build it unchanged. The loops here
+ * carry their own target attribute instead, so one binary runs everywhere and uses 256-bit
+ * vectors where the CPU has them. Call a *_avx2 function only when rk_cpu_has_avx2_fma()
+ * returned 1: on an older CPU it would fault on the first AVX instruction.
+ *
+ * Every function is reentrant: no global state; the caller owns all memory. Layouts are those
+ * of the Swift code that calls them (RobustCore/Ops/Winograd4.swift), documented there.
+ */
+#ifndef ROBUST_KERNELS_H
+#define ROBUST_KERNELS_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* 1 when the CPU and the operating system support AVX2 and FMA (cpuid, and XGETBV for the
+ * saved YMM state), else 0. Cheap; the Swift side asks once. */
+int rk_cpu_has_avx2_fma(void);
+
+/* Winograd F(4x4, 3x3) input transform, V = B^T d B, for channels [c0, c1) of `images`
+ * images of h x w (h a multiple of 4, w of 16). x: the first image of channel 0, channels
+ * `channel_stride` floats apart. v: V[e][ci][t], rows `ldv` apart, e-planes `plane_stride`
+ * apart; t = image * (h/4)(w/4) + tile row * (w/4) + tile column. scratch: 4 (h+2) (w/4+1)
+ * floats. */
+void rk_wino4_input_avx2(const float *x, long channel_stride, int c0, int c1, int images, int h, int w,
+                         float *v, long ldv, long plane_stride, float *scratch);
+
+/* Winograd F(4x4, 3x3) output transform, Y = A^T m A, for channels [c0, c1): from
+ * M[e][co][t] (rows `ldm` apart, e-planes `plane_stride` apart) into y (the first image of
+ * channel 0, channels `channel_stride` floats apart), h a multiple of 4, w of 16. */
+void rk_wino4_output_avx2(const float *m, long ldm, long plane_stride, int c0, int c1, int images, int h, int w,
+                          float *y, long channel_stride);
+
+/* Winograd F(2x2, 3x3), the same layouts with 2x2 output tiles (RobustCore/Ops/Winograd.swift),
+ * for widths that are a multiple of 8 (four tiles a half vector). */
+
+/* V = B^T d B: t = image * (h/2)(w/2) + tile row * (w/2) + tile column; scratch holds
+ * 2 (h+2) (w/2+1) floats. */
+void rk_wino2_input_avx2(const float *x, long channel_stride, int c0, int c1, int images, int h, int w,
+                         float *v, long ldv, long plane_stride, float *scratch);
+
+/* Y = A^T m A from M[e][co][t] into y. */
+void rk_wino2_output_avx2(const float *m, long ldm, long plane_stride, int c0, int c1, int images, int h, int w,
+                          float *y, long channel_stride);
+
+/* dM = A dY A^T (the adjoint of the output transform) for channels [c0, c1) of dy (the first
+ * image of channel 0, channels `channel_stride` apart) into dM[e][co][t]. */
+void rk_wino2_output_grad_avx2(const float *dy, long channel_stride, int c0, int c1, int images, int h, int w,
+                               float *dm, long ldm, long plane_stride);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
