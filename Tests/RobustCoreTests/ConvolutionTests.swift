@@ -21,12 +21,17 @@ final class ConvolutionTests: XCTestCase {
     }
 
     func testMatchesDirectConvolutionAcrossSlicesAndThreads() {
-        let saved = (Conv2d.sliceBytes, Threads.count, Conv2d.backwardThroughOutputColumns)
-        defer { Conv2d.sliceBytes = saved.0; Threads.set(saved.1); Conv2d.backwardThroughOutputColumns = saved.2 }
+        let saved = (Conv2d.sliceBytes, Threads.count, Conv2d.backwardThroughOutputColumns, Kernels.avx2)
+        defer {
+            Conv2d.sliceBytes = saved.0; Threads.set(saved.1); Conv2d.backwardThroughOutputColumns = saved.2
+            Kernels.avx2 = saved.3
+        }
         var rng = RNG(seed: 3)
-        // includes planes smaller than the kernel (1x1 and 2x2 inputs: every tap at the border)
+        // includes planes smaller than the kernel (1x1 and 2x2 inputs: every tap at the border),
+        // and stride-2 rows long enough for the AVX2 gather/scatter (8 a vector, plus tails)
         for (k, stride, pad, h) in [(3, 1, 1, 6), (3, 2, 1, 7), (1, 2, 0, 6), (1, 1, 0, 5), (3, 1, 0, 6),
-                                    (3, 1, 1, 1), (3, 1, 1, 2), (5, 1, 2, 1), (5, 1, 2, 3), (3, 2, 1, 1)] {
+                                    (3, 1, 1, 1), (3, 1, 1, 2), (5, 1, 2, 1), (5, 1, 2, 3), (3, 2, 1, 1),
+                                    (3, 2, 1, 32), (3, 2, 1, 19), (1, 2, 0, 34)] {
             let n = 5, cin = 3, cout = 4
             let conv = Conv2d("c", cin: cin, cout: cout, k: k, stride: stride, pad: pad, workspace: Workspace())
             for i in 0..<conv.weight.value.count { conv.weight.value[i] = rng.normal() }
@@ -36,8 +41,11 @@ final class ConvolutionTests: XCTestCase {
                                 k: k, stride: stride, pad: pad)
             var grads: [[Float]] = []
             // Both backward algorithms (im2col(x)+col2im, and im2col(dy) for stride-1 "same").
-            for (slice, threads, viaDy) in [(1 << 30, 1, false), (1 << 30, 1, true), (1, 2, true), (200, 2, false),
-                                            (200, 2, true), (1 << 30, 3, true)] {
+            // The scalar stride-2 loops first (the reference of every later gradient), then AVX2.
+            for (slice, threads, viaDy, avx2) in [(1 << 30, 1, false, false), (1 << 30, 1, true, false), (1, 2, true, false),
+                                                  (200, 2, false, false), (200, 2, true, false), (1 << 30, 3, true, false),
+                                                  (1 << 30, 1, false, true), (200, 2, false, true), (1 << 30, 3, true, true)] {
+                Kernels.avx2 = avx2 && Kernels.cpuHasAVX2
                 Conv2d.sliceBytes = slice
                 Threads.set(threads)
                 Conv2d.backwardThroughOutputColumns = viaDy

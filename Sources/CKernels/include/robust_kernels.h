@@ -51,6 +51,11 @@ void rk_wino2_output_avx2(const float *m, long ldm, long plane_stride, int c0, i
 void rk_wino2_output_grad_avx2(const float *dy, long channel_stride, int c0, int c1, int images, int h, int w,
                                float *dm, long ldm, long plane_stride);
 
+/* Stride-2 rows of im2col and col2im (the stride-2 convolutions): dst[i] = src[2i], and
+ * dst[2i] += src[i], for i in [0, count). Neither touches an element outside those. */
+void rk_gather_stride2_avx2(float *dst, const float *src, long count);
+void rk_scatter_add_stride2_avx2(float *dst, const float *src, long count);
+
 #ifdef __cplusplus
 }
 #endif

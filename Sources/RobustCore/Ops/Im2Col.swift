@@ -1,4 +1,5 @@
 // im2col / col2im for channel-major activations [C, N, H, W].
+import CKernels
 //
 // col has one row per (ci, ky, kx) and one column per output position (n, oy, ox), so a
 // convolution is W[Cout, Cin*k*k] x col[Cin*k*k, n*Ho*Wo] and its output is again
@@ -70,7 +71,11 @@ func im2col(_ g: ConvGeometry, _ x: UnsafePointer<Float>, channelStride: Int, _ 
                 }
                 let srow = src + (oy * g.stride + ky - g.pad) * g.w + kx - g.pad
                 if xr.lowerBound > 0 { d.update(repeating: 0, count: xr.lowerBound) }
-                for ox in xr { d[ox] = srow[ox * g.stride] }
+                if g.stride == 2 && Kernels.avx2 {  // eight at a time (CKernels/stride2_avx2.c)
+                    rk_gather_stride2_avx2(d + xr.lowerBound, srow + 2 * xr.lowerBound, xr.count)
+                } else {
+                    for ox in xr { d[ox] = srow[ox * g.stride] }
+                }
                 if xr.upperBound < wo { (d + xr.upperBound).update(repeating: 0, count: wo - xr.upperBound) }
             }
         }
@@ -112,7 +117,11 @@ func col2im(_ g: ConvGeometry, _ dcol: UnsafeMutablePointer<Float>, _ dx: Unsafe
                     for oy in yr {
                         let s = s0 + oy * wo
                         let d = d0 + (oy * g.stride + ky - g.pad) * g.w + kx - g.pad
-                        for ox in xr { d[ox * g.stride] += s[ox] }
+                        if g.stride == 2 && Kernels.avx2 {
+                            rk_scatter_add_stride2_avx2(d + 2 * xr.lowerBound, s + xr.lowerBound, xr.count)
+                        } else {
+                            for ox in xr { d[ox * g.stride] += s[ox] }
+                        }
                     }
                 }
             }
