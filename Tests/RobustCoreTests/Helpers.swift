@@ -20,11 +20,17 @@ func toChannelMajor(_ x: [Float], n: Int, c: Int, hw: Int) -> Tensor {
     return t
 }
 
-/// max |a-b| / max(max|b|, floor): a relative error against the reference's scale.
+/// max |a-b| / max(max|b|, floor): a relative error against the reference's scale. Infinite
+/// when any difference is NaN (Swift's max drops a NaN second argument, so a NaN output, an
+/// element never written, would otherwise pass).
 func relativeError(_ a: [Float], _ b: [Float], floor: Float = 1e-6) -> Float {
     precondition(a.count == b.count, "\(a.count) vs \(b.count)")
     var num: Float = 0, den: Float = floor
-    for i in 0..<a.count { num = max(num, abs(a[i] - b[i])); den = max(den, abs(b[i])) }
+    for i in 0..<a.count {
+        let d = abs(a[i] - b[i])
+        if d.isNaN { return .infinity }
+        num = max(num, d); den = max(den, abs(b[i]))
+    }
     return num / den
 }
 

@@ -51,6 +51,12 @@ void rk_wino2_output_avx2(const float *m, long ldm, long plane_stride, int c0, i
 void rk_wino2_output_grad_avx2(const float *dy, long channel_stride, int c0, int c1, int images, int h, int w,
                                float *dm, long ldm, long plane_stride);
 
+/* Row-major C[M][N] = A[M][K] B[K][N] (C overwritten; rows lda, ldb, ldc floats apart), for
+ * the Winograd domain's GEMMs with few channels (M and K up to about 128), where a general
+ * sgemm's packing costs as much as the multiplies. */
+void rk_sgemm_small_avx2(long M, long N, long K, const float *A, long lda, const float *B, long ldb,
+                         float *C, long ldc);
+
 /* Stride-2 rows of im2col and col2im (the stride-2 convolutions): dst[i] = src[2i], and
  * dst[2i] += src[i], for i in [0, count). Neither touches an element outside those. */
 void rk_gather_stride2_avx2(float *dst, const float *src, long count);

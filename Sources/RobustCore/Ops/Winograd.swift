@@ -331,8 +331,8 @@ extension Winograd {
                     input(xp + n0 * plane, 0..<cin, cnt, v, tsl, s)
                     timer.lap(0)
                     for e in 0..<E {
-                        BLAS.gemm(m: cout, n: tsl, k: cin, a: u + e * cout * cin, lda: cin,
-                                  b: v + e * vStride, ldb: tsl, c: m + e * mStride, ldc: tsl)
+                        Winograd.gemm(m: cout, n: tsl, k: cin, a: u + e * cout * cin, lda: cin,
+                                      b: v + e * vStride, ldb: tsl, c: m + e * mStride, ldc: tsl)
                     }
                     timer.lap(1)
                     output(m, tsl, 0..<cout, cnt, yp + n0 * plane)
@@ -365,8 +365,8 @@ extension Winograd {
             Profiler.measure("conv.winograd.gemm", flops: 2.0 * Double(E * cout * cin * tsl)) {
                 parallelFor(parts, work: work) { t in
                     for e in Swift.stride(from: t, to: E, by: parts) {
-                        BLAS.gemm(m: cout, n: tsl, k: cin, a: u + e * cout * cin, lda: cin,
-                                  b: v + e * vStride, ldb: tsl, c: m + e * mStride, ldc: tsl)
+                        Winograd.gemm(m: cout, n: tsl, k: cin, a: u + e * cout * cin, lda: cin,
+                                      b: v + e * vStride, ldb: tsl, c: m + e * mStride, ldc: tsl)
                     }
                 }
             }
@@ -381,6 +381,28 @@ extension Winograd {
                     }
                 }
             }
+        }
+    }
+}
+
+extension Winograd {
+    /// Below this many input channels the Winograd domain's GEMMs (M[e] = U[e] V[e]) run on
+    /// CKernels' small-GEMM kernel where the CPU has AVX2: a general sgemm's packing costs as much
+    /// as the multiplies there. Measured single-threaded on this Zen 3 (GFLOP/s, OpenBLAS / ours):
+    /// 16x448x16 27 / 49, 32x448x32 42 / 54, 64x512x64 54 / 56, 128x512x128 61 / 60.
+    nonisolated(unsafe) static var smallGemmMaxK: Int = {
+        if let s = getenvString("ROBUST_SMALL_GEMM_MAX_K"), let v = Int(s), v >= 0 { return v }
+        return 64
+    }()
+
+    /// Row-major C[m, n] = A[m, k] B[k, n] (overwritten), as BLAS.gemm with alpha 1, beta 0.
+    @inline(__always)
+    static func gemm(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                     c: UnsafeMutablePointer<Float>, ldc: Int) {
+        if Kernels.avx2 && k <= smallGemmMaxK {
+            rk_sgemm_small_avx2(m, n, k, a, lda, b, ldb, c, ldc)
+        } else {
+            BLAS.gemm(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc)
         }
     }
 }
