@@ -80,10 +80,10 @@ AVX2 static void panel(long M, int w, long K, const float *A, long lda, const fl
 
 AVX2 void rk_sgemm_small_avx2(long M, long N, long K, const float *A, long lda, const float *B, long ldb,
                               float *C, long ldc) {
-    /* Each full panel is first copied into a contiguous buffer: B's rows are often a multiple
-     * of 4 KiB apart (1,024 tiles), and then the K rows of a panel all fall into one L1 set
-     * and evict each other on every pass of the row blocks (measured: 16 x 1024 x 16 at 29
-     * GFLOP/s unpacked, 41 at 448 columns). */
+    /* Each full panel is first copied into a contiguous buffer, read by every block of rows:
+     * B's rows are far apart (hundreds of tiles), and rows a multiple of 1 KiB apart share L1
+     * sets. Measured: 16 x 448 x 16 from 41 to 49 GFLOP/s. (At 1,024 columns it stays near 30
+     * either way, not understood; the engine's slices give 128-448.) */
     float packed[256 * 16] __attribute__((aligned(32)));
     long n = 0;
     for (; n + 16 <= N; n += 16) {

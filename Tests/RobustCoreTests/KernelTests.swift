@@ -25,4 +25,30 @@ final class KernelTests: XCTestCase {
             XCTAssertEqual(wrong, 0, "\(m)x\(n)x\(k)")
         }
     }
+
+    /// A whole width-4 ResNet-18 training step (16x16 images: F(4x4) on the first stage, F(2x2)
+    /// and im2col further on, stride-2 rows) with the AVX2 kernels and with the portable code:
+    /// the same loss and parameter gradients up to rounding.
+    func testTrainingStepAgreesWithPortableCode() throws {
+        guard Kernels.cpuHasAVX2 else { throw XCTSkip("this CPU has no AVX2/FMA") }
+        let saved = (Kernels.avx2, Winograd.minTiles)
+        defer { Kernels.avx2 = saved.0; Winograd.minTiles = saved.1 }
+        Winograd.minTiles = 0
+        var rng = RNG(seed: 12)
+        let x = Tensor([3, 16, 16, 16])
+        for i in 0..<x.count { x[i] = rng.normal() }
+        let labels: [Int32] = (0..<16).map { Int32($0 % 4) }
+        var results: [[Float]] = []
+        for avx2 in [false, true] {
+            Kernels.avx2 = avx2
+            let m = ResNet18(width: 4, numClasses: 4)
+            m.initialize(seed: 1)
+            let ce = SoftmaxCrossEntropy()
+            let loss = labels.withUnsafeBufferPointer { ce(m.forward(x, mode: .train), $0) }.loss
+            m.backward(ce.inputGrad)
+            results.append([Float(loss)] + m.parameters.filter(\.isTrainable).flatMap { $0.grad!.array })
+        }
+        XCTAssertEqual(results[0][0], results[1][0], accuracy: 1e-5 * abs(results[0][0]), "loss")
+        XCTAssertLessThan(relativeError(results[1], results[0]), 1e-4)
+    }
 }

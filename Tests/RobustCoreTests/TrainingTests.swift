@@ -10,7 +10,9 @@ final class TrainingTests: XCTestCase {
 
     func testLossFallsOnGeneratedData() {
         let train = syntheticDataset(count: 256), test = syntheticDataset(count: 64, seed: 99)
-        let t = Trainer(config: config(), train: train, test: test)
+        var cfg = config()
+        cfg.epochs = 5
+        let t = Trainer(config: cfg, train: train, test: test)
         var logs: [EpochLog] = []
         while !t.isFinished { logs.append(t.runEpoch()) }
         XCTAssertLessThan(logs.last!.trainLoss, logs.first!.trainLoss * 0.7, "\(logs.map(\.trainLoss))")
