@@ -155,8 +155,11 @@ def main():
     import torch
 
     results = []
-    ours = bench_robust(args.widths, args.seconds, args.threads)
+    ours = {}
     for w in args.widths:
+        # Each width's three engines back to back: this VM's speed drifts by up to 2x over
+        # minutes, so measuring robust at every width first skewed the ratios.
+        ours.update(bench_robust([w], args.seconds, args.threads))
         model, pt = bench_torch(w, args.seconds, args.threads)
         ox = bench_ort(model, w, args.seconds, args.threads)
         results.append({"width": w, "robust": ours[w], "pytorch": pt, "onnxruntime": ox})
