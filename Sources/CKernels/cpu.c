@@ -1,7 +1,8 @@
 /* Run-time detection of AVX2 and FMA (robust_kernels.h). */
 #include "robust_kernels.h"
 
-#if defined(__x86_64__) || defined(__i386__)
+/* x86-64 only: the kernels themselves are built for x86-64 alone (elsewhere they are stubs). */
+#if defined(__x86_64__)
 #include <cpuid.h>
 
 int rk_cpu_has_avx2_fma(void) {

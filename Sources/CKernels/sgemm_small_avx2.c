@@ -2,8 +2,9 @@
  * and K (input channels) of 16 to 128, N (tiles) in the hundreds or thousands. A general
  * sgemm packs both operands for every call; with K this short the packing costs as much as
  * the multiplies (OpenBLAS reached about 40% of peak on these shapes). Here B is read in
- * place: a panel of 16 columns and all K rows (at most 8 KiB: it stays in L1 while every
- * block of 6 rows of A passes over it), and A's elements are broadcast straight from memory.
+ * a panel of 16 columns and all K rows at a time (copied into a contiguous buffer of up to
+ * 16 KiB; 4 KiB at K = 64: it stays in L1 while every block of 6 rows of A passes over it),
+ * and A's elements are broadcast straight from memory.
  * The 6 x 16 block keeps 12 accumulators in registers: 12 FMAs per 2 loads and 6 broadcasts. */
 #include "robust_kernels.h"
 

@@ -10,8 +10,9 @@
 
 AVX2 void rk_gather_stride2_avx2(float *dst, const float *src, long count) {
     long i = 0;
-    /* reads src[2i .. 2i+15]: within the 2 count - 1 elements read at all while i + 8 <= count */
-    for (; i + 8 <= count; i += 8) {
+    /* reads src[2i .. 2i+15], of which the last is never needed: strictly inside the
+     * elements the scalar loop reads (up to src[2 count - 2]) while i + 8 < count */
+    for (; i + 8 < count; i += 8) {
         const __m256 a = _mm256_loadu_ps(src + 2 * i), b = _mm256_loadu_ps(src + 2 * i + 8);
         /* per 128-bit lane (a0 a2 b0 b2 | a4 a6 b4 b6), then 64-bit blocks in order 0 2 1 3 */
         const __m256 e = _mm256_shuffle_ps(a, b, 0x88);

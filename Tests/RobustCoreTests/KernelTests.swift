@@ -4,7 +4,8 @@ import COpenBLAS
 @testable import RobustCore
 
 /// CKernels' small GEMM against OpenBLAS: every remainder of the 6-row blocks and 16-column
-/// panels, padded strides, K past the packed panel's 256 rows, and no write outside C's rows.
+/// panels, padded strides, K past the packed panel's 256 rows, and no write outside C's m rows
+/// and n columns.
 final class KernelTests: XCTestCase {
     func testSmallGemmMatchesBLAS() throws {
         guard Kernels.cpuHasAVX2 else { throw XCTSkip("this CPU has no AVX2/FMA") }
@@ -14,7 +15,8 @@ final class KernelTests: XCTestCase {
             let lda = k + 3, ldb = n + 5, ldc = n + 2
             let a = (0..<(m * lda)).map { _ in Float(rng.normal()) }
             let b = (0..<(k * ldb)).map { _ in Float(rng.normal()) }
-            var c = [Float](repeating: .nan, count: m * ldc), ref = [Float](repeating: 0, count: m * ldc)
+            // C has one row more than the product: it must stay untouched, like the columns past n
+            var c = [Float](repeating: .nan, count: (m + 1) * ldc), ref = [Float](repeating: 0, count: (m + 1) * ldc)
             rk_sgemm_small_avx2(m, n, k, a, lda, b, ldb, &c, ldc)
             BLAS.gemm(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: &ref, ldc: ldc)
             var wrong = 0  // counted so that a NaN (an element never written) fails too
@@ -23,6 +25,7 @@ final class KernelTests: XCTestCase {
                 for j in n..<ldc { XCTAssertTrue(c[i * ldc + j].isNaN, "\(m)x\(n)x\(k): wrote column \(j) of row \(i)") }
             }
             XCTAssertEqual(wrong, 0, "\(m)x\(n)x\(k)")
+            XCTAssertTrue(c[(m * ldc)...].allSatisfy(\.isNaN), "\(m)x\(n)x\(k): wrote row \(m)")
         }
     }
 

@@ -58,7 +58,9 @@ void rk_sgemm_small_avx2(long M, long N, long K, const float *A, long lda, const
                          float *C, long ldc);
 
 /* Stride-2 rows of im2col and col2im (the stride-2 convolutions): dst[i] = src[2i], and
- * dst[2i] += src[i], for i in [0, count). Neither touches an element outside those. */
+ * dst[2i] += src[i], for i in [0, count). Neither reads or writes past the last element the
+ * scalar loop would touch (src[2 count - 2], dst[2 count - 2]); the scatter rewrites the odd
+ * elements in between unchanged (x + 0). */
 void rk_gather_stride2_avx2(float *dst, const float *src, long count);
 void rk_scatter_add_stride2_avx2(float *dst, const float *src, long count);
 
