@@ -45,9 +45,10 @@ stage "audit-cli end to end on generated data (label audit, its CSV/JSON and pic
 PY="$ROOT_DIR/$py" bash scripts/cli-test.sh
 stage "audit-cli report on a dataset with planted problems, checked against the truth and in headless Chromium"
 bash scripts/report-test.sh runs/test-report
-stage "reliability: bad CLI input, kill -9 during training and a full disk"
+stage "reliability: bad CLI input, kill -9 during training and a full disk, a training epoch under valgrind"
 bash scripts/cli-errors.sh | tail -n 1
 bash scripts/crash-train.sh 3
+bash scripts/valgrind-train.sh
 stage "fuzzing"
 # Every committed fuzz input (seeds and past crashes) again, then 30 s of new inputs per harness.
 bash fuzz/run.sh 30
@@ -65,7 +66,7 @@ fi
 tsan=$(grep -E "Executed [0-9]+ tests?" "$log" | tail -1 | sed -E 's/.*Executed ([0-9]+) tests?.*/\1/' || true)
 
 # XCTest's count, the C client, the pytest count, the CLI script, the report in a browser, and
-# the four reliability checks (CLI errors, crash-safe training, fuzzing, the thread-sanitized
-# tests), as one line.
+# the five reliability checks (CLI errors, crash-safe training, training under valgrind,
+# fuzzing, the thread-sanitized tests), as one line.
 stage "done"
-echo "tests: $(( ${xctests:-0} + 1 + ${pytests:-0} + 1 + 1 + 4 )) passed, 0 failed (thread sanitizer: ${tsan:-0} tests)"
+echo "tests: $(( ${xctests:-0} + 1 + ${pytests:-0} + 1 + 1 + 5 )) passed, 0 failed (thread sanitizer: ${tsan:-0} tests)"
