@@ -9,10 +9,7 @@
 #include "robust_kernels.h"
 
 #if defined(__x86_64__)
-#include <immintrin.h>
-
-#define AVX2 __attribute__((target("avx2,fma")))
-#define INLINE static inline __attribute__((always_inline))
+#include "avx2.h"
 
 /* rows x 16 block (rows <= 6, a constant after inlining, so the loops unroll into registers) */
 AVX2 INLINE void block16(int rows, long K, const float *A, long lda, const float *B, long ldb, float *C, long ldc) {

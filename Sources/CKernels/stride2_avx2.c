@@ -4,9 +4,7 @@
 #include "robust_kernels.h"
 
 #if defined(__x86_64__)
-#include <immintrin.h>
-
-#define AVX2 __attribute__((target("avx2,fma")))
+#include "avx2.h"
 
 AVX2 void rk_gather_stride2_avx2(float *dst, const float *src, long count) {
     long i = 0;

@@ -5,14 +5,8 @@
 #include "robust_kernels.h"
 
 #if defined(__x86_64__)
-#include <immintrin.h>
+#include "avx2.h"
 #include <string.h>
-
-#define AVX2 __attribute__((target("avx2,fma")))
-
-AVX2 static inline __m256 load_halves(const float *a, const float *b) {
-    return _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps(a)), _mm_loadu_ps(b), 1);
-}
 
 /* Stores eight lanes, or the lower four when the half group is alone. */
 AVX2 static inline void store8(float *p, __m256 v, int full) {

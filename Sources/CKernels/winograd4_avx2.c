@@ -12,14 +12,8 @@
 #include "robust_kernels.h"
 
 #if defined(__x86_64__)
-#include <immintrin.h>
+#include "avx2.h"
 #include <string.h>
-
-#define AVX2 __attribute__((target("avx2,fma")))
-
-AVX2 static inline __m256 load_halves(const float *a, const float *b) {
-    return _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps(a)), _mm_loadu_ps(b), 1);
-}
 
 /* B^T p for six vectors (a row or a column of eight tiles). */
 AVX2 static inline void bt6(__m256 p0, __m256 p1, __m256 p2, __m256 p3, __m256 p4, __m256 p5, __m256 *o) {

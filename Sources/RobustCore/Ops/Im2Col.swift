@@ -1,10 +1,11 @@
 // im2col / col2im for channel-major activations [C, N, H, W].
-import CKernels
 //
 // col has one row per (ci, ky, kx) and one column per output position (n, oy, ox), so a
 // convolution is W[Cout, Cin*k*k] x col[Cin*k*k, n*Ho*Wo] and its output is again
 // channel-major. The functions work on a slice of images (a chunk of the batch): input
 // channel ci of chunk image n starts at x + ci*channelStride + n*H*W.
+
+import CKernels
 
 struct ConvGeometry: Sendable {
     /// n is the number of images in the slice being processed.
@@ -36,6 +37,7 @@ func im2col(_ g: ConvGeometry, _ x: UnsafePointer<Float>, channelStride: Int, _ 
     nonisolated(unsafe) let col = col
     let ho = g.ho, wo = g.wo, kk = g.k * g.k, planeIn = g.h * g.w, planeOut = ho * wo
     let cols = g.cols
+    let vectorStride2 = g.stride == 2 && Kernels.avx2  // once, not per row
     forEach(g.rows, parallel: parallel, work: g.rows * cols) { r in
         let ci = r / kk, ky = (r % kk) / g.k, kx = r % g.k
         let xr = g.validRange(kx, size: g.w, outSize: wo)
@@ -71,7 +73,7 @@ func im2col(_ g: ConvGeometry, _ x: UnsafePointer<Float>, channelStride: Int, _ 
                 }
                 let srow = src + (oy * g.stride + ky - g.pad) * g.w + kx - g.pad
                 if xr.lowerBound > 0 { d.update(repeating: 0, count: xr.lowerBound) }
-                if g.stride == 2 && Kernels.avx2 {  // eight at a time (CKernels/stride2_avx2.c)
+                if vectorStride2 {  // eight at a time (CKernels/stride2_avx2.c)
                     rk_gather_stride2_avx2(d + xr.lowerBound, srow + 2 * xr.lowerBound, xr.count)
                 } else {
                     for ox in xr { d[ox] = srow[ox * g.stride] }
@@ -90,6 +92,7 @@ func col2im(_ g: ConvGeometry, _ dcol: UnsafeMutablePointer<Float>, _ dx: Unsafe
     nonisolated(unsafe) let dx = dx
     let ho = g.ho, wo = g.wo, k = g.k, planeIn = g.h * g.w, planeOut = ho * wo
     let cols = g.cols
+    let vectorStride2 = g.stride == 2 && Kernels.avx2
     // Each worker owns whole input channels, so no two threads write the same element.
     forEach(g.cin, parallel: parallel, work: g.rows * cols) { ci in
         for n in 0..<g.n {
@@ -117,7 +120,7 @@ func col2im(_ g: ConvGeometry, _ dcol: UnsafeMutablePointer<Float>, _ dx: Unsafe
                     for oy in yr {
                         let s = s0 + oy * wo
                         let d = d0 + (oy * g.stride + ky - g.pad) * g.w + kx - g.pad
-                        if g.stride == 2 && Kernels.avx2 {
+                        if vectorStride2 {
                             rk_scatter_add_stride2_avx2(d + 2 * xr.lowerBound, s + xr.lowerBound, xr.count)
                         } else {
                             for ox in xr { d[ox * g.stride] += s[ox] }
