@@ -64,6 +64,13 @@ void rk_sgemm_small_avx2(long M, long N, long K, const float *A, long lda, const
 void rk_gather_stride2_avx2(float *dst, const float *src, long count);
 void rk_scatter_add_stride2_avx2(float *dst, const float *src, long count);
 
+/* im2col of one channel of one image x[h][w]: the k*k rows (ky, kx) of the column matrix,
+ * row r at col + r * ld, each (h + 2 pad - k)/stride + 1 rows of (w + 2 pad - k)/stride + 1
+ * outputs, zero where the tap falls on padding. Portable C; use_avx2 (only where
+ * rk_cpu_has_avx2_fma() returned 1) gathers stride-2 rows with rk_gather_stride2_avx2. */
+void rk_im2col_channel(const float *x, int h, int w, int k, int stride, int pad, float *col, long ld,
+                       int use_avx2);
+
 #ifdef __cplusplus
 }
 #endif

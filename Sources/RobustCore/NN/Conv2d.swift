@@ -79,9 +79,10 @@ public final class Conv2d: Module, @unchecked Sendable {
         let (cout, rows) = (self.cout, g.rows)
         if isPointwise {
             Profiler.measure("conv.gemm.forward", flops: flops(g)) {
-                splitColumns(g.cols, T, work: cout * rows * g.cols) { c0, nc in
-                    BLAS.gemm(m: cout, n: nc, k: rows, a: w, lda: rows, b: xp + c0, ldb: g.cols, c: yp + c0, ldc: g.cols)
-                    epilogue?.apply(yp + c0, rows: cout, columns: nc, ld: g.cols, residual: rp.map { $0 + c0 })
+                splitGemm(m: cout, n: g.cols, k: rows, T) { r0, nr, c0, nc in
+                    let at = r0 * g.cols + c0
+                    BLAS.gemm(m: nr, n: nc, k: rows, a: w + r0 * rows, lda: rows, b: xp + c0, ldb: g.cols, c: yp + at, ldc: g.cols)
+                    epilogue?.apply(yp + at, rows: nr, firstRow: r0, columns: nc, ld: g.cols, residual: rp.map { $0 + at })
                 }
             }
             return output
@@ -110,10 +111,11 @@ public final class Conv2d: Module, @unchecked Sendable {
                 nonisolated(unsafe) let col = cols[0]
                 Profiler.measure("conv.im2col") { im2col(gs, xp + n0 * planeIn, channelStride: g.n * planeIn, col) }
                 Profiler.measure("conv.gemm.forward", flops: flops(gs)) {
-                    splitColumns(gs.cols, T, work: cout * rows * gs.cols) { c0, nc in
-                        BLAS.gemm(m: cout, n: nc, k: rows, a: w, lda: rows, b: col + c0, ldb: gs.cols,
-                                  c: yp + n0 * planeOut + c0, ldc: g.cols)
-                        epilogue?.apply(yp + n0 * planeOut + c0, rows: cout, columns: nc, ld: g.cols, residual: rp.map { $0 + n0 * planeOut + c0 })
+                    splitGemm(m: cout, n: gs.cols, k: rows, T) { r0, nr, c0, nc in
+                        let at = r0 * g.cols + n0 * planeOut + c0
+                        BLAS.gemm(m: nr, n: nc, k: rows, a: w + r0 * rows, lda: rows, b: col + c0, ldb: gs.cols,
+                                  c: yp + at, ldc: g.cols)
+                        epilogue?.apply(yp + at, rows: nr, firstRow: r0, columns: nc, ld: g.cols, residual: rp.map { $0 + at })
                     }
                 }
             }
@@ -272,13 +274,29 @@ extension Conv2d {
     }
 }
 
-/// Splits `cols` columns into one contiguous block per worker: body(firstColumn, count).
+/// Splits the GEMM C[m, n] = A[m, k] B[k, n] into one block per worker:
+/// body(firstRow, rows, firstColumn, columns). Wide GEMMs split by columns; narrow ones (a
+/// single image's deep layers: 16-64 columns against 128-256 rows of weights) by rows, so
+/// each worker packs only its own rows of A, the weights, instead of all of them.
 @inline(__always)
-func splitColumns(_ cols: Int, _ workers: Int, work: Int, _ body: (Int, Int) -> Void) {
-    // A small GEMM is not worth a thread hand-off (work counts multiply-adds: 2 flops each).
-    let parts = 2 * work < minParallelFlops ? 1 : min(workers, max(1, cols / 64))
-    parallelFor(parts) { t in
-        let c0 = cols * t / parts, c1 = cols * (t + 1) / parts
-        if c1 > c0 { body(c0, c1 - c0) }
+func splitGemm(m: Int, n: Int, k: Int, _ workers: Int, _ body: (Int, Int, Int, Int) -> Void) {
+    // A small GEMM is not worth a hand-off (m n k multiply-adds: 2 flops each).
+    if workers <= 1 || 2 * m * n * k < minParallelFlops {
+        body(0, m, 0, n)
+        return
+    }
+    if n >= 64 * workers {
+        parallelFor(workers) { t in
+            let c0 = n * t / workers, c1 = n * (t + 1) / workers
+            if c1 > c0 { body(0, m, c0, c1 - c0) }
+        }
+    } else {
+        // Row blocks in multiples of 16 (the GEMM kernels' register blocks).
+        let parts = min(workers, max(1, m / 16))
+        let blocks = (m + 15) / 16
+        parallelFor(parts) { t in
+            let r0 = min(m, 16 * (blocks * t / parts)), r1 = min(m, 16 * (blocks * (t + 1) / parts))
+            if r1 > r0 { body(r0, r1 - r0, 0, n) }
+        }
     }
 }

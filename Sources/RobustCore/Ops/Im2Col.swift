@@ -31,55 +31,18 @@ struct ConvGeometry: Sendable {
     }
 }
 
+/// col[(ci, ky, kx), (n, oy, ox)] for the slice's images (CKernels' rk_im2col_channel, one
+/// channel of one image a call), split over input channels when `parallel`.
 func im2col(_ g: ConvGeometry, _ x: UnsafePointer<Float>, channelStride: Int, _ col: UnsafeMutablePointer<Float>,
             parallel: Bool = true) {
     nonisolated(unsafe) let x = x
     nonisolated(unsafe) let col = col
-    let ho = g.ho, wo = g.wo, kk = g.k * g.k, planeIn = g.h * g.w, planeOut = ho * wo
-    let cols = g.cols
-    let vectorStride2 = g.stride == 2 && Kernels.avx2  // once, not per row
-    forEach(g.rows, parallel: parallel, work: g.rows * cols) { r in
-        let ci = r / kk, ky = (r % kk) / g.k, kx = r % g.k
-        let xr = g.validRange(kx, size: g.w, outSize: wo)
-        let yr = g.validRange(ky, size: g.h, outSize: ho)
-        let dstRow = col + r * cols
+    let kk = g.k * g.k, planeIn = g.h * g.w, planeOut = g.ho * g.wo, cols = g.cols
+    let avx2: Int32 = Kernels.avx2 ? 1 : 0
+    forEach(g.cin, parallel: parallel, work: g.rows * cols) { ci in
         for n in 0..<g.n {
-            let src = x + ci * channelStride + n * planeIn
-            let dst = dstRow + n * planeOut
-            if g.isSameStride1 {
-                // One flat shifted copy of the valid rows, then zero what falls outside.
-                let s = kx - g.pad, w = g.w
-                if yr.isEmpty || abs(s) >= w {
-                    dst.update(repeating: 0, count: planeOut)
-                    continue
-                }
-                let lo = yr.lowerBound * w + max(0, -s), hi = yr.upperBound * w - max(0, s)
-                let shift = (ky - g.pad) * w + s
-                if lo > 0 { dst.update(repeating: 0, count: lo) }
-                if hi > lo { (dst + lo).update(from: src + lo + shift, count: hi - lo) }
-                if hi < planeOut { (dst + max(hi, lo)).update(repeating: 0, count: planeOut - max(hi, lo)) }
-                if s < 0 {
-                    for oy in yr { (dst + oy * w).update(repeating: 0, count: -s) }
-                } else if s > 0 {
-                    for oy in yr { (dst + oy * w + w - s).update(repeating: 0, count: s) }
-                }
-                continue
-            }
-            for oy in 0..<ho {
-                let d = dst + oy * wo
-                guard yr.contains(oy) else {
-                    d.update(repeating: 0, count: wo)
-                    continue
-                }
-                let srow = src + (oy * g.stride + ky - g.pad) * g.w + kx - g.pad
-                if xr.lowerBound > 0 { d.update(repeating: 0, count: xr.lowerBound) }
-                if vectorStride2 {  // eight at a time (CKernels/stride2_avx2.c)
-                    rk_gather_stride2_avx2(d + xr.lowerBound, srow + 2 * xr.lowerBound, xr.count)
-                } else {
-                    for ox in xr { d[ox] = srow[ox * g.stride] }
-                }
-                if xr.upperBound < wo { (d + xr.upperBound).update(repeating: 0, count: wo - xr.upperBound) }
-            }
+            rk_im2col_channel(x + ci * channelStride + n * planeIn, Int32(g.h), Int32(g.w), Int32(g.k), Int32(g.stride),
+                              Int32(g.pad), col + ci * kk * cols + n * planeOut, cols, avx2)
         }
     }
 }

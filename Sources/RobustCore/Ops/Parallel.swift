@@ -1,4 +1,6 @@
-// Parallel loops for the memory-bound ops (GEMMs are threaded by OpenBLAS itself).
+// The engine's parallel loops. OpenBLAS runs single-threaded inside them: the engine splits
+// each GEMM itself.
+import CKernels
 import Dispatch
 
 public enum Threads {
@@ -16,6 +18,10 @@ public enum Threads {
         return max(1, systemCoreCount())
     }
 
+    /// The engine's own spinning workers (robust_pool.h) run the parallel loops;
+    /// ROBUST_POOL=dispatch uses DispatchQueue.concurrentPerform instead, for comparison.
+    nonisolated(unsafe) static var usePool: Bool = getenvString("ROBUST_POOL") != "dispatch"
+
     public static func set(_ n: Int) {
         count = max(1, n)
     }
@@ -31,11 +37,30 @@ public func parallelChunks(_ n: Int, minChunk: Int = 1, _ body: (Range<Int>) -> 
     }
     // The callers hand disjoint ranges to the workers; that is what makes sharing safe.
     withoutActuallyEscaping(body) { body in
-        nonisolated(unsafe) let body = body
-        DispatchQueue.concurrentPerform(iterations: chunks) { c in
-            let lo = n * c / chunks, hi = n * (c + 1) / chunks
-            if lo < hi { body(lo..<hi) }
+        var job = PoolJob(n: n, chunks: chunks, body: body)
+        // The spinning pool (robust_pool.h); Dispatch when it is busy (another thread's loop,
+        // or a loop inside a loop) or turned off.
+        let ran = Threads.usePool && withUnsafeMutablePointer(to: &job) { jp in
+            rk_pool_run(chunks, Int32(chunks - 1), { ctx, c in
+                let job = ctx!.assumingMemoryBound(to: PoolJob.self)
+                job.pointee.run(c)
+            }, UnsafeMutableRawPointer(jp)) == 1
         }
+        if !ran {
+            nonisolated(unsafe) let job = job
+            DispatchQueue.concurrentPerform(iterations: chunks) { c in job.run(c) }
+        }
+    }
+}
+
+/// One parallelChunks call as the pool's C callback sees it: chunk c of n items.
+private struct PoolJob {
+    let n: Int, chunks: Int
+    let body: (Range<Int>) -> Void
+    @inline(__always)
+    func run(_ c: Int) {
+        let lo = n * c / chunks, hi = n * (c + 1) / chunks
+        if lo < hi { body(lo..<hi) }
     }
 }
 
@@ -45,13 +70,14 @@ public func parallelChunks(_ n: Int, minChunk: Int = 1, _ body: (Range<Int>) -> 
 public let minParallelWork = 65_536
 
 /// Below this many floating-point operations a convolution's GEMM (and the Winograd phases
-/// around it) stays on the calling thread. Measured single-image latency with 2 threads,
-/// widths 64/32/16: every layer above 1 MFLOP split, 16.6/5.8/2.0 ms; above 32 MFLOP,
-/// 15.2/4.3/1.0 ms (the split GEMMs each re-pack the weights, and every hand-off wakes a
-/// sleeping worker). Large batches are unaffected: they split by slices of images.
+/// around it) stays on the calling thread. With Dispatch's parked workers the break-even was
+/// 32 MFLOP (single-image latency at widths 64/32/16, 2 threads: 1 MFLOP 16.6/5.8/2.0 ms,
+/// 32 MFLOP 15.2/4.3/1.0 ms); with the spinning pool (robust_pool.h) a hand-off costs about
+/// 0.2 us and 2 MFLOP is worth splitting (paired A/B against 32 MFLOP: latency 0.86x at
+/// widths 64 and 16). Large batches are unaffected: they split by slices of images.
 nonisolated(unsafe) public var minParallelFlops: Int = {
     if let s = getenvString("ROBUST_MIN_PARALLEL_FLOPS"), let v = Int(s), v >= 0 { return v }
-    return 1 << 25
+    return 1 << 21
 }()
 
 /// Runs body(i) for i in 0..<n, in chunks spread over the worker threads. `work` estimates the

@@ -1,0 +1,112 @@
+/* im2col for one channel of one image (robust_kernels.h). The Swift loop it replaces paid
+ * its bookkeeping (valid ranges, a memset call per padded stretch) once per row of k*k rows
+ * per image: for a single image's 8x8 and 4x4 layers that cost more than the copies. Here
+ * the plane is first copied into a zero-bordered buffer, so every output row is one copy
+ * with no bounds to check, of a size the compiler knows for the common widths. */
+#include "robust_kernels.h"
+
+#include <string.h>
+
+enum { PADDED_MAX = 4096 };  /* floats: planes up to 62x62 with their border */
+
+/* Copies one row of n floats; the fixed sizes become a few vector moves. */
+static inline void copy_row(float *d, const float *s, int n) {
+    switch (n) {
+    case 4: memcpy(d, s, 4 * sizeof(float)); break;
+    case 8: memcpy(d, s, 8 * sizeof(float)); break;
+    case 16: memcpy(d, s, 16 * sizeof(float)); break;
+    case 32: memcpy(d, s, 32 * sizeof(float)); break;
+    default: memcpy(d, s, (size_t)n * sizeof(float)); break;
+    }
+}
+
+/* Any plane: the valid range of each row computed, the rest zeroed. */
+static void im2col_bounded(const float *x, int h, int w, int k, int stride, int pad, float *col, long ld,
+                           int ho, int wo, int use_avx2) {
+    for (int ky = 0; ky < k; ky++) {
+        for (int kx = 0; kx < k; kx++) {
+            float *d = col + (long)(ky * k + kx) * ld;
+            /* outputs ox whose input column ox*stride + kx - pad lies in [0, w) */
+            const int shift = kx - pad;
+            int lo = shift < 0 ? (-shift + stride - 1) / stride : 0;
+            int hi = w - 1 - shift < 0 ? 0 : (w - 1 - shift) / stride + 1;
+            if (lo > wo) lo = wo;
+            if (hi > wo) hi = wo;
+            if (hi < lo) hi = lo;
+            for (int oy = 0; oy < ho; oy++, d += wo) {
+                const int iy = oy * stride + ky - pad;
+                if (iy < 0 || iy >= h) {
+                    memset(d, 0, sizeof(float) * (size_t)wo);
+                    continue;
+                }
+                const float *s = x + (long)iy * w + shift;
+                for (int ox = 0; ox < lo; ox++) d[ox] = 0;
+                if (stride == 1) {
+                    memcpy(d + lo, s + lo, sizeof(float) * (size_t)(hi - lo));
+                } else if (stride == 2 && use_avx2) {
+                    rk_gather_stride2_avx2(d + lo, s + 2 * lo, hi - lo);
+                } else {
+                    for (int ox = lo; ox < hi; ox++) d[ox] = s[ox * stride];
+                }
+                for (int ox = hi; ox < wo; ox++) d[ox] = 0;
+            }
+        }
+    }
+}
+
+void rk_im2col_channel(const float *x, int h, int w, int k, int stride, int pad, float *col, long ld,
+                       int use_avx2) {
+    (void)use_avx2;  /* used by the bounded path only: stride-2 rows come from split planes here */
+    const int ho = (h + 2 * pad - k) / stride + 1, wo = (w + 2 * pad - k) / stride + 1;
+    if (ho <= 0 || wo <= 0) return;
+    const int hp = h + 2 * pad, wp = w + 2 * pad;
+    if ((long)hp * wp > PADDED_MAX) {
+        im2col_bounded(x, h, w, k, stride, pad, col, ld, ho, wo, use_avx2);
+        return;
+    }
+    float p[PADDED_MAX];
+    memset(p, 0, sizeof(float) * (size_t)(pad * wp));
+    for (int iy = 0; iy < h; iy++) {
+        float *r = p + (long)(iy + pad) * wp;
+        for (int i = 0; i < pad; i++) r[i] = r[pad + w + i] = 0;
+        memcpy(r + pad, x + (long)iy * w, sizeof(float) * (size_t)w);
+    }
+    memset(p + (long)(h + pad) * wp, 0, sizeof(float) * (size_t)(pad * wp));
+    /* Stride 2: the even and odd columns of the padded plane as two planes of `half` columns,
+     * so every tap's row is again one contiguous copy. */
+    const int half = (wp + 1) / 2;
+    float split[stride == 2 ? PADDED_MAX + 2 * hp : 1];
+    float *even = split, *odd = split + (long)hp * half;
+    if (stride == 2) {
+        for (int y = 0; y < hp; y++) {
+            const float *r = p + (long)y * wp;
+            float *e = even + (long)y * half, *o = odd + (long)y * half;
+            for (int j = 0; j < half; j++) {
+                e[j] = r[2 * j];
+                o[j] = 2 * j + 1 < wp ? r[2 * j + 1] : 0;
+            }
+        }
+    }
+    /* The last tap reads up to ((ho-1) stride + k-1, (wo-1) stride + k-1): inside the
+     * padded plane, since ho, wo are the convolution's output size. */
+    for (int ky = 0; ky < k; ky++) {
+        for (int kx = 0; kx < k; kx++) {
+            float *d = col + (long)(ky * k + kx) * ld;
+            const float *s = p + (long)ky * wp + kx;
+            if (stride == 1) {
+                for (int oy = 0; oy < ho; oy++) copy_row(d + (long)oy * wo, s + (long)oy * wp, wo);
+            } else if (stride == 2) {
+                /* column kx of the padded plane at stride 2 is column kx/2 of its even
+                 * (kx even) or odd half, split off once below */
+                const float *h2 = (kx & 1 ? odd : even) + (long)ky * half + kx / 2;
+                for (int oy = 0; oy < ho; oy++) copy_row(d + (long)oy * wo, h2 + (long)oy * 2 * half, wo);
+            } else {
+                for (int oy = 0; oy < ho; oy++) {
+                    const float *sr = s + (long)oy * stride * wp;
+                    float *dr = d + (long)oy * wo;
+                    for (int ox = 0; ox < wo; ox++) dr[ox] = sr[ox * stride];
+                }
+            }
+        }
+    }
+}
