@@ -75,8 +75,8 @@ void rk_im2col_channel(const float *x, int h, int w, int k, int stride, int pad,
     /* Stride 2: the even and odd columns of the padded plane as two planes of `half` columns,
      * so every tap's row is again one contiguous copy. */
     const int half = (wp + 1) / 2;
-    float split[stride == 2 ? PADDED_MAX + 2 * hp : 1];
-    float *even = split, *odd = split + (long)hp * half;
+    float split[stride == 2 ? 2 * hp * half : 1];  /* 2 hp half <= hp (wp + 1) */
+    float *even = split, *odd = stride == 2 ? split + (long)hp * half : split;
     if (stride == 2) {
         for (int y = 0; y < hp; y++) {
             const float *r = p + (long)y * wp;
