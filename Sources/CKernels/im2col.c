@@ -39,14 +39,18 @@ static void im2col_bounded(const float *x, int h, int w, int k, int stride, int 
                     memset(d, 0, sizeof(float) * (size_t)wo);
                     continue;
                 }
-                const float *s = x + (long)iy * w + shift;
                 for (int ox = 0; ox < lo; ox++) d[ox] = 0;
-                if (stride == 1) {
-                    memcpy(d + lo, s + lo, sizeof(float) * (size_t)(hi - lo));
-                } else if (stride == 2 && use_avx2) {
-                    rk_gather_stride2_avx2(d + lo, s + 2 * lo, hi - lo);
-                } else {
-                    for (int ox = lo; ox < hi; ox++) d[ox] = s[ox * stride];
+                if (hi > lo) {
+                    /* the first input read, x[iy][lo stride + shift]: formed only when it exists
+                     * (x + iy w + shift alone can point before x, undefined even unread) */
+                    const float *s = x + (long)iy * w + (long)lo * stride + shift;
+                    if (stride == 1) {
+                        memcpy(d + lo, s, sizeof(float) * (size_t)(hi - lo));
+                    } else if (stride == 2 && use_avx2) {
+                        rk_gather_stride2_avx2(d + lo, s, hi - lo);
+                    } else {
+                        for (int ox = lo; ox < hi; ox++) d[ox] = s[(ox - lo) * stride];
+                    }
                 }
                 for (int ox = hi; ox < wo; ox++) d[ox] = 0;
             }
@@ -60,7 +64,9 @@ void rk_im2col_channel(const float *x, int h, int w, int k, int stride, int pad,
     const int ho = (h + 2 * pad - k) / stride + 1, wo = (w + 2 * pad - k) / stride + 1;
     if (ho <= 0 || wo <= 0) return;
     const int hp = h + 2 * pad, wp = w + 2 * pad;
-    if ((long)hp * wp > PADDED_MAX) {
+    /* A kernel larger than the padded plane (only at stride > 1 does ho come out 1 there, the
+     * division truncating towards zero): the padded path's taps would read past it. */
+    if ((long)hp * wp > PADDED_MAX || hp < k || wp < k) {
         im2col_bounded(x, h, w, k, stride, pad, col, ld, ho, wo, use_avx2);
         return;
     }

@@ -42,8 +42,26 @@ static inline long next_of(uint64_t w) { return (long)(w & IDX_MASK); }
 static inline void relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
 #endif
 }
+
+/* A forked child has none of the parent's workers but their counters, and possibly `busy` or
+ * `lock` held by a thread that does not exist there: start over with an empty pool. */
+static void after_fork_in_child(void) {
+    started = 0;
+    atomic_store(&sleepers, 0);
+    atomic_store(&busy, 0);
+    pthread_mutex_init(&lock, NULL);
+    pthread_cond_init(&wake, NULL);
+}
+
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+static void register_fork_handler(void) { pthread_atfork(NULL, NULL, after_fork_in_child); }
+
+/* Spinning longer than a second is never useful; the clamp also keeps us * 1000 in range. */
+static long clamp_us(long us) { return us < 0 ? 0 : us > 1000000 ? 1000000 : us; }
 
 static long now_ns(void) {
     struct timespec ts;
@@ -61,11 +79,13 @@ static long spin_budget_ns(void) {
         long v = strtol(e, &end, 10);
         if (*end == 0 && v >= 0) us = v;
     }
-    atomic_store_explicit(&spin_ns, us * 1000, memory_order_relaxed);
-    return us * 1000;
+    atomic_store_explicit(&spin_ns, clamp_us(us) * 1000, memory_order_relaxed);
+    return clamp_us(us) * 1000;
 }
 
-void rk_pool_set_spin_us(long us) { atomic_store_explicit(&spin_ns, us < 0 ? 0 : us * 1000, memory_order_relaxed); }
+void rk_pool_set_spin_us(long us) { atomic_store_explicit(&spin_ns, clamp_us(us) * 1000, memory_order_relaxed); }
+
+long rk_pool_spin_us(void) { return spin_budget_ns() / 1000; }
 
 /* Claims and runs indices of the job in `w`'s generation until none is left. */
 static void work_on(uint64_t w) {
@@ -116,6 +136,7 @@ int rk_pool_run(long n, int workers, rk_pool_body body, void *context) {
     int expected = 0;
     if (!atomic_compare_exchange_strong(&busy, &expected, 1)) return 0;
     if (workers > MAX_WORKERS) workers = MAX_WORKERS;
+    if (started < workers) pthread_once(&fork_once, register_fork_handler);
     while (started < workers) {
         pthread_t t;
         pthread_attr_t attr;

@@ -64,10 +64,12 @@ final class ConvolutionTests: XCTestCase {
     }
 
     func testSingleImageInference() {
-        // One image: fewer slices than workers, so the GEMM is split by columns (with the
-        // split threshold at 0; the default keeps these small layers on one thread).
-        let saved = minParallelFlops
-        defer { minParallelFlops = saved }
+        // One image: fewer slices than workers, so the GEMMs are split by rows of the weights
+        // where they have few columns, by columns elsewhere (with the split threshold at 0; the
+        // default keeps the small layers on one thread). The batch of 3 goes through im2col
+        // (direct kernels off), the single images through the direct kernels where they apply.
+        let saved = (minParallelFlops, DirectConv.maxImages)
+        defer { minParallelFlops = saved.0; DirectConv.maxImages = saved.1 }
         minParallelFlops = 0
         Threads.set(2)
         let m = ResNet18(width: 4)
@@ -75,12 +77,67 @@ final class ConvolutionTests: XCTestCase {
         let x = Tensor([3, 3, 32, 32])
         var rng = RNG(seed: 1)
         for i in 0..<x.count { x[i] = rng.normal() }
+        DirectConv.maxImages = 0
         let batch = m.forward(x, mode: .eval).array
+        DirectConv.maxImages = 1
         for j in 0..<3 {
             let one = Tensor([3, 1, 32, 32])
             for c in 0..<3 { for p in 0..<1024 { one[c * 1024 + p] = x[(c * 3 + j) * 1024 + p] } }
             let y = m.forward(one, mode: .eval).array
             XCTAssertLessThan(relativeError(y, Array(batch[(j * 10)..<(j * 10 + 10)])), 1e-5)
+        }
+    }
+
+    /// The direct 3x3 kernels of small inference batches (CKernels/conv3x3_avx2.c, strides 1 and
+    /// 2) against the nested loops, with the fused epilogue and residual: channel counts off the
+    /// 6-row block, planes from 1x1 (every tap on the border) to 16x16, odd and non-square planes
+    /// (stride 2: the parity planes' last row and column fall on padding), one and two
+    /// workers (the split threshold at 0), and several images a call. (In the network, batch-1
+    /// 32x32 and 16x16 layers take the Winograd path, which measured faster there.)
+    func testDirectConvolutionForSmallBatches() throws {
+        try XCTSkipUnless(Kernels.cpuHasAVX2, "the direct kernel needs AVX2")
+        let saved = (minParallelFlops, Threads.count, Kernels.avx2, DirectConv.maxImages, Profiler.enabled, Winograd.minTiles)
+        defer {
+            minParallelFlops = saved.0; Threads.set(saved.1); Kernels.avx2 = saved.2
+            DirectConv.maxImages = saved.3; Profiler.enabled = saved.4; Profiler.reset(); Winograd.minTiles = saved.5
+        }
+        minParallelFlops = 0
+        Winograd.minTiles = Int.max  // the 16x16 plane would take the Winograd path
+        Kernels.avx2 = true
+        DirectConv.maxImages = 4
+        var rng = RNG(seed: 9)
+        for (cin, cout, h, w, n, stride) in [(3, 4, 1, 1, 1, 1), (3, 7, 2, 2, 1, 1), (5, 13, 4, 4, 1, 1), (16, 6, 8, 8, 2, 1),
+                                             (8, 12, 16, 16, 1, 1), (4, 5, 3, 7, 3, 1), (2, 1, 5, 1, 1, 1), (7, 19, 6, 15, 4, 1),
+                                             (3, 4, 1, 1, 1, 2), (5, 13, 7, 7, 1, 2), (16, 6, 8, 8, 2, 2), (8, 12, 16, 16, 1, 2),
+                                             (4, 5, 3, 8, 3, 2), (7, 19, 9, 15, 2, 2), (2, 3, 2, 5, 1, 2)] {
+            let conv = Conv2d("c", cin: cin, cout: cout, k: 3, stride: stride, pad: 1, workspace: Workspace())
+            for i in 0..<conv.weight.value.count { conv.weight.value[i] = rng.normal() }
+            let x = Tensor([cin, n, h, w])
+            for i in 0..<x.count { x[i] = rng.normal() }
+            let ho = (h - 1) / stride + 1, wo = (w - 1) / stride + 1
+            let res = Tensor([cout, n, ho, wo])
+            for i in 0..<res.count { res[i] = rng.normal() }
+            let affine = ChannelAffine(scale: (0..<cout).map { _ in rng.normal() }, shift: (0..<cout).map { _ in rng.normal() },
+                                       relu: true)
+            let bare = naiveConv(x.array, n: n, cin: cin, h: h, w: w, weight: conv.weight.value.array, cout: cout,
+                                 k: 3, stride: stride, pad: 1)
+            var ref = bare
+            let plane = n * ho * wo
+            for i in 0..<ref.count {
+                let c = i / plane
+                ref[i] = max(0, ref[i] * affine.scale[c] + affine.shift[c] + res[i])
+            }
+            for threads in [1, 2] {
+                Threads.set(threads)
+                Profiler.reset(); Profiler.enabled = true
+                let y = conv.forward(x, mode: .eval, epilogue: affine, residual: res).array
+                Profiler.enabled = false
+                XCTAssertNotNil(Profiler.entries["conv.direct+bn"], "the direct path did not run")
+                let what = "cin \(cin) cout \(cout) \(h)x\(w) n \(n) stride \(stride) threads \(threads)"
+                XCTAssertLessThan(relativeError(y, ref), 1e-5, what)
+                let plain = conv.forward(x, mode: .eval).array
+                XCTAssertLessThan(relativeError(plain, bare), 1e-5, "no epilogue: " + what)
+            }
         }
     }
 }

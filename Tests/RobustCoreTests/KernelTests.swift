@@ -29,6 +29,25 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    /// rk_im2col_channel where the kernel is larger than the padded plane at stride > 1 (the
+    /// truncating output size gives one row there; Conv2d rejects the shape, the C function must
+    /// still stay inside its input): each tap reads x where it lands and zero elsewhere, and no
+    /// column past the one output is written.
+    func testIm2colKernelLargerThanPlane() {
+        for (h, w, k, stride) in [(2, 2, 3, 2), (1, 2, 3, 3), (2, 1, 5, 6)] {
+            let x = (0..<(h * w)).map { Float($0 + 1) }
+            var col = [Float](repeating: .nan, count: k * k * 2)  // ld 2: column 1 must stay NaN
+            rk_im2col_channel(x, Int32(h), Int32(w), Int32(k), Int32(stride), 0, &col, 2, 0)
+            for ky in 0..<k {
+                for kx in 0..<k {
+                    let expected: Float = ky < h && kx < w ? x[ky * w + kx] : 0
+                    XCTAssertEqual(col[(ky * k + kx) * 2], expected, "\(h)x\(w) k\(k) s\(stride) tap \(ky),\(kx)")
+                    XCTAssertTrue(col[(ky * k + kx) * 2 + 1].isNaN, "\(h)x\(w) k\(k): wrote past the output")
+                }
+            }
+        }
+    }
+
     /// A whole width-4 ResNet-18 training step (16x16 images: F(4x4) on the first stage, F(2x2)
     /// and im2col further on, stride-2 rows) with the AVX2 kernels and with the portable code:
     /// the same loss and parameter gradients up to rounding.

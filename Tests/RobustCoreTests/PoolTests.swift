@@ -1,5 +1,6 @@
 import XCTest
 import Dispatch
+import Synchronization
 import CKernels
 @testable import RobustCore
 
@@ -30,8 +31,9 @@ final class PoolTests: XCTestCase {
                 XCTAssertEqual(c.hits, [Int32](repeating: 1, count: n), "n \(n) workers \(workers)")
             }
         }
+        let savedSpin = rk_pool_spin_us()
+        defer { rk_pool_set_spin_us(savedSpin) }
         rk_pool_set_spin_us(0)
-        defer { rk_pool_set_spin_us(200) }
         usleep(2000)
         let c = Counts(100)
         XCTAssertEqual(run(100, workers: 2, c), 1)
@@ -40,10 +42,55 @@ final class PoolTests: XCTestCase {
         XCTAssertEqual(rk_pool_run(1 << 20, 2, { _, _ in XCTFail("called for n >= 2^20") }, nil), 0)
     }
 
+    /// Shared state of the two-index job below.
+    final class Handshake: Sendable {
+        let ranSecond = Atomic<Int32>(0)  // index 1 stores 1 after a 20 ms sleep
+        let waitedOut = Atomic<Int32>(0)  // index 0 gave up waiting for index 1
+        let thread0 = Atomic<UInt>(0), thread1 = Atomic<UInt>(0)
+    }
+
+    /// A pool thread takes part and the caller waits for it: index 0 waits (up to 5 s) until
+    /// index 1 has run, which only another thread can do, and index 1 writes its result after
+    /// a 20 ms sleep, which rk_pool_run must have waited for. With spinning workers and with
+    /// sleeping ones (the wake-up path).
+    func testWorkersTakePartAndTheCallerWaitsForThem() {
+        let savedSpin = rk_pool_spin_us()
+        defer { rk_pool_set_spin_us(savedSpin) }
+        for spin in [200, 0] {
+            rk_pool_set_spin_us(spin)
+            for _ in 0..<5 {
+                if spin == 0 { usleep(2000) }  // the workers asleep
+                let state = Handshake()
+                let ctx = Unmanaged.passRetained(state)
+                let rc = rk_pool_run(2, 2, { ctx, i in
+                    let st = Unmanaged<Handshake>.fromOpaque(ctx!).takeUnretainedValue()
+                    if i == 1 {
+                        st.thread1.store(UInt(pthread_self()), ordering: .relaxed)
+                        usleep(20_000)
+                        st.ranSecond.store(1, ordering: .releasing)
+                    } else {
+                        st.thread0.store(UInt(pthread_self()), ordering: .relaxed)
+                        var waited = 0
+                        while st.ranSecond.load(ordering: .acquiring) == 0 && waited < 5_000 { usleep(1000); waited += 1 }
+                        if waited >= 5_000 { st.waitedOut.store(1, ordering: .relaxed) }
+                    }
+                }, ctx.toOpaque())
+                ctx.release()
+                XCTAssertEqual(rc, 1)
+                XCTAssertEqual(state.waitedOut.load(ordering: .relaxed), 0, "no pool thread took index 1 (spin \(spin) us)")
+                XCTAssertEqual(state.ranSecond.load(ordering: .relaxed), 1,
+                               "rk_pool_run returned before index 1 finished (spin \(spin) us)")
+                XCTAssertNotEqual(state.thread0.load(ordering: .relaxed), state.thread1.load(ordering: .relaxed),
+                                  "both indices ran on one thread")
+            }
+        }
+    }
+
     func testNestedAndConcurrentLoopsFallBackAndStayCorrect() {
-        let saved = Threads.count
-        defer { Threads.set(saved) }
+        let saved = (Threads.count, Threads.usePool)
+        defer { Threads.set(saved.0); Threads.usePool = saved.1 }
         Threads.set(3)
+        Threads.usePool = true  // (ROBUST_POOL=dispatch in the environment would skip the pool)
         // A loop inside a loop: the pool is busy, so the inner one runs on Dispatch.
         let outer = 8, inner = 300
         var out = [Int](repeating: 0, count: outer * inner)

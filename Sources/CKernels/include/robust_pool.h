@@ -24,15 +24,20 @@ extern "C" {
  * calling thread or a worker, in no particular order. */
 typedef void (*rk_pool_body)(void *context, long i);
 
-/* Runs body(context, i) for every i in [0, n) on the calling thread and up to `workers`
- * pool threads (created as needed, at most 63), and returns 1 once every call has returned
- * (their writes are then visible to the caller). Returns 0, having called nothing, when the
- * pool is busy or a worker could not be created. n must be below 2^20. */
+/* Runs body(context, i) for every i in [0, n) on the calling thread and the pool's threads,
+ * and returns 1 once every call has returned (their writes are then visible to the caller).
+ * The pool is grown to `workers` threads as needed (at most 63); threads an earlier call
+ * created take part too, so `workers` is a lower bound on the pool, not a cap on a job (cap
+ * the parallelism by n). Returns 0, having called nothing, when the pool is busy (another
+ * thread's job, or a call from inside a body) or no worker could be created; n must be below
+ * 2^20. A forked child starts with an empty pool. */
 int rk_pool_run(long n, int workers, rk_pool_body body, void *context);
 
-/* How long (microseconds) an idle worker spins before it sleeps; 0 sleeps at once. Set from
- * ROBUST_SPIN_US on first use; this overrides it. */
+/* How long (microseconds, 0 to 1,000,000) an idle worker spins before it sleeps; 0 sleeps at
+ * once. Set from ROBUST_SPIN_US on first use; rk_pool_set_spin_us overrides it (clamped to
+ * that range) and rk_pool_spin_us reads the value in force. */
 void rk_pool_set_spin_us(long us);
+long rk_pool_spin_us(void);
 
 #ifdef __cplusplus
 }

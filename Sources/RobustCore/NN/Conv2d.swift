@@ -35,6 +35,8 @@ public final class Conv2d: Module, @unchecked Sendable {
 
     public init(_ name: String, cin: Int, cout: Int, k: Int, stride: Int = 1, pad: Int = 0,
                 workspace: Workspace) {
+        precondition(cin > 0 && cout > 0 && k > 0 && stride > 0 && pad >= 0,
+                     "Conv2d \(name): cin \(cin), cout \(cout), k \(k), stride \(stride), pad \(pad)")
         self.cin = cin; self.cout = cout; self.k = k; self.stride = stride; self.pad = pad
         self.workspace = workspace
         weight = Parameter(name + ".weight", [cout, cin, k, k])
@@ -47,6 +49,10 @@ public final class Conv2d: Module, @unchecked Sendable {
 
     private func geometry(_ x: Tensor) -> ConvGeometry {
         precondition(x.shape.count == 4 && x.shape[0] == cin, "Conv2d expects [\(cin), N, H, W], got \(x.shape)")
+        // The output size rounds towards zero, so a kernel larger than the padded input would
+        // still give one row at stride > 1: reject it, as PyTorch does.
+        precondition(x.shape[2] + 2 * pad >= k && x.shape[3] + 2 * pad >= k,
+                     "Conv2d: a \(k)x\(k) kernel is larger than the padded \(x.shape[2])x\(x.shape[3]) input")
         return ConvGeometry(cin: cin, n: x.shape[1], h: x.shape[2], w: x.shape[3], k: k, stride: stride, pad: pad)
     }
 
@@ -72,6 +78,9 @@ public final class Conv2d: Module, @unchecked Sendable {
         input = mode == .train ? x : nil
         if (mode == .eval || Winograd.inTraining) && Winograd.applies(k: k, stride: stride, pad: pad, n: g.n, h: g.h, w: g.w) {
             return forwardWinograd(x, g, mode: mode, epilogue: epilogue, residual: residual)
+        }
+        if mode == .eval && DirectConv.applies(k: k, stride: stride, pad: pad, n: g.n) {
+            return forwardDirect(x, g, epilogue: epilogue, residual: residual)
         }
         let T = Threads.count
         let planeIn = g.h * g.w, planeOut = g.ho * g.wo
@@ -285,7 +294,9 @@ func splitGemm(m: Int, n: Int, k: Int, _ workers: Int, _ body: (Int, Int, Int, I
         body(0, m, 0, n)
         return
     }
-    if n >= 64 * workers {
+    // By columns when they are many, or when the rows are too few to give every worker a
+    // block of 16 (the row split would leave workers idle).
+    if n >= 64 * workers || (m < 16 * workers && n >= 128) {
         parallelFor(workers) { t in
             let c0 = n * t / workers, c1 = n * (t + 1) / workers
             if c1 > c0 { body(0, m, c0, c1 - c0) }

@@ -1,0 +1,55 @@
+// Direct 3x3 convolution (stride 1 or 2) for single-image inference (CKernels/conv3x3_avx2.c).
+//
+// A single image's 8x8 and 4x4 layers (and its stride-2 ones) are GEMMs of 16 to 256 columns:
+// im2col wrote nine copies of the input for them (a third of batch-1 latency at width 16) and
+// the sgemm packed both operands again. The direct kernel reads the zero-bordered input in
+// place (stride 2: its four parity planes), each kernel tap a flat shift of it, with the
+// weights in their stored layout. (The 32x32 and 16x16 stride-1 layers of a single image take
+// Winograd F(4x4), faster there.)
+
+import CKernels
+
+enum DirectConv {
+    /// Use it for evaluation batches of at most this many images (ROBUST_DIRECT_MAX_IMAGES;
+    /// 0: off). Larger batches have enough columns for im2col + sgemm to run near peak.
+    nonisolated(unsafe) static var maxImages: Int = {
+        if let s = getenvString("ROBUST_DIRECT_MAX_IMAGES"), let v = Int(s), v >= 0 { return v }
+        return 4
+    }()
+
+    static func applies(k: Int, stride: Int, pad: Int, n: Int) -> Bool {
+        Kernels.avx2 && k == 3 && (stride == 1 || stride == 2) && pad == 1 && n <= maxImages
+    }
+}
+
+extension Conv2d {
+    /// y = conv(x) image by image, the output channels split over the workers; each worker
+    /// then applies the epilogue (folded batch norm, residual, ReLU) to its own rows.
+    func forwardDirect(_ x: Tensor, _ g: ConvGeometry, epilogue: ChannelAffine?, residual: Tensor?) -> Tensor {
+        let planeIn = g.h * g.w, planeOut = g.ho * g.wo
+        let (c, h, wd, st) = (Int32(cin), Int32(g.h), Int32(g.w), Int32(g.stride))
+        nonisolated(unsafe) let xpad = workspace.buffers(rk_conv3x3_packed_count(c, h, wd, st), slots: 1)[0]
+        nonisolated(unsafe) let w = weight.value.data, xp = x.data, yp = output.data
+        nonisolated(unsafe) let rp: UnsafeMutablePointer<Float>? = residual?.data
+        let (cout, cols) = (self.cout, g.cols)
+        let kk = 9 * cin
+        let flopsPerImage = 2.0 * Double(cout * kk * planeOut)
+        for n in 0..<g.n {
+            Profiler.measure("conv.direct.pack") { rk_conv3x3_pack(xp + n * planeIn, g.n * planeIn, c, h, wd, st, xpad) }
+            Profiler.measure(epilogue == nil ? "conv.direct" : "conv.direct+bn", flops: flopsPerImage) {
+                // Row blocks of 6 (the kernel's register block) per worker.
+                let blocks = (cout + 5) / 6
+                let parts = Int(flopsPerImage) < minParallelFlops ? 1 : min(Threads.count, blocks)
+                parallelFor(parts) { t in
+                    let r0 = min(cout, 6 * (blocks * t / parts)), r1 = min(cout, 6 * (blocks * (t + 1) / parts))
+                    if r1 <= r0 { return }
+                    let at = r0 * cols + n * planeOut
+                    rk_conv3x3_avx2(r1 - r0, c, h, wd, st, w + r0 * kk, xpad, yp + at, cols)
+                    epilogue?.apply(yp + at, rows: r1 - r0, firstRow: r0, columns: planeOut, ld: cols,
+                                    residual: rp.map { $0 + at })
+                }
+            }
+        }
+        return output
+    }
+}
