@@ -88,6 +88,10 @@ grep -q "other labels" "$T/tl.err" || fail "the label mismatch is not explained"
 grep -q '"ensemble":{"members":2' "$T/ens/summary.json" || fail "summary.json lacks the ensemble"
 grep -q '"decision_source":"ensemble"' "$T/ens/summary.json" || fail "summary.json does not say the decision used the ensemble"
 grep -q "^ensemble of 2: self-confidence AUROC" "$T/ens.out" || fail "the ensemble's figures are not printed"
+# the decision line and summary.json carry the AUROC of the probabilities the decision used (the ensemble's here)
+ens_auroc="$(sed -n 's/^ensemble of 2: self-confidence AUROC \([0-9.]*\);.*/\1/p' "$T/ens.out")"
+grep -q "^decision (.*): self-confidence AUROC $ens_auroc;" "$T/ens.out" || fail "the decision line's AUROC is not the ensemble's ($ens_auroc)"
+grep -q '"decision_auroc_self_confidence":' "$T/ens/summary.json" || fail "summary.json lacks decision_auroc_self_confidence"
 # flagged.csv is the ensemble's decision: as many rows as the ensemble flagged
 flagged="$(sed -n 's/.*"ensemble":{"members":2,"auroc_self_confidence":[^,]*,"rule":{"flagged":\([0-9]*\).*/\1/p' "$T/ens/summary.json")"
 [ -n "$flagged" ] && [ "$(($(wc -l < "$T/ens/flagged.csv") - 1))" = "$flagged" ] || fail "flagged.csv is not the ensemble's decision ($flagged)"

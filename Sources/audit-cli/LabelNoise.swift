@@ -159,7 +159,11 @@ struct LabelNoise: ParsableCommand {
             let decisionNote = options.ensemble > 1 ? "mean of \(options.ensemble) models' final flip-averaged passes, ranked by its self-confidence"
                 : options.folds >= 2 ? "\(options.folds)-fold out-of-sample outputs, ranked by their self-confidence"
                 : "\(options.window.rawValue) window, ranked by \(options.rankBy ?? "its self-confidence")"
-            print("decision (\(decisionNote)): flagged \(finalSet.flagged) (true \(finalSet.positives)), precision \(fmt(finalSet.precision, 3)), recall \(fmt(finalSet.recall, 3)), F1 \(fmt(finalSet.f1, 3))")
+            // The AUROC of the probabilities the decision used (with --window last: the final
+            // flip-averaged clean pass), which the per-epoch table (the dynamics pass) does not show.
+            let k = train.classNames.count
+            let decisionAUROC = auroc((0..<train.count).map { 1 - finalProbabilities[$0 * k + Int(noisy.given[$0])] }, positives: bad)
+            print("decision (\(decisionNote)): self-confidence AUROC \(fmt(decisionAUROC, 4)); flagged \(finalSet.flagged) (true \(finalSet.positives)), precision \(fmt(finalSet.precision, 3)), recall \(fmt(finalSet.recall, 3)), F1 \(fmt(finalSet.f1, 3))")
 
             var summary: [(String, JSON)] = [
                 ("noise", .object([("kind", .string(kind.rawValue)), ("rate", .double(noise)), ("mislabeled", .int(Int64(noisy.mislabeledCount))),
@@ -175,6 +179,7 @@ struct LabelNoise: ParsableCommand {
                 ("audit_seconds", .double(auditSeconds)),
                 ("noisy_test_accuracy", reports.last!.testAccuracy.map { .double($0) } ?? .null),
                 ("decision_source", .string(source)),  // what "rule" decided on; rule_windows and final_scores are the audited run's
+                ("decision_auroc_self_confidence", .double(decisionAUROC)),
                 ("rule", setJSON(finalSet)),
                 ("rule_windows", .object(last.rule.map { ($0.window.rawValue, .object([("estimated", .int(Int64($0.estimated))), ("flagged", setJSON($0.set))])) })),
                 ("final_scores", .object(last.scores.map { ($0.name, .object([("auroc", .double($0.auroc)), ("flagged", setJSON($0.flaggedSet))])) })),
