@@ -79,8 +79,9 @@ static long spin_budget_ns(void) {
         long v = strtol(e, &end, 10);
         if (*end == 0 && v >= 0) us = v;
     }
-    atomic_store_explicit(&spin_ns, clamp_us(us) * 1000, memory_order_relaxed);
-    return clamp_us(us) * 1000;
+    const long ns = clamp_us(us) * 1000;
+    atomic_store_explicit(&spin_ns, ns, memory_order_relaxed);
+    return ns;
 }
 
 void rk_pool_set_spin_us(long us) { atomic_store_explicit(&spin_ns, clamp_us(us) * 1000, memory_order_relaxed); }

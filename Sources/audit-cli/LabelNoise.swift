@@ -94,11 +94,14 @@ struct LabelNoise: ParsableCommand {
             var extra: [(name: String, probabilities: [Float])] = []
             /// The rule on other probabilities than the window's (out-of-sample, ensemble), with
             /// its flagged set's quality and the AUROC of their self-confidence.
-            func decide(_ p: [Float]) -> (LabelIssues, SetQuality, Double) {
+            func selfConfidenceAUROC(_ p: [Float]) -> Double {
                 let k = train.classNames.count
-                let issues = ConfidentLearning.findIssues(probabilities: p, given: noisy.given, numClasses: k, filter: options.filter)
-                let selfConf = (0..<train.count).map { 1 - p[$0 * k + Int(noisy.given[$0])] }
-                return (issues, SetQuality(flagged: issues.flagged, positives: noisy.isMislabeled), auroc(selfConf, positives: noisy.isMislabeled))
+                return auroc((0..<train.count).map { 1 - p[$0 * k + Int(noisy.given[$0])] }, positives: noisy.isMislabeled)
+            }
+            func decide(_ p: [Float]) -> (LabelIssues, SetQuality, Double) {
+                let issues = ConfidentLearning.findIssues(probabilities: p, given: noisy.given, numClasses: train.classNames.count,
+                                                          filter: options.filter)
+                return (issues, SetQuality(flagged: issues.flagged, positives: noisy.isMislabeled), selfConfidenceAUROC(p))
             }
             var oosJSON: JSON?
             if options.folds >= 2 {
@@ -161,8 +164,7 @@ struct LabelNoise: ParsableCommand {
                 : "\(options.window.rawValue) window, ranked by \(options.rankBy ?? "its self-confidence")"
             // The AUROC of the probabilities the decision used (with --window last: the final
             // flip-averaged clean pass), which the per-epoch table (the dynamics pass) does not show.
-            let k = train.classNames.count
-            let decisionAUROC = auroc((0..<train.count).map { 1 - finalProbabilities[$0 * k + Int(noisy.given[$0])] }, positives: bad)
+            let decisionAUROC = selfConfidenceAUROC(finalProbabilities)
             print("decision (\(decisionNote)): self-confidence AUROC \(fmt(decisionAUROC, 4)); flagged \(finalSet.flagged) (true \(finalSet.positives)), precision \(fmt(finalSet.precision, 3)), recall \(fmt(finalSet.recall, 3)), F1 \(fmt(finalSet.f1, 3))")
 
             var summary: [(String, JSON)] = [

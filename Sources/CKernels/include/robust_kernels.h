@@ -74,8 +74,8 @@ void rk_im2col_channel(const float *x, int h, int w, int k, int stride, int pad,
 /* Direct 3x3 convolution, padding 1, stride 1 or 2, of one image (conv3x3_avx2.c).
  * rk_conv3x3_pack (portable C) copies channels [0, cin) of x[h][w] (channels `channel_stride`
  * floats apart) into xp as zero-bordered planes (stride 2: four parity planes per channel),
- * then 16 zeros; xp
- * holds rk_conv3x3_packed_count(cin, h, w, stride) floats. rk_conv3x3_avx2 then writes
+ * then 16 zeros; xp holds rk_conv3x3_packed_count(cin, h, w, stride) floats.
+ * rk_conv3x3_avx2 then writes
  * y[co][ho][wo] = sum over ci, ky, kx of A[co][ci][ky][kx] x[ci][stride oy + ky - 1][stride ox + kx - 1]
  * (zero outside x), ho = (h - 1)/stride + 1 and wo likewise, for co in [0, M) (A: M rows of
  * 9 cin floats; y: rows `ldy` floats apart, overwritten; nothing else written). */
