@@ -1,11 +1,16 @@
 """Side-by-side speed of robust, PyTorch and ONNX Runtime on the same shapes, same session.
 
-    python3 bench/compare.py [--widths 64 32 16] [--seconds 5] [--threads 2] [--json out.json]
+    python3 bench/compare.py [--widths 64 32 16] [--seconds 5] [--rounds 3] [--threads 2] [--json out.json]
 
 Measures, for a CIFAR ResNet-18 at each width: training images/s (batch 128, a full SGD step),
 inference images/s (batch 256, eval mode) and single-image latency, each as the median step
 over --seconds of steps after a warm-up (the same rule as `audit-cli bench`). PyTorch and
 ONNX Runtime are installed from PyPI when missing; robust is built in release mode.
+
+This VM's speed drifts by up to 2x over minutes, so one measurement of each engine can put a
+ratio on either side of a target. Each of --rounds rounds measures the three engines back to
+back at every width (robust first in odd rounds, last in even ones, so a steady drift does not
+favour one engine); the verdict table gives each ratio's median over the rounds and its range.
 """
 import argparse
 import io
@@ -147,6 +152,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--widths", type=int, nargs="+", default=[64, 32, 16])
     ap.add_argument("--seconds", type=float, default=5)
+    ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds; ratios are their medians")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", help="also write the results here")
     args = ap.parse_args()
@@ -154,29 +160,58 @@ def main():
     import onnxruntime
     import torch
 
-    results = []
-    ours = {}
-    for w in args.widths:
-        # Each width's three engines back to back: this VM's speed drifts by up to 2x over
-        # minutes, so measuring robust at every width first skewed the ratios.
-        ours.update(bench_robust([w], args.seconds, args.threads))
-        model, pt = bench_torch(w, args.seconds, args.threads)
-        ox = bench_ort(model, w, args.seconds, args.threads)
-        results.append({"width": w, "robust": ours[w], "pytorch": pt, "onnxruntime": ox})
-        print(f"measured width {w}", file=sys.stderr)
+    rounds = []  # rounds[r][width] = {"robust": ..., "pytorch": ..., "onnxruntime": ...}
+    for k in range(args.rounds):
+        row = {}
+        for w in args.widths:
+            def ours():
+                return bench_robust([w], args.seconds, args.threads)[w]
+
+            def theirs():
+                model, pt = bench_torch(w, args.seconds, args.threads)
+                return pt, bench_ort(model, w, args.seconds, args.threads)
+            if k % 2 == 0:
+                a = ours()
+                pt, ox = theirs()
+            else:
+                pt, ox = theirs()
+                a = ours()
+            row[w] = {"robust": a, "pytorch": pt, "onnxruntime": ox}
+            print(f"round {k + 1}/{args.rounds}: measured width {w}", file=sys.stderr)
+        rounds.append(row)
+
+    def ratios(m):
+        a, p, o = m["robust"], m["pytorch"], m["onnxruntime"]
+        return {"train_vs_pytorch": a["train_images_per_s"] / p["train_images_per_s"],
+                "infer_vs_pytorch": a["infer_images_per_s"] / p["infer_images_per_s"],
+                "infer_vs_ort": a["infer_images_per_s"] / o["infer_images_per_s"],
+                "latency_ort_over_robust": o["latency_ms"] / a["latency_ms"]}
 
     print(f"\nrobust vs PyTorch {torch.__version__} and ONNX Runtime {onnxruntime.__version__}, "
-          f"{args.threads} threads, median step over {args.seconds:g} s")
-    print(f"{'':6} {'training img/s (batch 128)':>34}   {'inference img/s (batch 256)':>44}   {'latency ms (batch 1)':>38}")
-    print(f"{'width':>6} {'robust':>9} {'PyTorch':>9} {'ratio':>7}   {'robust':>9} {'PyTorch':>9} {'ORT':>9} "
+          f"{args.threads} threads, median step over {args.seconds:g} s, {args.rounds} interleaved rounds")
+    print(f"{'':12} {'training img/s (batch 128)':>34}   {'inference img/s (batch 256)':>44}   {'latency ms (batch 1)':>38}")
+    print(f"{'round width':>12} {'robust':>9} {'PyTorch':>9} {'ratio':>7}   {'robust':>9} {'PyTorch':>9} {'ORT':>9} "
           f"{'/PT':>6} {'/ORT':>6}   {'robust':>8} {'PyTorch':>8} {'ORT':>8} {'ORT/us':>7}")
-    for r in results:
-        a, p, o = r["robust"], r["pytorch"], r["onnxruntime"]
-        print(f"{r['width']:>6} {a['train_images_per_s']:>9.1f} {p['train_images_per_s']:>9.1f} "
-              f"{a['train_images_per_s'] / p['train_images_per_s']:>6.2f}x   "
-              f"{a['infer_images_per_s']:>9.1f} {p['infer_images_per_s']:>9.1f} {o['infer_images_per_s']:>9.1f} "
-              f"{a['infer_images_per_s'] / p['infer_images_per_s']:>5.2f}x {a['infer_images_per_s'] / o['infer_images_per_s']:>5.2f}x   "
-              f"{a['latency_ms']:>8.2f} {p['latency_ms']:>8.2f} {o['latency_ms']:>8.2f} {o['latency_ms'] / a['latency_ms']:>6.2f}x")
+    for k, row in enumerate(rounds):
+        for w in args.widths:
+            a, p, o = row[w]["robust"], row[w]["pytorch"], row[w]["onnxruntime"]
+            q = ratios(row[w])
+            print(f"{k + 1:>5} {w:>6} {a['train_images_per_s']:>9.1f} {p['train_images_per_s']:>9.1f} "
+                  f"{q['train_vs_pytorch']:>6.2f}x   "
+                  f"{a['infer_images_per_s']:>9.1f} {p['infer_images_per_s']:>9.1f} {o['infer_images_per_s']:>9.1f} "
+                  f"{q['infer_vs_pytorch']:>5.2f}x {q['infer_vs_ort']:>5.2f}x   "
+                  f"{a['latency_ms']:>8.2f} {p['latency_ms']:>8.2f} {o['latency_ms']:>8.2f} {q['latency_ort_over_robust']:>6.2f}x")
+    results = []
+    print(f"\nverdict: median ratio over {args.rounds} rounds [min - max]; targets: training >= 1.5x PyTorch, "
+          "inference >= 1x ORT, latency ORT/robust >= 1x")
+    print(f"{'width':>6} {'training/PT':>22} {'inference/ORT':>22} {'latency ORT/robust':>22}")
+    for w in args.widths:
+        qs = [ratios(row[w]) for row in rounds]
+        med = {key: statistics.median(q[key] for q in qs) for key in qs[0]}
+        rng = {key: (min(q[key] for q in qs), max(q[key] for q in qs)) for key in qs[0]}
+        cell = lambda key: f"{med[key]:.2f}x [{rng[key][0]:.2f}-{rng[key][1]:.2f}]"
+        print(f"{w:>6} {cell('train_vs_pytorch'):>22} {cell('infer_vs_ort'):>22} {cell('latency_ort_over_robust'):>22}")
+        results.append({"width": w, "rounds": [row[w] for row in rounds], "ratios": qs, "median_ratios": med})
     mem = peak_memory(args.widths, args.threads)
     print("\npeak resident memory of a fresh process running 3 training steps (batch 128)")
     print(f"{'width':>6} {'robust GB':>10} {'PyTorch GB':>11} {'ratio':>7}")
