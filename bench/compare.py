@@ -101,11 +101,15 @@ def bench_ort(model, width, seconds, threads):
     return {"infer_images_per_s": 256 / t_inf, "latency_ms": 1000 * t_lat}
 
 
-def bench_robust(widths, seconds, threads):
+def build_robust():
+    """Builds audit-cli in release mode once and returns the folder that holds it."""
     subprocess.run(["swift", "build", "-c", "release", "--product", "audit-cli"], cwd=ROOT, check=True,
                    stdout=subprocess.DEVNULL)
-    bin_path = subprocess.run(["swift", "build", "-c", "release", "--show-bin-path"], cwd=ROOT, check=True,
-                              capture_output=True, text=True).stdout.strip()
+    return subprocess.run(["swift", "build", "-c", "release", "--show-bin-path"], cwd=ROOT, check=True,
+                          capture_output=True, text=True).stdout.strip()
+
+
+def bench_robust(bin_path, widths, seconds, threads):
     out = subprocess.run([os.path.join(bin_path, "audit-cli"), "bench", "--json", "--seconds", str(seconds),
                           "--threads", str(threads), "--widths"] + [str(w) for w in widths],
                          check=True, capture_output=True, text=True).stdout
@@ -132,11 +136,9 @@ print(next(int(l.split()[1]) * 1024 for l in open("/proc/self/status") if l.star
 """
 
 
-def peak_memory(widths, threads):
+def peak_memory(bin_path, widths, threads):
     """Peak resident memory of a fresh process that runs 3 training steps (batch 128), per
     width: robust's `audit-cli bench --memory` against the same loop in PyTorch."""
-    bin_path = subprocess.run(["swift", "build", "-c", "release", "--show-bin-path"], cwd=ROOT, check=True,
-                              capture_output=True, text=True).stdout.strip()
     out = {}
     for w in widths:
         r = subprocess.run([os.path.join(bin_path, "audit-cli"), "bench", "--memory", "--json", "--threads", str(threads),
@@ -160,12 +162,14 @@ def main():
     import onnxruntime
     import torch
 
+    # Built once: a no-op `swift build` between measurements cost seconds in every round.
+    bin_path = build_robust()
     rounds = []  # rounds[r][width] = {"robust": ..., "pytorch": ..., "onnxruntime": ...}
     for k in range(args.rounds):
         row = {}
         for w in args.widths:
             def ours():
-                return bench_robust([w], args.seconds, args.threads)[w]
+                return bench_robust(bin_path, [w], args.seconds, args.threads)[w]
 
             def theirs():
                 model, pt = bench_torch(w, args.seconds, args.threads)
@@ -212,7 +216,7 @@ def main():
         cell = lambda key: f"{med[key]:.2f}x [{rng[key][0]:.2f}-{rng[key][1]:.2f}]"
         print(f"{w:>6} {cell('train_vs_pytorch'):>22} {cell('infer_vs_ort'):>22} {cell('latency_ort_over_robust'):>22}")
         results.append({"width": w, "rounds": [row[w] for row in rounds], "ratios": qs, "median_ratios": med})
-    mem = peak_memory(args.widths, args.threads)
+    mem = peak_memory(bin_path, args.widths, args.threads)
     print("\npeak resident memory of a fresh process running 3 training steps (batch 128)")
     print(f"{'width':>6} {'robust GB':>10} {'PyTorch GB':>11} {'ratio':>7}")
     for w in args.widths:
