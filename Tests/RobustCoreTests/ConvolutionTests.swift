@@ -96,10 +96,12 @@ final class ConvolutionTests: XCTestCase {
     /// 32x32 and 16x16 layers take the Winograd path, which measured faster there.)
     func testDirectConvolutionForSmallBatches() throws {
         try XCTSkipUnless(Kernels.cpuHasAVX2, "the direct kernel needs AVX2")
-        let saved = (minParallelFlops, Threads.count, Kernels.avx2, DirectConv.maxImages, Profiler.enabled, Winograd.minTiles)
+        let saved = (minParallelFlops, Threads.count, Kernels.avx2, DirectConv.maxImages, Profiler.enabled, Winograd.minTiles,
+                     DirectConv.channelLanes)
         defer {
             minParallelFlops = saved.0; Threads.set(saved.1); Kernels.avx2 = saved.2
             DirectConv.maxImages = saved.3; Profiler.enabled = saved.4; Profiler.reset(); Winograd.minTiles = saved.5
+            DirectConv.channelLanes = saved.6
         }
         minParallelFlops = 0
         Winograd.minTiles = Int.max  // the 16x16 plane would take the Winograd path
@@ -109,7 +111,8 @@ final class ConvolutionTests: XCTestCase {
         for (cin, cout, h, w, n, stride) in [(3, 4, 1, 1, 1, 1), (3, 7, 2, 2, 1, 1), (5, 13, 4, 4, 1, 1), (16, 6, 8, 8, 2, 1),
                                              (8, 12, 16, 16, 1, 1), (4, 5, 3, 7, 3, 1), (2, 1, 5, 1, 1, 1), (7, 19, 6, 15, 4, 1),
                                              (3, 4, 1, 1, 1, 2), (5, 13, 7, 7, 1, 2), (16, 6, 8, 8, 2, 2), (8, 12, 16, 16, 1, 2),
-                                             (4, 5, 3, 8, 3, 2), (7, 19, 9, 15, 2, 2), (2, 3, 2, 5, 1, 2)] {
+                                             (4, 5, 3, 8, 3, 2), (7, 19, 9, 15, 2, 2), (2, 3, 2, 5, 1, 2),
+                                             (9, 40, 4, 4, 1, 1), (6, 33, 5, 6, 2, 2)] {
             let conv = Conv2d("c", cin: cin, cout: cout, k: 3, stride: stride, pad: 1, workspace: Workspace())
             for i in 0..<conv.weight.value.count { conv.weight.value[i] = rng.normal() }
             let x = Tensor([cin, n, h, w])
@@ -127,17 +130,23 @@ final class ConvolutionTests: XCTestCase {
                 let c = i / plane
                 ref[i] = max(0, ref[i] * affine.scale[c] + affine.shift[c] + res[i])
             }
-            for threads in [1, 2] {
+            for (threads, channelLanes) in [(1, false), (2, false), (1, true), (2, true)] {
                 Threads.set(threads)
+                DirectConv.channelLanes = channelLanes
                 Profiler.reset(); Profiler.enabled = true
                 let y = conv.forward(x, mode: .eval, epilogue: affine, residual: res).array
                 Profiler.enabled = false
                 XCTAssertNotNil(Profiler.entries["conv.direct+bn"], "the direct path did not run")
-                let what = "cin \(cin) cout \(cout) \(h)x\(w) n \(n) stride \(stride) threads \(threads)"
+                let what = "cin \(cin) cout \(cout) \(h)x\(w) n \(n) stride \(stride) threads \(threads) channel lanes \(channelLanes)"
                 XCTAssertLessThan(relativeError(y, ref), 1e-5, what)
                 let plain = conv.forward(x, mode: .eval).array
                 XCTAssertLessThan(relativeError(plain, bare), 1e-5, "no epilogue: " + what)
             }
+            // The channel-lane kernel caches its filter layout: a weight change must reach it.
+            for i in 0..<conv.weight.value.count { conv.weight.value[i] = -conv.weight.value[i] }
+            conv.weight.markModified()
+            let negated = conv.forward(x, mode: .eval).array
+            XCTAssertLessThan(relativeError(negated, bare.map { -$0 }), 1e-5, "after a weight change: cin \(cin) cout \(cout)")
         }
     }
 }

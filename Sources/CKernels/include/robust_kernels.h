@@ -82,6 +82,16 @@ void rk_im2col_channel(const float *x, int h, int w, int k, int stride, int pad,
 long rk_conv3x3_packed_count(int cin, int h, int w, int stride);
 void rk_conv3x3_pack(const float *x, long channel_stride, int cin, int h, int w, int stride, float *xp);
 void rk_conv3x3_avx2(long M, int cin, int h, int w, int stride, const float *A, const float *xp, float *y, long ldy);
+/* The same convolution with the output channels in the vector lanes (conv3x3_cvec_avx2.c): no
+ * lanes spent on border columns. rk_conv3x3_cvec_weights (portable C) lays out A (M rows of 9
+ * cin floats) in blocks of 16 rows, wt[M / 16][9 cin][16] (the last block zero-padded):
+ * rk_conv3x3_cvec_weights_count(M, cin) floats, 32-byte aligned. rk_conv3x3_cvec_avx2 writes
+ * rows [m0, m1) of y (row co at y + co ldy; m0 a multiple of 16) from xp as packed by
+ * rk_conv3x3_pack; nothing else is written. */
+long rk_conv3x3_cvec_weights_count(long M, int cin);
+void rk_conv3x3_cvec_weights(long M, int cin, const float *A, float *wt);
+void rk_conv3x3_cvec_avx2(long m0, long m1, int cin, int h, int w, int stride, const float *wt, const float *xp,
+                          float *y, long ldy);
 #ifdef __cplusplus
 }
 #endif

@@ -26,6 +26,9 @@ public final class Conv2d: Module, @unchecked Sendable {
     /// and the workers' Winograd-domain weight-gradient sums.
     let winogradFlipped = Tensor([0])
     var winogradGradPartials: [Tensor] = []
+    /// The direct kernel's filters in blocks of 16 output channels, and their weight version.
+    let directW = Tensor([0])
+    var directVersion = -1
 
     /// Target size of one slice's im2col matrix: a few MiB keeps it in cache.
     nonisolated(unsafe) public static var sliceBytes: Int = {

@@ -6,6 +6,13 @@
 // place (stride 2: its four parity planes), each kernel tap a flat shift of it, with the
 // weights in their stored layout. (The 32x32 and 16x16 stride-1 layers of a single image take
 // Winograd F(4x4), faster there.)
+// Two kernels: by default the output channels fill the vector lanes and each position is a
+// broadcast (conv3x3_cvec_avx2.c), so no lane is spent on the border columns the flat-shift
+// layout leaves between rows; ROBUST_DIRECT_LANES=positions selects the first kernel, which
+// puts 16 positions in the lanes (conv3x3_avx2.c), for comparison. Single-threaded, per layer
+// (C harness, w16 shapes): 1.2-2.0x, most on 4x4 outputs, where 8 of every 24 position lanes
+// were wasted; whole single-image forwards, alternated call by call in one process: 0.88x the
+// latency at widths 16 to 64, 0.93x at 12 (bench/results/perf/ab-direct-lanes.txt).
 
 import CKernels
 
@@ -16,6 +23,9 @@ enum DirectConv {
         if let s = getenvString("ROBUST_DIRECT_MAX_IMAGES"), let v = Int(s), v >= 0 { return v }
         return 4
     }()
+
+    /// Output channels (true, the default) or positions (ROBUST_DIRECT_LANES=positions) in the lanes.
+    nonisolated(unsafe) static var channelLanes: Bool = getenvString("ROBUST_DIRECT_LANES") != "positions"
 
     static func applies(k: Int, stride: Int, pad: Int, n: Int) -> Bool {
         Kernels.avx2 && k == 3 && (stride == 1 || stride == 2) && pad == 1 && n <= maxImages
@@ -34,8 +44,32 @@ extension Conv2d {
         let (cout, cols) = (self.cout, g.cols)
         let kk = 9 * cin
         let flopsPerImage = 2.0 * Double(cout * kk * planeOut)
+        if DirectConv.channelLanes {
+            if directVersion != weight.version || directW.count != rk_conv3x3_cvec_weights_count(cout, c) {
+                directW.reshape([rk_conv3x3_cvec_weights_count(cout, c)])
+                rk_conv3x3_cvec_weights(cout, c, w, directW.data)
+                directVersion = weight.version
+            }
+        }
+        nonisolated(unsafe) let wt = directW.data
         for n in 0..<g.n {
             Profiler.measure("conv.direct.pack") { rk_conv3x3_pack(xp + n * planeIn, g.n * planeIn, c, h, wd, st, xpad) }
+            if DirectConv.channelLanes {
+                Profiler.measure(epilogue == nil ? "conv.direct" : "conv.direct+bn", flops: flopsPerImage) {
+                    // Blocks of 16 output channels (the kernel's lanes) per worker.
+                    let blocks = (cout + 15) / 16
+                    let parts = Int(flopsPerImage) < minParallelFlops ? 1 : min(Threads.count, blocks)
+                    parallelFor(parts) { t in
+                        let r0 = min(cout, 16 * (blocks * t / parts)), r1 = min(cout, 16 * (blocks * (t + 1) / parts))
+                        if r1 <= r0 { return }
+                        let at = r0 * cols + n * planeOut
+                        rk_conv3x3_cvec_avx2(r0, r1, c, h, wd, st, wt, xpad, yp + n * planeOut, cols)
+                        epilogue?.apply(yp + at, rows: r1 - r0, firstRow: r0, columns: planeOut, ld: cols,
+                                        residual: rp.map { $0 + at })
+                    }
+                }
+                continue
+            }
             Profiler.measure(epilogue == nil ? "conv.direct" : "conv.direct+bn", flops: flopsPerImage) {
                 // Row blocks of 6 (the kernel's register block) per worker.
                 let blocks = (cout + 5) / 6
