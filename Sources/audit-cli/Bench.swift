@@ -81,9 +81,8 @@ struct Bench: ParsableCommand {
         for training in [true, false] {
             Profiler.reset()
             Profiler.enabled = true
-            let steps = 3
             let batch = training ? trainBatch : inferBatch
-            let r = BenchResult.profile(width: width, batch: batch, training: training, steps: steps)
+            let (r, steps) = BenchResult.profile(width: width, batch: batch, training: training)
             Profiler.enabled = false
             let entries = Profiler.entries.sorted { $0.value.seconds > $1.value.seconds }
             let total = entries.reduce(0) { $0 + $1.value.seconds }
@@ -91,7 +90,7 @@ struct Bench: ParsableCommand {
             print("  " + padRight("kernel", 30) + padLeft("ms/step", 9) + padLeft("share", 8) + padLeft("GFLOP/s", 9) + padLeft("% peak", 8))
             for (name, e) in entries {
                 let gf = e.flops > 0 ? e.flops / e.seconds / 1e9 : 0
-                print("  " + padRight(name, 30) + padLeft(fmt(1000 * e.seconds / Double(steps), 1), 9)
+                print("  " + padRight(name, 30) + padLeft(fmt(1000 * e.seconds / Double(steps), batch == 1 ? 3 : 1), 9)
                       + padLeft(fmt(100 * e.seconds / total, 1) + "%", 8)
                       + padLeft(e.flops > 0 ? fmt(gf, 1) : "-", 9) + padLeft(e.flops > 0 ? fmt(100 * gf / peak, 0) + "%" : "-", 8))
             }
@@ -168,16 +167,22 @@ struct BenchResult {
         return times[times.count / 2]
     }
 
-    /// Images/s over `steps` profiled steps (after one unprofiled warm-up step).
-    static func profile(width: Int, batch: Int, training: Bool, steps: Int) -> Double {
+    /// Images/s over the profiled steps (after one unprofiled warm-up step), and their count:
+    /// at least 3 steps and half a second, so that a single image's sub-millisecond forward is
+    /// profiled over hundreds of calls, not 3.
+    static func profile(width: Int, batch: Int, training: Bool) -> (imagesPerSecond: Double, steps: Int) {
         let step = makeStep(width: width, batch: batch, training: training)
         let was = Profiler.enabled
         Profiler.enabled = false
         step()
         Profiler.enabled = was
         let t0 = monotonicSeconds()
-        for _ in 0..<steps { step() }
-        return Double(steps * batch) / (monotonicSeconds() - t0)
+        var steps = 0
+        while steps < 3 || monotonicSeconds() - t0 < 0.5 {
+            step()
+            steps += 1
+        }
+        return (Double(steps * batch) / (monotonicSeconds() - t0), steps)
     }
 
     static func measure(width: Int, trainBatch: Int, inferBatch: Int, seconds: Double) -> BenchResult {
