@@ -77,23 +77,27 @@ def bench_torch(width, seconds, threads):
     return model, {"train_images_per_s": 128 / t_train, "infer_images_per_s": 256 / t_inf, "latency_ms": 1000 * t_lat}
 
 
-def bench_ort(model, width, seconds, threads):
-    import numpy as np
+def ort_session(model, threads):
+    """An ONNX Runtime session (CPU, all graph optimizations) on the PyTorch model's export."""
     import onnxruntime as ort
     import torch
     buf = io.BytesIO()
     model.eval()
+    kw = dict(input_names=["x"], output_names=["y"], dynamic_axes={"x": {0: "n"}, "y": {0: "n"}}, opset_version=17)
     try:
-        torch.onnx.export(model, torch.randn(1, 3, 32, 32), buf, input_names=["x"], output_names=["y"],
-                          dynamic_axes={"x": {0: "n"}, "y": {0: "n"}}, opset_version=17, dynamo=False)
+        torch.onnx.export(model, torch.randn(1, 3, 32, 32), buf, dynamo=False, **kw)
     except TypeError:
-        torch.onnx.export(model, torch.randn(1, 3, 32, 32), buf, input_names=["x"], output_names=["y"],
-                          dynamic_axes={"x": {0: "n"}, "y": {0: "n"}}, opset_version=17)
+        torch.onnx.export(model, torch.randn(1, 3, 32, 32), buf, **kw)
     so = ort.SessionOptions()
     so.intra_op_num_threads = threads
     so.inter_op_num_threads = 1
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    sess = ort.InferenceSession(buf.getvalue(), so, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(buf.getvalue(), so, providers=["CPUExecutionProvider"])
+
+
+def bench_ort(model, width, seconds, threads):
+    import numpy as np
+    sess = ort_session(model, threads)
     xb = np.random.randn(256, 3, 32, 32).astype(np.float32)
     x1 = np.random.randn(1, 3, 32, 32).astype(np.float32)
     t_inf = median_time(lambda: sess.run(None, {"x": xb}), seconds)

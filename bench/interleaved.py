@@ -60,7 +60,7 @@ def main():
     args = ap.parse_args()
 
     sys.path.insert(0, os.path.join(ROOT, "bench"))
-    from compare import ensure
+    from compare import ensure, ort_session
     ensure([("numpy", "numpy"), ("torch", "torch"), ("onnxruntime", "onnxruntime"), ("onnx", "onnx"),
             ("safetensors", "safetensors")])
     os.environ.setdefault("ROBUST_LIB", build_library())
@@ -92,17 +92,7 @@ def main():
             st = os.path.join(tmp, "model.safetensors")
             save_file({k: v.contiguous() for k, v in model.state_dict().items()}, st)
             ours = robust.Model(st)
-            onnx_path = os.path.join(tmp, "model.onnx")
-            kw = dict(input_names=["x"], output_names=["y"], dynamic_axes={"x": {0: "n"}, "y": {0: "n"}}, opset_version=17)
-            try:
-                torch.onnx.export(model, torch.randn(1, 3, 32, 32), onnx_path, dynamo=False, **kw)
-            except TypeError:
-                torch.onnx.export(model, torch.randn(1, 3, 32, 32), onnx_path, **kw)
-            so = ort.SessionOptions()
-            so.intra_op_num_threads = args.threads
-            so.inter_op_num_threads = 1
-            so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-            sess = ort.InferenceSession(onnx_path, so, providers=["CPUExecutionProvider"])
+        sess = ort_session(model, args.threads)
 
         images = rng.integers(0, 256, (256, 32, 32, 3), dtype=np.uint8)
         x = ((images.astype(np.float32) / 255 - np.array(MEAN, np.float32)) / np.array(STD, np.float32))

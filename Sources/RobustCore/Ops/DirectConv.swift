@@ -44,41 +44,34 @@ extension Conv2d {
         let (cout, cols) = (self.cout, g.cols)
         let kk = 9 * cin
         let flopsPerImage = 2.0 * Double(cout * kk * planeOut)
-        if DirectConv.channelLanes {
-            if directVersion != weight.version || directW.count != rk_conv3x3_cvec_weights_count(cout, c) {
-                directW.reshape([rk_conv3x3_cvec_weights_count(cout, c)])
+        // The channel-lane kernel reads its filters laid out in blocks of 16 output channels,
+        // made once per weight version.
+        let channelLanes = DirectConv.channelLanes
+        if channelLanes {
+            let count = rk_conv3x3_cvec_weights_count(cout, c)
+            if directVersion != weight.version || directW.count != count {
+                directW.reshape([count])
                 rk_conv3x3_cvec_weights(cout, c, w, directW.data)
                 directVersion = weight.version
             }
         }
         nonisolated(unsafe) let wt = directW.data
+        // Rows per block: the kernel's lanes (16 channels) or its register block (6 rows).
+        let rows = channelLanes ? 16 : 6
+        let blocks = (cout + rows - 1) / rows
+        let parts = Int(flopsPerImage) < minParallelFlops ? 1 : min(Threads.count, blocks)
         for n in 0..<g.n {
             Profiler.measure("conv.direct.pack") { rk_conv3x3_pack(xp + n * planeIn, g.n * planeIn, c, h, wd, st, xpad) }
-            if DirectConv.channelLanes {
-                Profiler.measure(epilogue == nil ? "conv.direct" : "conv.direct+bn", flops: flopsPerImage) {
-                    // Blocks of 16 output channels (the kernel's lanes) per worker.
-                    let blocks = (cout + 15) / 16
-                    let parts = Int(flopsPerImage) < minParallelFlops ? 1 : min(Threads.count, blocks)
-                    parallelFor(parts) { t in
-                        let r0 = min(cout, 16 * (blocks * t / parts)), r1 = min(cout, 16 * (blocks * (t + 1) / parts))
-                        if r1 <= r0 { return }
-                        let at = r0 * cols + n * planeOut
-                        rk_conv3x3_cvec_avx2(r0, r1, c, h, wd, st, wt, xpad, yp + n * planeOut, cols)
-                        epilogue?.apply(yp + at, rows: r1 - r0, firstRow: r0, columns: planeOut, ld: cols,
-                                        residual: rp.map { $0 + at })
-                    }
-                }
-                continue
-            }
             Profiler.measure(epilogue == nil ? "conv.direct" : "conv.direct+bn", flops: flopsPerImage) {
-                // Row blocks of 6 (the kernel's register block) per worker.
-                let blocks = (cout + 5) / 6
-                let parts = Int(flopsPerImage) < minParallelFlops ? 1 : min(Threads.count, blocks)
                 parallelFor(parts) { t in
-                    let r0 = min(cout, 6 * (blocks * t / parts)), r1 = min(cout, 6 * (blocks * (t + 1) / parts))
+                    let r0 = min(cout, rows * (blocks * t / parts)), r1 = min(cout, rows * (blocks * (t + 1) / parts))
                     if r1 <= r0 { return }
                     let at = r0 * cols + n * planeOut
-                    rk_conv3x3_avx2(r1 - r0, c, h, wd, st, w + r0 * kk, xpad, yp + at, cols)
+                    if channelLanes {
+                        rk_conv3x3_cvec_avx2(r0, r1, c, h, wd, st, wt, xpad, yp + n * planeOut, cols)
+                    } else {
+                        rk_conv3x3_avx2(r1 - r0, c, h, wd, st, w + r0 * kk, xpad, yp + at, cols)
+                    }
                     epilogue?.apply(yp + at, rows: r1 - r0, firstRow: r0, columns: planeOut, ld: cols,
                                     residual: rp.map { $0 + at })
                 }
