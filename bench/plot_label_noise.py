@@ -1,7 +1,7 @@
 """Pictures of a label-noise run (`audit-cli label-noise --out DIR`):
   DIR/entropy_hist.png  entropy histograms, clean vs mislabeled, at chosen epochs
   DIR/curves.png        per epoch: test accuracy, mean entropy of both groups, memorization and
-                        recovery, and the AUROC of every score
+                        recovery, prediction changes, and the AUROC of every score
 
     python3 bench/plot_label_noise.py DIR [--epochs 1 4 8 15]
 """
@@ -52,7 +52,13 @@ def main():
     axes[0].plot(x, 100 * ep["memorized"], marker="o", label="mislabeled predicted as given (memorized)")
     axes[0].plot(x, 100 * ep["recovered"], marker="o", label="mislabeled predicted as true (recovered)")
     axes[0].set_ylabel("%")
-    axes[0].legend(fontsize=7)
+    axes[0].legend(fontsize=7, loc="upper left")
+    if "prediction_changes" in ep and not np.all(np.isnan(ep["prediction_changes"])):
+        # Label Wave's signal: where it first rises again, the wrong labels start to be fitted
+        twin = axes[0].twinx()
+        twin.plot(x, ep["prediction_changes"], color="grey", ls=":", marker=".", label="prediction changes")
+        twin.set_ylabel("samples whose prediction changed")
+        twin.legend(fontsize=7, loc="lower right")
     axes[1].plot(x, ep["entropy_clean"], marker="o", label="clean")
     axes[1].plot(x, ep["entropy_mislabeled"], marker="o", label="mislabeled")
     axes[1].set_ylabel("mean entropy (nats)")

@@ -30,6 +30,10 @@ done
 [ "$(grep -c ',1$' "$T/ln/noise.csv")" = 80 ] || fail "noise.csv does not mark exactly 20% of 400 samples"
 [ "$(wc -l < "$T/ln/epochs.csv")" = 4 ] || fail "epochs.csv should hold a header and 3 epochs"
 grep -q '"cleaned_test_accuracy"' "$T/ln/summary.json" || fail "summary.json lacks the cleaned run"
+# Label Wave's prediction changes: printed, in summary.json and one per epoch after the first in epochs.csv
+grep -q "prediction changes per epoch: [0-9]* [0-9]*;" "$T/ln.err" || fail "label-noise does not print the prediction changes"
+grep -q '"memorization":{"prediction_changes":\[[0-9]*,[0-9]*\],"wave_epoch":' "$T/ln/summary.json" || fail "summary.json lacks the memorization check"
+[ "$(awk -F, 'NR > 1 && $(NF-1) != "" {n++} END {print n}' "$T/ln/epochs.csv")" = 2 ] || fail "epochs.csv should give prediction changes for epochs 2 and 3"
 (cd bench && "$PY" plot_label_noise.py "$T/ln" > /dev/null) || fail "plot_label_noise.py failed"
 [ -s "$T/ln/entropy_hist.png" ] && [ -s "$T/ln/curves.png" ] || fail "no pictures"
 

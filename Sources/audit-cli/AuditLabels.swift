@@ -68,6 +68,8 @@ struct AuditLabels: ParsableCommand {
                 note("epoch \(log.epoch): train loss \(fmt(log.trainLoss, 4)), accuracy on the given labels \(fmt(100 * log.trainAccuracy, 2))%\(test), \(fmt(log.seconds, 1)) s")
             }
             rec.finish()
+            note(memorizationNote(rec.dynamics, window: options.window,
+                                 decidedBy: options.ensemble > 1 ? "the ensemble's outputs" : options.folds >= 2 ? "the out-of-sample outputs" : nil))
             var extra: [(name: String, probabilities: [Float])] = []
             let issues: LabelIssues
             if options.folds >= 2 {

@@ -69,7 +69,7 @@ struct LabelNoise: ParsableCommand {
             var cleanProbabilities: [Float] = []
             var reports: [NoiseEpochReport] = []
             let shown = ["entropy", "self_confidence", "aum", "confidence", "mean_margin"]
-            print("epoch  test_acc  H_clean  H_noisy  memorized  recovered  " + shown.map { padLeft("AUC:" + short($0), 9) }.joined(separator: " ") + "  F1:all F1:late F1:last  seconds")
+            print("epoch  test_acc  H_clean  H_noisy  memorized  recovered  " + shown.map { padLeft("AUC:" + short($0), 9) }.joined(separator: " ") + "  " + RuleWindow.allCases.map { padLeft("F1:" + $0.rawValue, 8) }.joined(separator: " ") + "  changes  seconds")
             var csv = epochCSVHeader()
             try trainRecording(rec) { log in
                 let r = LabelAudit.report(rec.dynamics, noise: noisy, testAccuracy: log.testAccuracy, window: options.window, filter: options.filter)
@@ -77,7 +77,8 @@ struct LabelNoise: ParsableCommand {
                 csv += epochCSVRow(r, seconds: log.seconds)
                 try FileIO.writeAtomically(joinPath(outDir, "epochs.csv"), text: csv)
                 print("\(padLeft(String(r.epoch), 5))  \(padLeft(r.testAccuracy.map { fmt(100 * $0, 2) + "%" } ?? "-", 8))  \(padLeft(fmt(r.meanEntropyClean, 3), 7))  \(padLeft(fmt(r.meanEntropyMislabeled, 3), 7))  \(padLeft(fmt(100 * r.memorized, 1) + "%", 9))  \(padLeft(fmt(100 * r.recovered, 1) + "%", 9))  "
-                      + shown.map { padLeft(fmt(r.score($0)!.auroc, 4), 9) }.joined(separator: " ") + "  " + r.rule.map { padLeft(fmt($0.set.f1, 3), 6) }.joined(separator: " ") + "  \(padLeft(fmt(log.seconds, 1), 7))")
+                      + shown.map { padLeft(fmt(r.score($0)!.auroc, 4), 9) }.joined(separator: " ") + "  " + r.rule.map { padLeft(fmt($0.set.f1, 3), 8) }.joined(separator: " ")
+                      + "  \(padLeft(r.predictionChanges.map(String.init) ?? "-", 7))  \(padLeft(fmt(log.seconds, 1), 7))")
                 fflushStdout()
                 if let c = cleanAt, r.epoch == c {
                     try trainer.saveCheckpoint(snapshot)
@@ -148,6 +149,8 @@ struct LabelNoise: ParsableCommand {
             let bad = noisy.isMislabeled
             let finalSet = SetQuality(flagged: final.flagged, positives: bad)
             note("audit done in \(formatDuration(auditSeconds)) (decode, training, scoring)")
+            note(memorizationNote(rec.dynamics, window: options.window,
+                                 decidedBy: options.ensemble > 1 ? "the ensemble's outputs" : options.folds >= 2 ? "the out-of-sample outputs" : nil))
 
             print("\nscores after epoch \(last.epoch) (flagged sets: confident learning's counts per class on the \(options.window.rawValue) window, ranked by the score)")
             print(padRight("score", 16) + "  AUROC  best AUROC (epoch)  precision  recall     F1")
@@ -183,6 +186,7 @@ struct LabelNoise: ParsableCommand {
                 ("decision_source", .string(source)),  // what "rule" decided on; rule_windows and final_scores are the audited run's
                 ("decision_auroc_self_confidence", .double(decisionAUROC)),
                 ("rule", setJSON(finalSet)),
+                ("memorization", memorizationJSON(rec.dynamics)),
                 ("rule_windows", .object(last.rule.map { ($0.window.rawValue, .object([("estimated", .int(Int64($0.estimated))), ("flagged", setJSON($0.set))])) })),
                 ("final_scores", .object(last.scores.map { ($0.name, .object([("auroc", .double($0.auroc)), ("flagged", setJSON($0.flaggedSet))])) })),
             ]
@@ -288,7 +292,7 @@ func epochCSVHeader() -> String {
     var h = "epoch,test_acc,fit_given,entropy_clean,entropy_mislabeled,memorized,recovered,estimated_noisy"
     for s in LabelScores.names { h += ",auroc_\(s),precision_\(s),recall_\(s),f1_\(s)" }
     for w in RuleWindow.allCases { h += ",rule_estimated_\(w.rawValue),rule_precision_\(w.rawValue),rule_recall_\(w.rawValue),rule_f1_\(w.rawValue)" }
-    return h + ",seconds\n"
+    return h + ",prediction_changes,seconds\n"
 }
 
 func epochCSVRow(_ r: NoiseEpochReport, seconds: Double) -> String {
@@ -299,5 +303,5 @@ func epochCSVRow(_ r: NoiseEpochReport, seconds: Double) -> String {
         f += ["\(q.auroc)", "\(q.flaggedSet.precision)", "\(q.flaggedSet.recall)", "\(q.flaggedSet.f1)"]
     }
     for r in r.rule { f += ["\(r.estimated)", "\(r.set.precision)", "\(r.set.recall)", "\(r.set.f1)"] }
-    return f.joined(separator: ",") + ",\(seconds)\n"
+    return f.joined(separator: ",") + ",\(r.predictionChanges.map(String.init) ?? ""),\(seconds)\n"
 }

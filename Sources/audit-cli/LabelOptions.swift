@@ -10,8 +10,8 @@ struct LabelTrainingOptions: ParsableArguments {
     @Option(help: "Random seed (initialization, order, augmentation).") var seed: UInt64 = 0
     @Option(help: "Where the dynamics come from: eval (a clean pass over the training set after each epoch) or train (the training step's own logits, free).")
     var dynamics: DynamicsPass = .eval
-    @Option(help: "Epochs whose softmax outputs the rate-free rule uses: all (their mean), late (the mean of the later half) or last (a final clean pass with flip averaging).")
-    var window: RuleWindow = .last
+    @Option(help: "Epochs whose softmax outputs the rate-free rule uses: all (their mean), late (the mean of the later half), last (a final clean pass with flip averaging), early (the mean up to the Label Wave epoch, where prediction changes first rise again) or auto: last, unless the network memorized the wrong labels after the early window, then early.")
+    var window: RuleWindow = .auto
     @Option(help: "Score the rule ranks by within each class (default: the window's self-confidence, 1 - p(given)): \(LabelScores.names.joined(separator: ", ")).")
     var rankBy: String?
     @Option(help: "Also compute out-of-sample probabilities by K-fold cross-validation (K more trainings on (K-1)/K of the data); the decision then uses them (ranked by self-confidence).")
@@ -39,8 +39,8 @@ struct LabelTrainingOptions: ParsableArguments {
         if (ensemble > 1 || folds > 0) && rankBy != nil {
             throw ValidationError("--rank-by ranks a single run's dynamics: with --ensemble or --folds the decision ranks by the self-confidence of their probabilities")
         }
-        if ensemble > 1 && window != .last {
-            throw ValidationError("--ensemble averages final flip-averaged passes: it needs --window last (the default)")
+        if ensemble > 1 && window != .last && window != .auto {
+            throw ValidationError("--ensemble averages final flip-averaged passes: it needs --window last or auto (the default)")
         }
         if let l = limitPerClass, l < 1 { throw ValidationError("--limit-per-class must be at least 1") }
         if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1") }
@@ -233,4 +233,35 @@ func applyLabelFile(_ path: String, to ds: inout Dataset, dropUnlisted: Bool = f
     }
     if keep.count < ds.count { ds = ds.subset(keep) }
     guard ds.count > 0 else { throw RobustError.format(path: path, reason: "lists none of the dataset's images") }
+}
+
+/// What the prediction changes say about memorization, and which epochs `window` decides on,
+/// in one line for stderr (the user's question after a long run: can the decision be trusted?).
+/// `decidedBy` names what the decision uses instead of the window (ensemble, folds).
+func memorizationNote(_ d: TrainingDynamics, window: RuleWindow, decidedBy: String? = nil) -> String {
+    let m = LabelWave.memorization(d)
+    var s = "prediction changes per epoch: " + d.predictionChanges.map(String.init).joined(separator: " ")
+    if let w = m.waveEpoch {
+        s += "; Label Wave epoch \(w) (changes rise after it); of the \(m.flaggedAtWave) samples flagged on epochs 1-\(w), \(fmt(100 * m.fittedShare, 1))% are now predicted as their given label"
+        s += m.detected ? ": memorization detected" : ": no memorization"
+    } else {
+        s += "; no Label Wave epoch (changes only fell): no memorization"
+    }
+    if let other = decidedBy {
+        return s + "; the decision uses \(other)" + (m.detected ? ", not the early window: their final passes may have memorized too" : "")
+    }
+    switch window {
+    case .auto: s += m.detected ? "; the decision uses epochs 1-\(m.waveEpoch!) (--window auto)" : "; the decision uses the final pass (--window auto)"
+    case .last where m.detected: s += "; the final pass has memorized: --window auto or early decides on the early-learning window"
+    default: break
+    }
+    return s
+}
+
+func memorizationJSON(_ d: TrainingDynamics) -> JSON {
+    let m = LabelWave.memorization(d)
+    return .object([("prediction_changes", .array(d.predictionChanges.map { .int(Int64($0)) })),
+                    ("wave_epoch", m.waveEpoch.map { .int(Int64($0)) } ?? .null),
+                    ("flagged_at_wave", .int(Int64(m.flaggedAtWave))), ("fitted_share", .double(m.fittedShare)),
+                    ("detected", .bool(m.detected))])
 }

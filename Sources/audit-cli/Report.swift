@@ -102,8 +102,15 @@ struct ReportCommand: ParsableCommand {
                 }
                 rec.finish()
                 ctx.issues = LabelAudit.issues(rec.dynamics, window: options.window, rankBy: options.rankBy, filter: options.filter)
-                let window = options.window == .last ? "a final flip-averaged pass over the training images after training"
-                    : "the mean of the \(options.window.rawValue == "all" ? "every epoch's" : "later epochs'") \(options.dynamics.rawValue)-pass probabilities"
+                let m = LabelWave.memorization(rec.dynamics)
+                let resolved = options.window == .auto ? (m.detected ? RuleWindow.early : .last) : options.window
+                let window: String
+                switch resolved {
+                case .last: window = "a final flip-averaged pass over the training images after training"
+                case .early: window = "the mean of the \(options.dynamics.rawValue)-pass probabilities of epochs 1-\(m.waveEpoch ?? rec.dynamics.epochs) (the early-learning window\(m.detected ? "; the network memorized wrong labels after it" : ""))"
+                default: window = "the mean of the \(resolved == .all ? "every epoch's" : "later epochs'") \(options.dynamics.rawValue)-pass probabilities"
+                }
+                note(memorizationNote(rec.dynamics, window: options.window))
                 ctx.labelSource = window + (options.rankBy.map { ", ranked by \($0)" } ?? "")
                 ctx.trainProbabilities = rec.dynamics.finalCleanPass ?? rec.dynamics.ruleProbabilities(.last)
                 let modelPath = joinPath(out, "model.safetensors")

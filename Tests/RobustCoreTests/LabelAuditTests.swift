@@ -167,6 +167,72 @@ final class LabelAuditTests: XCTestCase {
         XCTAssertEqual(LabelScores.compute(never).first { $0.name == "forgetting" }!.values, [3])
     }
 
+    func testLabelWaveEpochIsTheFirstMinimumOfTheMovingAverage() {
+        // moving averages (k = 3): 10, 5, 5, 6.67, 6.67; the first rise follows the 5 that
+        // averages changes[2...4], which land on epochs 4-6: the wave epoch is 6.
+        XCTAssertEqual(LabelWave.movingAverage([15, 10, 5, 0, 10, 10, 0]), [10, 5, 5, 20.0 / 3, 20.0 / 3])
+        XCTAssertEqual(LabelWave.epoch(changes: [15, 10, 5, 0, 10, 10, 0]), 6)
+        XCTAssertEqual(LabelWave.epoch(changes: [9, 1, 1, 1, 0]), nil, "a curve that only falls (or stays) has no wave")
+        XCTAssertEqual(LabelWave.epoch(changes: [1, 2]), nil, "fewer changes than the window")
+        XCTAssertEqual(LabelWave.epoch(changes: [3, 1, 2, 7], k: 1), 3, "k 1: the raw minimum")
+    }
+
+    /// Dynamics of a made-up run: 100 samples, 2 classes, the last 20 mislabeled, 8 epochs.
+    /// `wrongClean[e]`: clean samples 0..<n predicted wrong in epoch e; `fitted[e]`: mislabeled
+    /// samples predicted as their (wrong) given label, the others as their true class.
+    private func madeUpDynamics(wrongClean: [Int], fitted: [Int]) -> TrainingDynamics {
+        let given = (0..<100).map { Int32($0 % 2) }
+        let d = TrainingDynamics(given: given, numClasses: 2)
+        for e in 0..<8 {
+            d.beginEpoch()
+            for i in 0..<100 {
+                let y = Int(given[i])
+                let right = i >= 80 ? i - 80 < fitted[e] : i >= wrongClean[e]
+                var z: [Float] = [0, 0]
+                z[right ? y : 1 - y] = 2.2  // p = 0.9
+                z.withUnsafeBufferPointer { d.record(sample: i, logits: $0.baseAddress!) }
+            }
+            d.endEpoch()
+        }
+        return d
+    }
+
+    func testAutoWindowLeavesTheFinalOutputsOnlyAfterMemorization() {
+        // clean samples learned group by group, then the mislabeled ones fitted in epochs 6-8
+        let m = madeUpDynamics(wrongClean: [30, 15, 5, 0, 0, 0, 0, 0], fitted: [0, 0, 0, 0, 0, 10, 20, 20])
+        XCTAssertEqual(m.predictionChanges, [15, 10, 5, 0, 10, 10, 0])
+        let check = LabelWave.memorization(m)
+        XCTAssertEqual(check.waveEpoch, 6)
+        XCTAssertGreaterThanOrEqual(check.flaggedAtWave, 18)
+        XCTAssertGreaterThan(check.fittedShare, 0.75, "the early window's flags are now predicted as their given labels")
+        XCTAssertTrue(check.detected)
+        XCTAssertEqual(m.ruleProbabilities(.auto), m.ruleProbabilities(.early))
+        XCTAssertEqual(m.ruleProbabilities(.early), m.meanProbabilities(epochs: 0..<6))
+        XCTAssertTrue(LabelAudit.issues(m, window: .last).flagged.isEmpty, "every given label fitted: the final outputs reject none")
+        let flagged = Set(LabelAudit.issues(m, window: .auto).flagged)
+        XCTAssertGreaterThanOrEqual(flagged.intersection(80..<100).count, 18, "the early window still rejects the wrong labels")
+        XCTAssertLessThanOrEqual(flagged.subtracting(80..<100).count, 5)
+
+        // no memorization: predictions only settle, no wave
+        let n = madeUpDynamics(wrongClean: [30, 15, 5, 0, 0, 0, 0, 0], fitted: [Int](repeating: 0, count: 8))
+        XCTAssertEqual(n.predictionChanges, [15, 10, 5, 0, 0, 0, 0])
+        XCTAssertNil(LabelWave.memorization(n).waveEpoch)
+        XCTAssertFalse(LabelWave.memorization(n).detected)
+        XCTAssertEqual(n.ruleProbabilities(.auto), n.ruleProbabilities(.last))
+        XCTAssertEqual(n.ruleProbabilities(.early), n.meanProbabilities, "no wave: the early window is every epoch")
+
+        // a dip (ten clean samples forgotten in epochs 6-7 and learned again) makes a wave
+        // too, but the mislabeled samples stay rejected: the final outputs are kept
+        let dip = madeUpDynamics(wrongClean: [30, 15, 5, 0, 0, 10, 10, 0], fitted: [Int](repeating: 0, count: 8))
+        XCTAssertEqual(dip.predictionChanges, [15, 10, 5, 0, 10, 0, 10])
+        let dipCheck = LabelWave.memorization(dip)
+        XCTAssertEqual(dipCheck.waveEpoch, 7)
+        XCTAssertLessThan(dipCheck.fittedShare, 0.5)
+        XCTAssertFalse(dipCheck.detected)
+        XCTAssertEqual(dip.ruleProbabilities(.auto), dip.ruleProbabilities(.last))
+        XCTAssertGreaterThanOrEqual(Set(LabelAudit.issues(dip, window: .auto).flagged).intersection(80..<100).count, 18)
+    }
+
     func testDynamicsFileRoundTrips() throws {
         let d = TrainingDynamics(given: [0, 1, 1], numClasses: 2)
         d.beginEpoch(); d.record(allLogits: [1, 0, 0, 1, 2, 0]); d.endEpoch()
@@ -177,6 +243,10 @@ final class LabelAuditTests: XCTestCase {
         XCTAssertEqual(try st.int64s("mislabeled"), [0, 0, 1])
         XCTAssertEqual(st.entry("entropy")?.shape, [1, 3])
         XCTAssertEqual(st.metadata["dynamics_pass"], "eval")
+        XCTAssertNil(st.entry("prediction_changes"), "one epoch: no changes yet")
+        d.beginEpoch(); d.record(allLogits: [0, 1, 0, 1, 2, 0]); d.endEpoch()
+        try d.write(path, truth: nil)
+        XCTAssertEqual(try SafeTensors.load(path).int64s("prediction_changes"), [1])
     }
 
     /// End to end on generated data: with 30% of labels flipped, a few epochs of training

@@ -18,10 +18,12 @@ public enum DynamicsPass: String, Sendable, CaseIterable {
 }
 
 /// Which epochs' softmax outputs the decision rule averages: all recorded epochs, the later
-/// half (after the model has learned the easy structure), or the last one (the final clean
-/// pass with flip averaging, once training has finished).
+/// half (after the model has learned the easy structure), the last one (the final clean
+/// pass with flip averaging, once training has finished), the early-learning window (epochs
+/// up to the Label Wave epoch, see LabelWave.swift), or `auto`: the last one unless the
+/// network memorized the wrong labels after the early-learning window, then that window.
 public enum RuleWindow: String, Sendable, CaseIterable {
-    case all, late, last
+    case all, late, last, early, auto
 }
 
 public final class TrainingDynamics: @unchecked Sendable {
@@ -38,6 +40,9 @@ public final class TrainingDynamics: @unchecked Sendable {
     /// Softmax entropy in nats, label-blind (the study's score).
     public private(set) var entropy: [[Float]] = []
     public private(set) var predicted: [[Int32]] = []
+    /// Per recorded epoch after the first: how many samples' predicted class differs from
+    /// the previous epoch's (Label Wave's prediction changes; epochs - 1 entries).
+    public private(set) var predictionChanges: [Int] = []
     /// Per recorded epoch, the softmax outputs, count x numClasses (the decision rule can
     /// average any window of them; 20 MB for CIFAR-10 over 10 epochs).
     public private(set) var probabilities: [[Float]] = []
@@ -99,6 +104,11 @@ public final class TrainingDynamics: @unchecked Sendable {
     public func endEpoch() {
         guard let c = current else { preconditionFailure("endEpoch without beginEpoch") }
         precondition(c.seen.allSatisfy { $0 }, "an epoch of dynamics missed samples")
+        if let previous = predicted.last {
+            var changed = 0
+            for i in 0..<count where previous[i] != c.pred[i] { changed += 1 }
+            predictionChanges.append(changed)
+        }
         probGiven.append(c.pg); logitMargin.append(c.lm); probMargin.append(c.pm)
         entropy.append(c.h); predicted.append(c.pred)
         probabilities.append(currentProbabilities)
@@ -128,6 +138,10 @@ public final class TrainingDynamics: @unchecked Sendable {
         case .all: return meanProbabilities
         case .late: return meanProbabilities(epochs: (epochs / 2)..<epochs)
         case .last: return finalCleanPass ?? probabilities[epochs - 1]
+        case .early:
+            let w = LabelWave.epoch(changes: predictionChanges) ?? epochs
+            return meanProbabilities(epochs: 0..<min(w, epochs))
+        case .auto: return ruleProbabilities(LabelWave.memorization(self).detected ? .early : .last)
         }
     }
 
@@ -147,6 +161,8 @@ public final class TrainingDynamics: @unchecked Sendable {
         w.add("mean_probabilities", shape: [count, numClasses], floats: meanProbabilities)
         w.add("late_probabilities", shape: [count, numClasses], floats: ruleProbabilities(.late))
         w.add("last_probabilities", shape: [count, numClasses], floats: ruleProbabilities(.last))
+        w.add("early_probabilities", shape: [count, numClasses], floats: ruleProbabilities(.early))
+        if e > 1 { w.add("prediction_changes", shape: [e - 1], int64s: predictionChanges.map(Int64.init)) }
         w.add("given_labels", shape: [count], int64s: given.map(Int64.init))
         if let t = truth {
             w.add("true_labels", shape: [count], int64s: t.map(Int64.init))

@@ -65,6 +65,8 @@ public struct NoiseEpochReport: Sendable {
     public var scores: [ScoreQuality]
     /// Confident learning's estimate of the number of wrong labels.
     public var estimatedNoisy: Int
+    /// Samples whose predicted class changed since the previous epoch (nil after the first).
+    public var predictionChanges: Int?
     /// The rule's flagged set (ranked by its probabilities' margin) for each window.
     public var rule: [(window: RuleWindow, set: SetQuality, estimated: Int)]
 
@@ -119,7 +121,8 @@ public enum LabelAudit {
                                 meanEntropyMislabeled: nBad > 0 ? hBad / Double(nBad) : .nan,
                                 memorized: nBad > 0 ? Double(mem) / Double(nBad) : .nan,
                                 recovered: nBad > 0 ? Double(rec) / Double(nBad) : .nan,
-                                scores: qualities, estimatedNoisy: base.estimatedPerClass.reduce(0, +), rule: rule)
+                                scores: qualities, estimatedNoisy: base.estimatedPerClass.reduce(0, +),
+                                predictionChanges: d.predictionChanges.last, rule: rule)
     }
 
     /// The training set after cleaning: flagged samples dropped, or relabeled to their
