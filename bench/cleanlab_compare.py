@@ -43,7 +43,10 @@ def main():
         with open(os.path.join(a.dir, "summary.json")) as f:
             summary = json.load(f)
         window = summary["train_config"].get("window", "all")
-        a.probabilities = {"all": "mean_probabilities", "late": "late_probabilities", "last": "last_probabilities"}[window]
+        if window == "auto":  # the final pass unless the run's memorization guard switched to the early window
+            window = "early" if summary.get("memorization", {}).get("detected") else "last"
+        a.probabilities = {"all": "mean_probabilities", "late": "late_probabilities", "last": "last_probabilities",
+                           "early": "early_probabilities"}[window]
         # the decision used the ensemble's mean or the out-of-sample outputs when the run had them
         if "ensemble" in summary:
             a.probabilities = "ensemble_probabilities"

@@ -120,11 +120,13 @@ struct LabelNoise: ParsableCommand {
             if options.ensemble > 1 {
                 let t1 = monotonicSeconds()
                 let k = train.classNames.count
-                let single = final, singleProbabilities = finalProbabilities
+                // the members' final passes are averaged with the audited run's final pass,
+                // whatever window the single-model decision used
+                let single = final, singleProbabilities = rec.dynamics.ruleProbabilities(.last)
                 func trueClassAccuracy(_ p: [Float]) -> Double {
                     Double((0..<train.count).filter { argmax(p[($0 * k)..<($0 * k + k)]) == Int(noisy.truth[$0]) }.count) / Double(train.count)
                 }
-                let avg = try ensembleProbabilities(noisyTrain, config: cfg, members: options.ensemble, audited: finalProbabilities,
+                let avg = try ensembleProbabilities(noisyTrain, config: cfg, members: options.ensemble, audited: singleProbabilities,
                                                     modelPath: { joinPath(outDir, "member-\($0 + 1).safetensors") })
                 extra.append(("ensemble_probabilities", avg))
                 let (issues, q, a) = decide(avg)
@@ -164,7 +166,7 @@ struct LabelNoise: ParsableCommand {
             let source = options.ensemble > 1 ? "ensemble" : options.folds >= 2 ? "out_of_sample" : "window"
             let decisionNote = options.ensemble > 1 ? "mean of \(options.ensemble) models' final flip-averaged passes, ranked by its self-confidence"
                 : options.folds >= 2 ? "\(options.folds)-fold out-of-sample outputs, ranked by their self-confidence"
-                : "\(options.window.rawValue) window, ranked by \(options.rankBy ?? "its self-confidence")"
+                : "\(options.window.rawValue) window\(options.window == .auto ? (LabelWave.memorization(rec.dynamics).detected ? " = early" : " = last") : ""), ranked by \(options.rankBy ?? "its self-confidence")"
             // The AUROC of the probabilities the decision used (with --window last: the final
             // flip-averaged clean pass), which the per-epoch table (the dynamics pass) does not show.
             let decisionAUROC = selfConfidenceAUROC(finalProbabilities)

@@ -244,11 +244,13 @@ func memorizationNote(_ d: TrainingDynamics, window: RuleWindow, decidedBy: Stri
     if let w = m.waveEpoch {
         s += "; Label Wave epoch \(w) (changes rise after it); of the \(m.flaggedAtWave) samples flagged on epochs 1-\(w), \(fmt(100 * m.fittedShare, 1))% are now predicted as their given label"
         s += m.detected ? ": memorization detected" : ": no memorization"
+    } else if d.predictionChanges.count < LabelWave.smoothing + 1 {
+        s += "; too few epochs for a Label Wave epoch (it needs \(LabelWave.smoothing + 2)): no memorization check"
     } else {
         s += "; no Label Wave epoch (changes only fell): no memorization"
     }
     if let other = decidedBy {
-        return s + "; the decision uses \(other)" + (m.detected ? ", not the early window: their final passes may have memorized too" : "")
+        return s + "; the decision uses \(other)" + (m.detected && other.contains("ensemble") ? ", not the early window: the members' final passes may have memorized too" : "")
     }
     switch window {
     case .auto: s += m.detected ? "; the decision uses epochs 1-\(m.waveEpoch!) (--window auto)" : "; the decision uses the final pass (--window auto)"

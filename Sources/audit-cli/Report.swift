@@ -107,7 +107,7 @@ struct ReportCommand: ParsableCommand {
                 let window: String
                 switch resolved {
                 case .last: window = "a final flip-averaged pass over the training images after training"
-                case .early: window = "the mean of the \(options.dynamics.rawValue)-pass probabilities of epochs 1-\(m.waveEpoch ?? rec.dynamics.epochs) (the early-learning window\(m.detected ? "; the network memorized wrong labels after it" : ""))"
+                case .early: window = "the mean of the \(options.dynamics.rawValue)-pass probabilities of epochs 1-\(m.waveEpoch ?? rec.dynamics.epochs) \(m.waveEpoch == nil ? " (no Label Wave epoch: every epoch)" : " (the early-learning window\(m.detected ? "; the network memorized wrong labels after it" : ""))")"
                 default: window = "the mean of the \(resolved == .all ? "every epoch's" : "later epochs'") \(options.dynamics.rawValue)-pass probabilities"
                 }
                 note(memorizationNote(rec.dynamics, window: options.window))

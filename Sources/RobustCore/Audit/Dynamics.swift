@@ -140,7 +140,7 @@ public final class TrainingDynamics: @unchecked Sendable {
         case .last: return finalCleanPass ?? probabilities[epochs - 1]
         case .early:
             let w = LabelWave.epoch(changes: predictionChanges) ?? epochs
-            return meanProbabilities(epochs: 0..<min(w, epochs))
+            return meanProbabilities(epochs: 0..<w)  // w <= epochs - 1
         case .auto: return ruleProbabilities(LabelWave.memorization(self).detected ? .early : .last)
         }
     }

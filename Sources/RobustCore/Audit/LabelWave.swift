@@ -1,7 +1,7 @@
 // When did the network start memorizing the wrong labels? Answered without held-out data,
 // from the training set's predictions alone.
 //
-// Label Wave (Yuan, Feng and Liu, ICLR 2025): count the training samples whose predicted
+// Label Wave (Yuan, Feng and Liu, ICLR 2024): count the training samples whose predicted
 // class changed since the previous epoch (prediction changes, PC) and smooth the counts with
 // a moving average. PC falls while the network learns the easy, consistent structure; when
 // it turns to fitting the samples whose labels contradict that structure, predictions start
@@ -34,7 +34,9 @@ public enum LabelWave {
     /// number of samples whose prediction differs between recorded epochs e and e + 1
     /// (1-based e + 1 and e + 2), so there is one entry fewer than epochs. Returns the epoch
     /// of the first strict local minimum of the moving average (the curve rises after it),
-    /// or nil while the curve has only fallen (no wave yet).
+    /// or nil while the curve has only fallen (no wave yet). The epoch is the last one of the
+    /// minimal average's window (what a run that stops early can know at that point), so it
+    /// can lag the raw minimum by up to k - 1 epochs; at most epochs - 1, never the last.
     public static func epoch(changes: [Int], k: Int = smoothing) -> Int? {
         let a = movingAverage(changes, k: k)
         guard a.count >= 2 else { return nil }
@@ -54,16 +56,16 @@ public enum LabelWave {
         /// The share of those that the final outputs (the final clean pass, else the last
         /// epoch) predict as their given label.
         public var fittedShare: Double
-        /// Memorization detected: a wave epoch before the last one, and fittedShare >= 1/2.
+        /// Memorization detected: a wave epoch, and fittedShare >= 1/2.
         public var detected: Bool
     }
 
     /// Checks `d` for memorization (one confident-learning decision; cheap next to an epoch).
     public static func memorization(_ d: TrainingDynamics) -> Memorization {
-        guard let w = epoch(changes: d.predictionChanges), w < d.epochs else {
+        guard let w = epoch(changes: d.predictionChanges) else {  // w <= epochs - 1 by construction
             return Memorization(waveEpoch: nil, flaggedAtWave: 0, fittedShare: 0, detected: false)
         }
-        let early = ConfidentLearning.findIssues(probabilities: d.meanProbabilities(epochs: 0..<w), given: d.given,
+        let early = ConfidentLearning.findIssues(probabilities: d.ruleProbabilities(.early), given: d.given,
                                                  numClasses: d.numClasses)
         let final = d.ruleProbabilities(.last), k = d.numClasses
         var fitted = 0
