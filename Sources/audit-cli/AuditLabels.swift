@@ -68,7 +68,9 @@ struct AuditLabels: ParsableCommand {
                 note("epoch \(log.epoch): train loss \(fmt(log.trainLoss, 4)), accuracy on the given labels \(fmt(100 * log.trainAccuracy, 2))%\(test), \(fmt(log.seconds, 1)) s")
             }
             rec.finish()
-            note(memorizationNote(rec.dynamics, window: options.window,
+            let memorization = LabelWave.memorization(rec.dynamics)
+            let window = rec.dynamics.resolvedWindow(options.window, memorization: memorization)
+            note(memorizationNote(rec.dynamics, memorization, window: options.window,
                                  decidedBy: options.ensemble > 1 ? "the ensemble's outputs" : options.folds >= 2 ? "the out-of-sample outputs" : nil))
             var extra: [(name: String, probabilities: [Float])] = []
             let issues: LabelIssues
@@ -83,10 +85,10 @@ struct AuditLabels: ParsableCommand {
                 extra.append(("ensemble_probabilities", avg))
                 issues = ConfidentLearning.findIssues(probabilities: avg, given: train.labels, numClasses: train.classNames.count, filter: options.filter)
             } else {
-                issues = LabelAudit.issues(rec.dynamics, window: options.window, rankBy: options.rankBy, filter: options.filter)
+                issues = LabelAudit.issues(rec.dynamics, window: window, rankBy: options.rankBy, filter: options.filter)
             }
             try FileIO.writeAtomically(out, text: labelIssuesCSV(issues, dataset: train, all: all))
-            try writeSoftTargets(train, issues, probabilities: extra.first?.probabilities ?? rec.dynamics.ruleProbabilities(options.window))
+            try writeSoftTargets(train, issues, probabilities: extra.first?.probabilities ?? rec.dynamics.ruleProbabilities(window))
             if let d = dynamicsOut {
                 try rec.dynamics.write(d, truth: nil, metadata: ["class_names": JSON.array(train.classNames.map { .string($0) }).serialized,
                                                                   "dynamics_pass": options.dynamics.rawValue], extra: extra)

@@ -88,8 +88,10 @@ struct LabelNoise: ParsableCommand {
             }
             rec.finish()
             try trainer.saveModel(joinPath(outDir, "noisy.safetensors"))  // before any further training: kept if that fails
-            var final = LabelAudit.issues(rec.dynamics, window: options.window, rankBy: options.rankBy, filter: options.filter)
-            var finalProbabilities = rec.dynamics.ruleProbabilities(options.window)
+            let memorization = LabelWave.memorization(rec.dynamics)  // with the final pass: the guard's verdict
+            let window = rec.dynamics.resolvedWindow(options.window, memorization: memorization)
+            var final = LabelAudit.issues(rec.dynamics, window: window, rankBy: options.rankBy, filter: options.filter)
+            var finalProbabilities = rec.dynamics.ruleProbabilities(window)
             let auditSeconds = monotonicSeconds() - t0
             let last = LabelAudit.report(rec.dynamics, noise: noisy, testAccuracy: reports.last!.testAccuracy, window: options.window, filter: options.filter)
             var extra: [(name: String, probabilities: [Float])] = []
@@ -151,7 +153,7 @@ struct LabelNoise: ParsableCommand {
             let bad = noisy.isMislabeled
             let finalSet = SetQuality(flagged: final.flagged, positives: bad)
             note("audit done in \(formatDuration(auditSeconds)) (decode, training, scoring)")
-            note(memorizationNote(rec.dynamics, window: options.window,
+            note(memorizationNote(rec.dynamics, memorization, window: options.window,
                                  decidedBy: options.ensemble > 1 ? "the ensemble's outputs" : options.folds >= 2 ? "the out-of-sample outputs" : nil))
 
             print("\nscores after epoch \(last.epoch) (flagged sets: confident learning's counts per class on the \(options.window.rawValue) window, ranked by the score)")
@@ -166,7 +168,7 @@ struct LabelNoise: ParsableCommand {
             let source = options.ensemble > 1 ? "ensemble" : options.folds >= 2 ? "out_of_sample" : "window"
             let decisionNote = options.ensemble > 1 ? "mean of \(options.ensemble) models' final flip-averaged passes, ranked by its self-confidence"
                 : options.folds >= 2 ? "\(options.folds)-fold out-of-sample outputs, ranked by their self-confidence"
-                : "\(options.window.rawValue) window\(options.window == .auto ? (LabelWave.memorization(rec.dynamics).detected ? " = early" : " = last") : ""), ranked by \(options.rankBy ?? "its self-confidence")"
+                : "\(options.window.rawValue) window\(options.window == .auto ? " = " + window.rawValue : ""), ranked by \(options.rankBy ?? "its self-confidence")"
             // The AUROC of the probabilities the decision used (with --window last: the final
             // flip-averaged clean pass), which the per-epoch table (the dynamics pass) does not show.
             let decisionAUROC = selfConfidenceAUROC(finalProbabilities)
@@ -188,7 +190,7 @@ struct LabelNoise: ParsableCommand {
                 ("decision_source", .string(source)),  // what "rule" decided on; rule_windows and final_scores are the audited run's
                 ("decision_auroc_self_confidence", .double(decisionAUROC)),
                 ("rule", setJSON(finalSet)),
-                ("memorization", memorizationJSON(rec.dynamics)),
+                ("memorization", memorizationJSON(rec.dynamics, memorization)),
                 ("rule_windows", .object(last.rule.map { ($0.window.rawValue, .object([("estimated", .int(Int64($0.estimated))), ("flagged", setJSON($0.set))])) })),
                 ("final_scores", .object(last.scores.map { ($0.name, .object([("auroc", .double($0.auroc)), ("flagged", setJSON($0.flaggedSet))])) })),
             ]
@@ -276,13 +278,6 @@ struct LabelNoise: ParsableCommand {
         }
         return s
     }
-}
-
-/// Index of the largest value (the first on ties).
-func argmax(_ row: ArraySlice<Float>) -> Int {
-    var best = row.startIndex
-    for i in row.indices where row[i] > row[best] { best = i }
-    return best - row.startIndex
 }
 
 func setJSON(_ s: SetQuality) -> JSON {

@@ -238,11 +238,10 @@ func applyLabelFile(_ path: String, to ds: inout Dataset, dropUnlisted: Bool = f
 /// What the prediction changes say about memorization, and which epochs `window` decides on,
 /// in one line for stderr (the user's question after a long run: can the decision be trusted?).
 /// `decidedBy` names what the decision uses instead of the window (ensemble, folds).
-func memorizationNote(_ d: TrainingDynamics, window: RuleWindow, decidedBy: String? = nil) -> String {
-    let m = LabelWave.memorization(d)
+func memorizationNote(_ d: TrainingDynamics, _ m: LabelWave.Memorization, window: RuleWindow, decidedBy: String? = nil) -> String {
     var s = "prediction changes per epoch: " + d.predictionChanges.map(String.init).joined(separator: " ")
     if let w = m.waveEpoch {
-        s += "; Label Wave epoch \(w) (changes rise after it); of the \(m.flaggedAtWave) samples flagged on epochs 1-\(w), \(fmt(100 * m.fittedShare, 1))% are now predicted as their given label"
+        s += "; Label Wave epoch \(w) (changes rise after it); of the \(m.flaggedAtWave) samples flagged on epochs 1-\(w), \(fmt(100 * m.fittedShare, 1))% are now predicted as their given label and the final pass flags \(m.flaggedAtEnd)"
         s += m.detected ? ": memorization detected" : ": no memorization"
     } else if d.predictionChanges.count < LabelWave.smoothing + 1 {
         s += "; too few epochs for a Label Wave epoch (it needs \(LabelWave.smoothing + 2)): no memorization check"
@@ -260,10 +259,10 @@ func memorizationNote(_ d: TrainingDynamics, window: RuleWindow, decidedBy: Stri
     return s
 }
 
-func memorizationJSON(_ d: TrainingDynamics) -> JSON {
-    let m = LabelWave.memorization(d)
+func memorizationJSON(_ d: TrainingDynamics, _ m: LabelWave.Memorization) -> JSON {
     return .object([("prediction_changes", .array(d.predictionChanges.map { .int(Int64($0)) })),
                     ("wave_epoch", m.waveEpoch.map { .int(Int64($0)) } ?? .null),
                     ("flagged_at_wave", .int(Int64(m.flaggedAtWave))), ("fitted_share", .double(m.fittedShare)),
+                    ("flagged_at_end", .int(Int64(m.flaggedAtEnd))),
                     ("detected", .bool(m.detected))])
 }

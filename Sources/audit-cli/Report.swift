@@ -101,16 +101,16 @@ struct ReportCommand: ParsableCommand {
                     note("epoch \(log.epoch)/\(cfg.epochs): loss \(fmt(log.trainLoss, 4))\(acc), \(fmt(log.seconds, 1)) s")
                 }
                 rec.finish()
-                ctx.issues = LabelAudit.issues(rec.dynamics, window: options.window, rankBy: options.rankBy, filter: options.filter)
                 let m = LabelWave.memorization(rec.dynamics)
-                let resolved = options.window == .auto ? (m.detected ? RuleWindow.early : .last) : options.window
+                let resolved = rec.dynamics.resolvedWindow(options.window, memorization: m)
+                ctx.issues = LabelAudit.issues(rec.dynamics, window: resolved, rankBy: options.rankBy, filter: options.filter)
                 let window: String
                 switch resolved {
                 case .last: window = "a final flip-averaged pass over the training images after training"
-                case .early: window = "the mean of the \(options.dynamics.rawValue)-pass probabilities of epochs 1-\(m.waveEpoch ?? rec.dynamics.epochs) \(m.waveEpoch == nil ? " (no Label Wave epoch: every epoch)" : " (the early-learning window\(m.detected ? "; the network memorized wrong labels after it" : ""))")"
+                case .early: window = "the mean of the \(options.dynamics.rawValue)-pass probabilities of epochs 1-\(m.waveEpoch ?? rec.dynamics.epochs) \(m.waveEpoch == nil ? "(no Label Wave epoch: every epoch)" : "(the early-learning window\(m.detected ? "; the network memorized wrong labels after it" : ""))")"
                 default: window = "the mean of the \(resolved == .all ? "every epoch's" : "later epochs'") \(options.dynamics.rawValue)-pass probabilities"
                 }
-                note(memorizationNote(rec.dynamics, window: options.window))
+                note(memorizationNote(rec.dynamics, m, window: options.window))
                 ctx.labelSource = window + (options.rankBy.map { ", ranked by \($0)" } ?? "")
                 ctx.trainProbabilities = rec.dynamics.finalCleanPass ?? rec.dynamics.ruleProbabilities(.last)
                 let modelPath = joinPath(out, "model.safetensors")

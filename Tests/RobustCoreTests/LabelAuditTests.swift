@@ -209,8 +209,11 @@ final class LabelAuditTests: XCTestCase {
         XCTAssertEqual(Set(LabelAudit.issues(m, window: .early).flagged), Set(80..<100).union(0..<4))
         XCTAssertEqual(check.flaggedAtWave, 24)
         XCTAssertEqual(check.fittedShare, 1, "the clean ones are predicted as their given label at the end too")
-        XCTAssertGreaterThan(check.fittedShare, 0.75, "the early window's flags are now predicted as their given labels")
+        XCTAssertEqual(check.flaggedAtEnd, 0, "the final outputs gave up every flag")
         XCTAssertTrue(check.detected)
+        XCTAssertEqual(m.resolvedWindow(.auto), .early)
+        XCTAssertEqual(m.resolvedWindow(.auto, memorization: check), .early)
+        XCTAssertEqual(m.resolvedWindow(.late), .late, "only auto resolves")
         XCTAssertEqual(m.ruleProbabilities(.auto), m.ruleProbabilities(.early))
         XCTAssertEqual(m.ruleProbabilities(.early), m.meanProbabilities(epochs: 0..<6))
         XCTAssertTrue(LabelAudit.issues(m, window: .last).flagged.isEmpty, "every given label fitted: the final outputs reject none")
@@ -234,8 +237,35 @@ final class LabelAuditTests: XCTestCase {
         XCTAssertEqual(dipCheck.waveEpoch, 7)
         XCTAssertLessThan(dipCheck.fittedShare, 0.5)
         XCTAssertFalse(dipCheck.detected)
+        XCTAssertEqual(dip.resolvedWindow(.auto), .last)
+        XCTAssertEqual(dip.resolvedWindow(.early, memorization: dipCheck), .early)
+
+        // a late start (what generated data did): for six epochs the network gets 20 clean
+        // samples wrong and half the mislabeled ones "right" by chance, then learns the data
+        // and rejects every wrong label. Its early window flags 20 clean samples and only 10
+        // of the 20 wrong ones; the 20 clean ones are fitted at the end, so two thirds of the
+        // early flags look memorized, but the final outputs still flag the 20 wrong labels:
+        // no memorization, and the final outputs decide.
+        let late = madeUpDynamics(wrongClean: [20, 20, 20, 20, 20, 20, 0, 0], fitted: [10, 10, 10, 10, 10, 10, 0, 0])
+        XCTAssertEqual(late.predictionChanges, [0, 0, 0, 0, 0, 30, 0])
+        let lateCheck = LabelWave.memorization(late)
+        XCTAssertEqual(lateCheck.waveEpoch, 6)
+        XCTAssertEqual(Set(LabelAudit.issues(late, window: .early).flagged), Set(0..<20).union(90..<100))
+        XCTAssertEqual(lateCheck.flaggedAtWave, 30)
+        XCTAssertEqual(lateCheck.fittedShare, 2.0 / 3, accuracy: 1e-12, "the fitted-share test alone would call this memorization")
+        XCTAssertEqual(lateCheck.flaggedAtEnd, 20)
+        XCTAssertFalse(lateCheck.detected, "the final outputs still flag two thirds as many as the early window")
+        XCTAssertEqual(Set(LabelAudit.issues(late, window: .auto).flagged), Set(80..<100))
         XCTAssertEqual(dip.ruleProbabilities(.auto), dip.ruleProbabilities(.last))
         XCTAssertGreaterThanOrEqual(Set(LabelAudit.issues(dip, window: .auto).flagged).intersection(80..<100).count, 18)
+    }
+
+    func testArgmaxIsRelativeToTheRowAndTakesTheFirstTie() {
+        let m: [Float] = [0.1, 0.7, 0.2,   0.4, 0.4, 0.2,   0, 0, 1]
+        XCTAssertEqual(argmax(m[3..<6]), 0, "the first of two equal maxima, counted from the row's start")
+        XCTAssertEqual(argmax(m[6..<9]), 2)
+        XCTAssertEqual(rowArgmax(m, width: 3), [1, 0, 2])
+        XCTAssertEqual(rowArgmax([-3, -1, -2], width: 3), [1], "negative logits")
     }
 
     func testDynamicsFileRoundTrips() throws {

@@ -141,8 +141,16 @@ public final class TrainingDynamics: @unchecked Sendable {
         case .early:
             let w = LabelWave.epoch(changes: predictionChanges) ?? epochs
             return meanProbabilities(epochs: 0..<w)  // w <= epochs - 1
-        case .auto: return ruleProbabilities(LabelWave.memorization(self).detected ? .early : .last)
+        case .auto: return ruleProbabilities(resolvedWindow(.auto))
         }
+    }
+
+    /// The window `w` decides on: `.auto` is `.early` when memorization is detected, else
+    /// `.last`; every other window is itself. Pass `memorization` when it is already known
+    /// (it costs one confident-learning decision).
+    public func resolvedWindow(_ w: RuleWindow, memorization: LabelWave.Memorization? = nil) -> RuleWindow {
+        guard w == .auto else { return w }
+        return (memorization ?? LabelWave.memorization(self)).detected ? .early : .last
     }
 
     /// Writes the per-sample, per-epoch quantities (each [epochs, count]), the mean

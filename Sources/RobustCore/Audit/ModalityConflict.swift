@@ -95,8 +95,7 @@ public enum ModalityConflict {
         var out: [Verdict: Int] = [.consistent: 0, .uncertain: 0, .conflict: 0]
         for i in claims.indices {
             let row = Array(probabilities[(i * k)..<((i + 1) * k)])
-            var best = 0
-            for j in 1..<k where row[j] > row[best] { best = j }
+            let best = argmax(row[...])
             let c = Int(claims[i])
             out[policy.verdict(predicted: best, confidence: row[best], claimed: c, claimedProbability: row[c]), default: 0] += 1
         }

@@ -41,3 +41,18 @@ func shiftedMoments(_ p: UnsafePointer<Float>, _ n: Int, shift: Float) -> (Doubl
     }
     return (s1, s2)
 }
+
+/// Index of the largest value, relative to the slice's start (the first on ties): the
+/// predicted class of one row of probabilities or logits.
+public func argmax(_ row: ArraySlice<Float>) -> Int {
+    precondition(!row.isEmpty, "argmax of an empty row")
+    var best = row.startIndex
+    for i in row.indices where row[i] > row[best] { best = i }
+    return best - row.startIndex
+}
+
+/// The arg max of each row of a row-major matrix `width` wide (the first on ties).
+public func rowArgmax(_ m: [Float], width k: Int) -> [Int32] {
+    precondition(k > 0 && m.count % k == 0, "rowArgmax: \(m.count) values are not rows of \(k)")
+    return stride(from: 0, to: m.count, by: k).map { Int32(argmax(m[$0..<($0 + k)])) }
+}

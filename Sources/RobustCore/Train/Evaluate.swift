@@ -104,11 +104,7 @@ public enum Evaluator {
                 q.withUnsafeMutableBufferPointer { softmax(flipped.data, $0.baseAddress!, rows: end - start, cols: k) }
                 for j in 0..<q.count { out.probabilities[start * k + j] = 0.5 * (out.probabilities[start * k + j] + q[j]) }
             }
-            for i in start..<end {
-                var best = 0
-                for j in 1..<k where out.probabilities[i * k + j] > out.probabilities[i * k + best] { best = j }
-                out.predicted.append(Int32(best))
-            }
+            for i in start..<end { out.predicted.append(Int32(argmax(out.probabilities[(i * k)..<(i * k + k)]))) }
         }
         return out
     }

@@ -225,10 +225,6 @@ public enum FusionEvaluator {
 
     /// The arg max of each row.
     public static func predicted(_ probs: [Float], classes k: Int) -> [Int32] {
-        stride(from: 0, to: probs.count, by: k).map { o in
-            var best = 0
-            for j in 1..<k where probs[o + j] > probs[o + best] { best = j }
-            return Int32(best)
-        }
+        rowArgmax(probs, width: k)
     }
 }

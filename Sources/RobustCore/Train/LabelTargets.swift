@@ -66,11 +66,7 @@ public final class LabelTargets: @unchecked Sendable {
 
     /// The arg max of each target row: the label a hard relabeling would give.
     public var hardLabels: [Int32] {
-        (0..<count).map { i in
-            var best = 0
-            for j in 1..<numClasses where values[i * numClasses + j] > values[i * numClasses + best] { best = j }
-            return Int32(best)
-        }
+        rowArgmax(values, width: numClasses)
     }
 
     /// Whether the targets move during `epoch` (0-based): self-adaptive and past its start.
