@@ -42,6 +42,16 @@ static geom geometry(int h, int w, int stride) {
 
 long rk_conv3x3_packed_count(int cin, int h, int w, int stride) { return cin * geometry(h, w, stride).chan + 16; }
 
+/* d[j] = s[2 j] for j < n. The direct kernels run on AVX2 machines only, so their packing
+ * may use the vector gather; the scalar loop keeps this file portable. */
+static inline void gather2(float *d, const float *s, long n) {
+#if defined(__x86_64__)
+    rk_gather_stride2_avx2(d, s, n);
+#else
+    for (long j = 0; j < n; j++) d[j] = s[2 * j];
+#endif
+}
+
 void rk_conv3x3_pack(const float *x, long channel_stride, int cin, int h, int w, int stride, float *xp) {
     const geom g = geometry(h, w, stride);
     for (int ci = 0; ci < cin; ci++) {
@@ -57,15 +67,28 @@ void rk_conv3x3_pack(const float *x, long channel_stride, int cin, int h, int w,
             memset(d + (h + 1) * wp + 1, 0, (size_t)wp * sizeof(float));  /* bottom row */
             continue;
         }
-        /* plane (a, b) holds P[2i + a][2j + b], P[r][c] = x[r - 1][c - 1] (zero outside) */
+        /* plane (a, b) holds P[2i + a][2j + b], P[r][c] = x[r - 1][c - 1] (zero outside), rows
+         * of wq = wo + 1. Column parity b = 1 reads x columns 2j (valid for j < wo); b = 0 has
+         * the left border at j = 0, then x columns 2j - 1 for j = 1 .. min(wo, w / 2). Each
+         * valid row is one stride-2 gather (the per-element bounds test kept it scalar; with
+         * the 1x1 shortcut's gather below, width-16 single-image latency 0.947x, A/B in
+         * bench/results/perf/ab-pack-gather.txt). */
+        const long odd = w / 2 < g.wo ? w / 2 : g.wo;
         for (int a = 0; a < 2; a++)
             for (int b = 0; b < 2; b++) {
                 float *q = d + (2 * a + b) * g.sub;
                 for (long i = 0; i <= g.ho; i++) {
                     const long r = 2 * i + a - 1;
-                    for (long j = 0; j <= g.wo; j++) {
-                        const long c = 2 * j + b - 1;
-                        q[i * g.wq + j] = (r >= 0 && r < h && c >= 0 && c < w) ? s[r * w + c] : 0.0f;
+                    float *row = q + i * g.wq;
+                    if (r < 0 || r >= h) {
+                        memset(row, 0, (size_t)(g.wo + 1) * sizeof(float));
+                    } else if (b == 1) {
+                        gather2(row, s + r * w, g.wo);
+                        row[g.wo] = 0;
+                    } else {
+                        row[0] = 0;
+                        gather2(row + 1, s + r * w + 1, odd);
+                        for (long j = odd + 1; j <= g.wo; j++) row[j] = 0;
                     }
                 }
             }

@@ -60,9 +60,24 @@ static void im2col_bounded(const float *x, int h, int w, int k, int stride, int 
 
 void rk_im2col_channel(const float *x, int h, int w, int k, int stride, int pad, float *col, long ld,
                        int use_avx2) {
-    (void)use_avx2;  /* used by the bounded path only: stride-2 rows come from split planes here */
+    /* use_avx2: the strided 1x1 and the bounded path gather with it; stride-2 rows of the
+     * padded path come from split planes */
     const int ho = (h + 2 * pad - k) / stride + 1, wo = (w + 2 * pad - k) / stride + 1;
     if (ho <= 0 || wo <= 0) return;
+    if (k == 1 && pad == 0) {
+        /* a strided 1x1 (the projection shortcuts): each output row is one gather, no padded
+         * copy of the whole plane first */
+        for (int oy = 0; oy < ho; oy++) {
+            const float *s = x + (long)oy * stride * w;
+            float *d = col + (long)oy * wo;
+            if (stride == 2 && use_avx2) {
+                rk_gather_stride2_avx2(d, s, wo);
+            } else {
+                for (int ox = 0; ox < wo; ox++) d[ox] = s[(long)ox * stride];
+            }
+        }
+        return;
+    }
     const int hp = h + 2 * pad, wp = w + 2 * pad;
     /* A kernel larger than the padded plane (only at stride > 1 does ho come out 1 there, the
      * division truncating towards zero): the padded path's taps would read past it. */

@@ -33,7 +33,7 @@ final class ConvolutionTests: XCTestCase {
         // stride-2 5x5 and a stride 3 (neither stride 1 nor 2 in the padded path)
         for (k, stride, pad, h) in [(3, 1, 1, 6), (3, 2, 1, 7), (1, 2, 0, 6), (1, 1, 0, 5), (3, 1, 0, 6),
                                     (3, 1, 1, 1), (3, 1, 1, 2), (5, 1, 2, 1), (5, 1, 2, 3), (3, 2, 1, 1),
-                                    (3, 2, 1, 32), (3, 2, 1, 19), (1, 2, 0, 34),
+                                    (3, 2, 1, 32), (3, 2, 1, 19), (1, 2, 0, 34), (1, 2, 0, 7), (1, 2, 0, 35), (1, 3, 0, 10),
                                     (3, 1, 1, 64), (3, 2, 1, 65), (5, 2, 2, 9), (3, 3, 1, 10)] {
             let n = 5, cin = 3, cout = 4
             let conv = Conv2d("c", cin: cin, cout: cout, k: k, stride: stride, pad: pad, workspace: Workspace())

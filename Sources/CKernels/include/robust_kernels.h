@@ -67,13 +67,15 @@ void rk_scatter_add_stride2_avx2(float *dst, const float *src, long count);
 /* im2col of one channel of one image x[h][w]: the k*k rows (ky, kx) of the column matrix,
  * row r at col + r * ld, each (h + 2 pad - k)/stride + 1 rows of (w + 2 pad - k)/stride + 1
  * outputs, zero where the tap falls on padding. Portable C; use_avx2 (only where
- * rk_cpu_has_avx2_fma() returned 1) gathers stride-2 rows with rk_gather_stride2_avx2. */
+ * rk_cpu_has_avx2_fma() returned 1) gathers stride-2 rows with rk_gather_stride2_avx2 (a
+ * strided 1x1 without padding reads x directly, row by row). */
 void rk_im2col_channel(const float *x, int h, int w, int k, int stride, int pad, float *col, long ld,
                        int use_avx2);
 
 /* Direct 3x3 convolution, padding 1, stride 1 or 2, of one image (conv3x3_avx2.c).
- * rk_conv3x3_pack (portable C) copies channels [0, cin) of x[h][w] (channels `channel_stride`
- * floats apart) into xp as zero-bordered planes (stride 2: four parity planes per channel),
+ * rk_conv3x3_pack copies channels [0, cin) of x[h][w] (channels `channel_stride` floats
+ * apart) into xp as zero-bordered planes (stride 2: four parity planes per channel, their
+ * rows gathered with rk_gather_stride2_avx2 on x86-64: call it where AVX2 is present),
  * then 16 zeros; xp holds rk_conv3x3_packed_count(cin, h, w, stride) floats.
  * rk_conv3x3_avx2 then writes
  * y[co][ho][wo] = sum over ci, ky, kx of A[co][ci][ky][kx] x[ci][stride oy + ky - 1][stride ox + kx - 1]
