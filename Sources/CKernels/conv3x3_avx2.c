@@ -42,17 +42,18 @@ static geom geometry(int h, int w, int stride) {
 
 long rk_conv3x3_packed_count(int cin, int h, int w, int stride) { return cin * geometry(h, w, stride).chan + 16; }
 
-/* d[j] = s[2 j] for j < n. The direct kernels run on AVX2 machines only, so their packing
- * may use the vector gather; the scalar loop keeps this file portable. */
-static inline void gather2(float *d, const float *s, long n) {
+/* d[j] = s[2 j] for j < n: the vector gather where the caller says AVX2 is present. */
+static inline void gather2(float *d, const float *s, long n, int use_avx2) {
 #if defined(__x86_64__)
-    rk_gather_stride2_avx2(d, s, n);
-#else
-    for (long j = 0; j < n; j++) d[j] = s[2 * j];
+    if (use_avx2) {
+        rk_gather_stride2_avx2(d, s, n);
+        return;
+    }
 #endif
+    for (long j = 0; j < n; j++) d[j] = s[2 * j];
 }
 
-void rk_conv3x3_pack(const float *x, long channel_stride, int cin, int h, int w, int stride, float *xp) {
+void rk_conv3x3_pack(const float *x, long channel_stride, int cin, int h, int w, int stride, float *xp, int use_avx2) {
     const geom g = geometry(h, w, stride);
     for (int ci = 0; ci < cin; ci++) {
         const float *s = x + ci * channel_stride;
@@ -71,7 +72,7 @@ void rk_conv3x3_pack(const float *x, long channel_stride, int cin, int h, int w,
          * of wq = wo + 1. Column parity b = 1 reads x columns 2j (valid for j < wo); b = 0 has
          * the left border at j = 0, then x columns 2j - 1 for j = 1 .. min(wo, w / 2). Each
          * valid row is one stride-2 gather (the per-element bounds test kept it scalar; with
-         * the 1x1 shortcut's gather below, width-16 single-image latency 0.947x, A/B in
+         * the 1x1 shortcut's gather in im2col.c, width-16 single-image latency 0.947x, A/B in
          * bench/results/perf/ab-pack-gather.txt). */
         const long odd = w / 2 < g.wo ? w / 2 : g.wo;
         for (int a = 0; a < 2; a++)
@@ -83,11 +84,11 @@ void rk_conv3x3_pack(const float *x, long channel_stride, int cin, int h, int w,
                     if (r < 0 || r >= h) {
                         memset(row, 0, (size_t)(g.wo + 1) * sizeof(float));
                     } else if (b == 1) {
-                        gather2(row, s + r * w, g.wo);
+                        gather2(row, s + r * w, g.wo, use_avx2);
                         row[g.wo] = 0;
                     } else {
                         row[0] = 0;
-                        gather2(row + 1, s + r * w + 1, odd);
+                        gather2(row + 1, s + r * w + 1, odd, use_avx2);
                         for (long j = odd + 1; j <= g.wo; j++) row[j] = 0;
                     }
                 }

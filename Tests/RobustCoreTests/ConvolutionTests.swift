@@ -112,7 +112,9 @@ final class ConvolutionTests: XCTestCase {
                                              (8, 12, 16, 16, 1, 1), (4, 5, 3, 7, 3, 1), (2, 1, 5, 1, 1, 1), (7, 19, 6, 15, 4, 1),
                                              (3, 4, 1, 1, 1, 2), (5, 13, 7, 7, 1, 2), (16, 6, 8, 8, 2, 2), (8, 12, 16, 16, 1, 2),
                                              (4, 5, 3, 8, 3, 2), (7, 19, 9, 15, 2, 2), (2, 3, 2, 5, 1, 2),
-                                             (9, 40, 4, 4, 1, 1), (6, 33, 5, 6, 2, 2)] {
+                                             (9, 40, 4, 4, 1, 1), (6, 33, 5, 6, 2, 2),
+                                             // stride-2 rows long enough for the pack's vector gather (9+ a row)
+                                             (4, 5, 3, 18, 1, 2), (5, 7, 9, 19, 2, 2), (3, 17, 20, 35, 1, 2)] {
             let conv = Conv2d("c", cin: cin, cout: cout, k: 3, stride: stride, pad: 1, workspace: Workspace())
             for i in 0..<conv.weight.value.count { conv.weight.value[i] = rng.normal() }
             let x = Tensor([cin, n, h, w])

@@ -73,16 +73,17 @@ void rk_im2col_channel(const float *x, int h, int w, int k, int stride, int pad,
                        int use_avx2);
 
 /* Direct 3x3 convolution, padding 1, stride 1 or 2, of one image (conv3x3_avx2.c).
- * rk_conv3x3_pack copies channels [0, cin) of x[h][w] (channels `channel_stride` floats
- * apart) into xp as zero-bordered planes (stride 2: four parity planes per channel, their
- * rows gathered with rk_gather_stride2_avx2 on x86-64: call it where AVX2 is present),
+ * rk_conv3x3_pack (portable C) copies channels [0, cin) of x[h][w] (channels `channel_stride`
+ * floats apart) into xp as zero-bordered planes (stride 2: four parity planes per channel,
+ * their rows gathered with rk_gather_stride2_avx2 when use_avx2 is 1: only where
+ * rk_cpu_has_avx2_fma() returned 1),
  * then 16 zeros; xp holds rk_conv3x3_packed_count(cin, h, w, stride) floats.
  * rk_conv3x3_avx2 then writes
  * y[co][ho][wo] = sum over ci, ky, kx of A[co][ci][ky][kx] x[ci][stride oy + ky - 1][stride ox + kx - 1]
  * (zero outside x), ho = (h - 1)/stride + 1 and wo likewise, for co in [0, M) (A: M rows of
  * 9 cin floats; y: rows `ldy` floats apart, overwritten; nothing else written). */
 long rk_conv3x3_packed_count(int cin, int h, int w, int stride);
-void rk_conv3x3_pack(const float *x, long channel_stride, int cin, int h, int w, int stride, float *xp);
+void rk_conv3x3_pack(const float *x, long channel_stride, int cin, int h, int w, int stride, float *xp, int use_avx2);
 void rk_conv3x3_avx2(long M, int cin, int h, int w, int stride, const float *A, const float *xp, float *y, long ldy);
 /* The same convolution with the output channels in the vector lanes (conv3x3_cvec_avx2.c): no
  * lanes spent on border columns. rk_conv3x3_cvec_weights (portable C) lays out A (M rows of 9

@@ -19,9 +19,10 @@
 //   memorized in a small-data run, 95% after full memorization;
 // - the final outputs flag fewer than half as many samples as F: the final pass gave up
 //   most of the early window's flags. This catches the early window that learned little:
-//   its flags are then mostly clean samples the final model fits (51-56% fitted on generated
-//   data), but the final model still rejects the wrong labels (it flagged 0.73-0.76 times as
-//   many; 0.45 at that 44% memorization, 0 after full memorization).
+//   its flags are then mostly clean samples the final model fits (51-64% fitted on generated
+//   data), but the final model still rejects the wrong labels (it flagged 0.58-0.76 times as
+//   many; 0.45 at that 44% memorization, 0 after full memorization). Both counts use the
+//   default by-class filter, whatever --filter the decision uses.
 // Neither alone separates the measured runs; an early window that over-flags more than twice
 // the wrong labels with mostly clean images could still fool both.
 

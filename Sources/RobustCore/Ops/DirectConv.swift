@@ -61,7 +61,7 @@ extension Conv2d {
         let blocks = (cout + rows - 1) / rows
         let parts = Int(flopsPerImage) < minParallelFlops ? 1 : min(Threads.count, blocks)
         for n in 0..<g.n {
-            Profiler.measure("conv.direct.pack") { rk_conv3x3_pack(xp + n * planeIn, g.n * planeIn, c, h, wd, st, xpad) }
+            Profiler.measure("conv.direct.pack") { rk_conv3x3_pack(xp + n * planeIn, g.n * planeIn, c, h, wd, st, xpad, Kernels.avx2 ? 1 : 0) }
             Profiler.measure(epilogue == nil ? "conv.direct" : "conv.direct+bn", flops: flopsPerImage) {
                 parallelFor(parts) { t in
                     let r0 = min(cout, rows * (blocks * t / parts)), r1 = min(cout, rows * (blocks * (t + 1) / parts))
