@@ -42,17 +42,6 @@ static geom geometry(int h, int w, int stride) {
 
 long rk_conv3x3_packed_count(int cin, int h, int w, int stride) { return cin * geometry(h, w, stride).chan + 16; }
 
-/* d[j] = s[2 j] for j < n: the vector gather where the caller says AVX2 is present. */
-static inline void gather2(float *d, const float *s, long n, int use_avx2) {
-#if defined(__x86_64__)
-    if (use_avx2) {
-        rk_gather_stride2_avx2(d, s, n);
-        return;
-    }
-#endif
-    for (long j = 0; j < n; j++) d[j] = s[2 * j];
-}
-
 void rk_conv3x3_pack(const float *x, long channel_stride, int cin, int h, int w, int stride, float *xp, int use_avx2) {
     const geom g = geometry(h, w, stride);
     for (int ci = 0; ci < cin; ci++) {
@@ -84,11 +73,11 @@ void rk_conv3x3_pack(const float *x, long channel_stride, int cin, int h, int w,
                     if (r < 0 || r >= h) {
                         memset(row, 0, (size_t)(g.wo + 1) * sizeof(float));
                     } else if (b == 1) {
-                        gather2(row, s + r * w, g.wo, use_avx2);
+                        rk_gather_strided(row, s + r * w, g.wo, 2, use_avx2);
                         row[g.wo] = 0;
                     } else {
                         row[0] = 0;
-                        gather2(row + 1, s + r * w + 1, odd, use_avx2);
+                        rk_gather_strided(row + 1, s + r * w + 1, odd, 2, use_avx2);
                         for (long j = odd + 1; j <= g.wo; j++) row[j] = 0;
                     }
                 }

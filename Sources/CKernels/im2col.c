@@ -46,10 +46,8 @@ static void im2col_bounded(const float *x, int h, int w, int k, int stride, int 
                     const float *s = x + (long)iy * w + (long)lo * stride + shift;
                     if (stride == 1) {
                         memcpy(d + lo, s, sizeof(float) * (size_t)(hi - lo));
-                    } else if (stride == 2 && use_avx2) {
-                        rk_gather_stride2_avx2(d + lo, s, hi - lo);
                     } else {
-                        for (int ox = lo; ox < hi; ox++) d[ox] = s[(ox - lo) * stride];
+                        rk_gather_strided(d + lo, s, hi - lo, stride, use_avx2);
                     }
                 }
                 for (int ox = hi; ox < wo; ox++) d[ox] = 0;
@@ -67,15 +65,7 @@ void rk_im2col_channel(const float *x, int h, int w, int k, int stride, int pad,
     if (k == 1 && pad == 0) {
         /* a strided 1x1 (the projection shortcuts): each output row is one gather, no padded
          * copy of the whole plane first */
-        for (int oy = 0; oy < ho; oy++) {
-            const float *s = x + (long)oy * stride * w;
-            float *d = col + (long)oy * wo;
-            if (stride == 2 && use_avx2) {
-                rk_gather_stride2_avx2(d, s, wo);
-            } else {
-                for (int ox = 0; ox < wo; ox++) d[ox] = s[(long)ox * stride];
-            }
-        }
+        for (int oy = 0; oy < ho; oy++) rk_gather_strided(col + (long)oy * wo, x + (long)oy * stride * w, wo, stride, use_avx2);
         return;
     }
     const int hp = h + 2 * pad, wp = w + 2 * pad;

@@ -1,7 +1,17 @@
-/* Stride-2 gather and scatter-add for im2col/col2im rows (robust_kernels.h): the scalar loops
+/* Stride-2 gather and scatter-add for im2col/col2im rows, and rk_gather_strided, the one place that picks the vector gather or the scalar loop (robust_kernels.h): the scalar loops
  * compile to one element at a time; here eight at a time, even elements split off and back
  * with in-lane shuffles and a cross-lane permute. */
 #include "robust_kernels.h"
+
+void rk_gather_strided(float *dst, const float *src, long count, int stride, int use_avx2) {
+#if defined(__x86_64__)
+    if (stride == 2 && use_avx2) {
+        rk_gather_stride2_avx2(dst, src, count);
+        return;
+    }
+#endif
+    for (long i = 0; i < count; i++) dst[i] = src[i * stride];
+}
 
 #if defined(__x86_64__)
 #include "avx2.h"

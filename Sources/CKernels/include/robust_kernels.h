@@ -62,6 +62,9 @@ void rk_sgemm_small_avx2(long M, long N, long K, const float *A, long lda, const
  * scalar loop would touch (src[2 count - 2], dst[2 count - 2]); the scatter rewrites the odd
  * elements in between unchanged (x + 0). */
 void rk_gather_stride2_avx2(float *dst, const float *src, long count);
+/* dst[i] = src[i stride] for i in [0, count): rk_gather_stride2_avx2 for stride 2 when
+ * use_avx2 is 1 (only where rk_cpu_has_avx2_fma() returned 1), else a scalar loop. */
+void rk_gather_strided(float *dst, const float *src, long count, int stride, int use_avx2);
 void rk_scatter_add_stride2_avx2(float *dst, const float *src, long count);
 
 /* im2col of one channel of one image x[h][w]: the k*k rows (ky, kx) of the column matrix,
