@@ -74,6 +74,15 @@ grep -q '^all ' "$T/al.out" || fail "no per-class summary on stdout"
 "$CLI" audit-labels --data "$T/data" --no-test --model "$T/ln/noisy.safetensors" --labels "$T/ln/noise.csv" --flip-tta \
     --out "$T/relabel.csv" > /dev/null 2> "$T/m.err" || { cat "$T/m.err"; fail "audit-labels --model --labels failed"; }
 head -1 "$T/relabel.csv" | grep -q '^rank,index,path' || fail "no CSV from audit-labels --model"
+# more test-time views: another ranking of the same model (shifted views), and a bad count refused
+"$CLI" audit-labels --data "$T/data" --no-test --model "$T/ln/noisy.safetensors" --labels "$T/ln/noise.csv" --views 6 \
+    --out "$T/relabel6.csv" --all > /dev/null 2> "$T/m6.err" || { cat "$T/m6.err"; fail "audit-labels --views 6 failed"; }
+"$CLI" audit-labels --data "$T/data" --no-test --model "$T/ln/noisy.safetensors" --labels "$T/ln/noise.csv" --flip-tta \
+    --out "$T/relabel2.csv" --all > /dev/null 2>&1 || fail "audit-labels --flip-tta --all failed"
+[ "$(wc -l < "$T/relabel6.csv")" = "$(wc -l < "$T/relabel2.csv")" ] || fail "--views 6 scored another number of samples"
+cmp -s "$T/relabel6.csv" "$T/relabel2.csv" && fail "--views 6 gave the same scores as --flip-tta"
+if "$CLI" eval --model "$T/ln/noisy.safetensors" --data "$T/data" --views 3 > /dev/null 2> "$T/v3.err"; then fail "--views 3 accepted"; fi
+grep -q "views must be one of 1, 2, 4, 6" "$T/v3.err" || fail "--views 3: unclear error"
 # soft relabeling: targets from the audit, a model trained on them
 "$CLI" audit-labels --data "$T/data" --no-test --model "$T/ln/noisy.safetensors" --labels "$T/ln/noise.csv" \
     --out "$T/soft.csv" --targets-out "$T/targets.safetensors" --teacher-weight 0.5 > /dev/null 2> "$T/st.err" || { cat "$T/st.err"; fail "audit-labels --targets-out failed"; }

@@ -21,7 +21,7 @@ struct AuditLabels: ParsableCommand {
     var targetsOut: String?
     @Option(help: "With --targets-out: weight of the model's probabilities in the unflagged samples' targets (0: one-hot; above 0: distillation).")
     var teacherWeight: Float = 0
-    @Flag(help: "With --model: average each image's outputs with its mirror image's.") var flipTta = false
+    @Flag(help: "With --model: average each image's outputs with its mirror image's (--views 2; without either, --model runs one view).") var flipTta = false
     @Option(help: "Decide on stored probabilities instead of a model: FILE.safetensors[:TENSOR] (default tensor: probabilities), [N, K] rows in the dataset's order, from any model (as cleanlab's pred_probs).")
     var probabilities: String?
     @Option(help: "With --ensemble: save each extra member's model as PREFIX-K.safetensors (K = 2...N).") var membersOut: String?
@@ -67,7 +67,7 @@ struct AuditLabels: ParsableCommand {
                 let test = log.testAccuracy.map { ", test accuracy " + fmt(100 * $0, 2) + "%" } ?? ""
                 note("epoch \(log.epoch): train loss \(fmt(log.trainLoss, 4)), accuracy on the given labels \(fmt(100 * log.trainAccuracy, 2))%\(test), \(fmt(log.seconds, 1)) s")
             }
-            rec.finish()
+            rec.finish(views: options.finalViews)
             let memorization = LabelWave.memorization(rec.dynamics)
             let window = rec.dynamics.resolvedWindow(options.window, memorization: memorization)
             note(memorizationNote(rec.dynamics, memorization, window: options.window,
@@ -79,7 +79,7 @@ struct AuditLabels: ParsableCommand {
                 extra.append(("oos_probabilities", oos))
                 issues = ConfidentLearning.findIssues(probabilities: oos, given: train.labels, numClasses: train.classNames.count, filter: options.filter)
             } else if options.ensemble > 1 {
-                let avg = try ensembleProbabilities(train, config: cfg, members: options.ensemble,
+                let avg = try ensembleProbabilities(train, config: cfg, members: options.ensemble, views: options.finalViews,
                                                     audited: rec.dynamics.ruleProbabilities(.last),
                                                     modelPath: memberModelPath)
                 extra.append(("ensemble_probabilities", avg))
@@ -108,7 +108,7 @@ struct AuditLabels: ParsableCommand {
             guard info.classNames == train.classNames else {
                 throw RobustError.invalidArgument("\(path): the model's classes \(info.classNames) are not the data's \(train.classNames)")
             }
-            tables.append(Evaluator.predict(m, train, normalization: info.normalization, flipAveraging: flipTta).probabilities)
+            tables.append(Evaluator.predict(m, train, normalization: info.normalization, views: options.views ?? (flipTta ? 2 : 1)).probabilities)
         }
         try decide(train, probabilities: AuditEnsemble.average(tables), source: paths.joined(separator: ","))
     }

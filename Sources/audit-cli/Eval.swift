@@ -13,10 +13,16 @@ struct Eval: ParsableCommand {
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
     @Flag(help: "Test-time augmentation: average each image's prediction with its mirror image's (2x the compute).")
     var flipTta = false
+    @Option(help: "Test-time views to average: 1, 2 (as --flip-tta), 4 or 6 (and both shifted by (2,2), then (-2,-2) pixels); each view is one more pass.")
+    var views: Int?
 
     func validate() throws {
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
         if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1") }
+        if let v = views, !TestTimeViews.supported.contains(v) {
+            throw ValidationError("--views must be one of \(TestTimeViews.supported.map(String.init).joined(separator: ", "))")
+        }
+        if flipTta && views != nil && views != 2 { throw ValidationError("--flip-tta is --views 2: give one of them") }
     }
 
     func run() throws {
@@ -24,7 +30,7 @@ struct Eval: ParsableCommand {
         try reportingErrors {
             let (_, net, info, _, test) = try loadModelAndTestSet(model: model, data: data)
             let t0 = monotonicSeconds()
-            let p = Evaluator.predict(net, test, normalization: info.normalization, batchSize: batchSize, flipAveraging: flipTta)
+            let p = Evaluator.predict(net, test, normalization: info.normalization, batchSize: batchSize, views: views ?? (flipTta ? 2 : 1))
             let secs = monotonicSeconds() - t0
             if let path = predictions {
                 var csv = "source,label,predicted," + info.classNames.map { "p_" + $0 }.joined(separator: ",") + "\n"

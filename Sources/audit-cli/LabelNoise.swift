@@ -86,7 +86,7 @@ struct LabelNoise: ParsableCommand {
                     cleanProbabilities = rec.dynamics.ruleProbabilities(options.window)
                 }
             }
-            rec.finish()
+            rec.finish(views: options.finalViews)
             try trainer.saveModel(joinPath(outDir, "noisy.safetensors"))  // before any further training: kept if that fails
             let memorization = LabelWave.memorization(rec.dynamics)  // with the final pass: the guard's verdict
             let window = rec.dynamics.resolvedWindow(options.window, memorization: memorization)
@@ -128,7 +128,7 @@ struct LabelNoise: ParsableCommand {
                 func trueClassAccuracy(_ p: [Float]) -> Double {
                     Double((0..<train.count).filter { argmax(p[($0 * k)..<($0 * k + k)]) == Int(noisy.truth[$0]) }.count) / Double(train.count)
                 }
-                let avg = try ensembleProbabilities(noisyTrain, config: cfg, members: options.ensemble, audited: singleProbabilities,
+                let avg = try ensembleProbabilities(noisyTrain, config: cfg, members: options.ensemble, views: options.finalViews, audited: singleProbabilities,
                                                     modelPath: { joinPath(outDir, "member-\($0 + 1).safetensors") })
                 extra.append(("ensemble_probabilities", avg))
                 let (issues, q, a) = decide(avg)
@@ -166,11 +166,11 @@ struct LabelNoise: ParsableCommand {
                 print("rule on the \(r.window.rawValue) window: estimated \(r.estimated), flagged \(r.set.flagged), precision \(fmt(r.set.precision, 3)), recall \(fmt(r.set.recall, 3)), F1 \(fmt(r.set.f1, 3))")
             }
             let source = options.ensemble > 1 ? "ensemble" : options.folds >= 2 ? "out_of_sample" : "window"
-            let decisionNote = options.ensemble > 1 ? "mean of \(options.ensemble) models' final flip-averaged passes, ranked by its self-confidence"
+            let decisionNote = options.ensemble > 1 ? "mean of \(options.ensemble) models' final \(options.finalPassAdjective) passes, ranked by its self-confidence"
                 : options.folds >= 2 ? "\(options.folds)-fold out-of-sample outputs, ranked by their self-confidence"
                 : "\(options.window.rawValue) window\(options.window == .auto ? " = " + window.rawValue : ""), ranked by \(options.rankBy ?? "its self-confidence")"
             // The AUROC of the probabilities the decision used (with --window last: the final
-            // flip-averaged clean pass), which the per-epoch table (the dynamics pass) does not show.
+            // clean pass over --views views), which the per-epoch table (the dynamics pass) does not show.
             let decisionAUROC = selfConfidenceAUROC(finalProbabilities)
             print("decision (\(decisionNote)): self-confidence AUROC \(fmt(decisionAUROC, 4)); flagged \(finalSet.flagged) (true \(finalSet.positives)), precision \(fmt(finalSet.precision, 3)), recall \(fmt(finalSet.recall, 3)), F1 \(fmt(finalSet.f1, 3))")
 
@@ -180,6 +180,7 @@ struct LabelNoise: ParsableCommand {
                 ("train_config", .object([("width", .int(Int64(cfg.width))), ("epochs", .int(Int64(cfg.epochs))),
                                           ("seed", .int(Int64(bitPattern: cfg.seed))), ("label_smoothing", .double(Double(cfg.labelSmoothing))),
                                           ("dynamics_pass", .string(options.dynamics.rawValue)),
+                                          ("final_pass_views", .int(Int64(options.finalViews))),
                                           ("self_adaptive_from", .int(Int64(correction.selfAdaptiveFrom))),
                                           ("self_adaptive_momentum", .double(Double(correction.selfAdaptiveMomentum))), ("window", .string(options.window.rawValue)), ("rank_by", .string(options.rankBy ?? "self_confidence")),
                                           ("filter", .string(options.filter.rawValue))])),

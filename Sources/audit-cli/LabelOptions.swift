@@ -10,16 +10,18 @@ struct LabelTrainingOptions: ParsableArguments {
     @Option(help: "Random seed (initialization, order, augmentation).") var seed: UInt64 = 0
     @Option(help: "Where the dynamics come from: eval (a clean pass over the training set after each epoch) or train (the training step's own logits, free).")
     var dynamics: DynamicsPass = .eval
-    @Option(help: "Epochs whose softmax outputs the rate-free rule uses: all (their mean), late (the mean of the later half), last (a final clean pass with flip averaging), early (the mean up to the Label Wave epoch, where prediction changes first rise again) or auto: last, unless the network memorized the wrong labels after the early window, then early.")
+    @Option(help: "Epochs whose softmax outputs the rate-free rule uses: all (their mean), late (the mean of the later half), last (a final clean pass averaged over --views test-time views), early (the mean up to the Label Wave epoch, where prediction changes first rise again) or auto: last, unless the network memorized the wrong labels after the early window, then early.")
     var window: RuleWindow = .auto
     @Option(help: "Score the rule ranks by within each class (default: the window's self-confidence, 1 - p(given)): \(LabelScores.names.joined(separator: ", ")).")
     var rankBy: String?
     @Option(help: "Also compute out-of-sample probabilities by K-fold cross-validation (K more trainings on (K-1)/K of the data); the decision then uses them (ranked by self-confidence).")
     var folds = 0
-    @Option(help: "Members of the auditor: N >= 2 trains N-1 more models on the same labels with other seeds and averages their flip-averaged outputs with the audited run's; the decision and soft targets then use the average.")
+    @Option(help: "Members of the auditor: N >= 2 trains N-1 more models on the same labels with other seeds and averages their final passes' outputs (--views) with the audited run's; the decision and soft targets then use the average.")
     var ensemble = 1
     @Option(help: "How the rule picks the samples it flags from the confident joint: by-class (each class's estimated count, lowest self-confidence first), by-noise-rate (each class pair's count, largest margin towards the other class: cleanlab's default; better for structured noise) or both.")
     var filter: PruneFilter = .byClass
+    @Option(help: "Test-time views the final clean pass (the last window) averages: 1 (the image), 2 (and its mirror image; the default), 4 or 6 (and both shifted by (2,2), then (-2,-2) pixels). Each view is one more pass over the training set.")
+    var views: Int?
     @Option(help: "Only these classes, comma-separated (e.g. cat,dog).") var classes: String?
     @Option(help: "Batch size.") var batchSize = 128
     @Option(help: "Peak learning rate.") var lr: Float = 0.1
@@ -40,7 +42,10 @@ struct LabelTrainingOptions: ParsableArguments {
             throw ValidationError("--rank-by ranks a single run's dynamics: with --ensemble or --folds the decision ranks by the self-confidence of their probabilities")
         }
         if ensemble > 1 && window != .last && window != .auto {
-            throw ValidationError("--ensemble averages final flip-averaged passes: it needs --window last or auto (the default)")
+            throw ValidationError("--ensemble averages final clean passes: it needs --window last or auto (the default)")
+        }
+        if let v = views, !TestTimeViews.supported.contains(v) {
+            throw ValidationError("--views must be one of \(TestTimeViews.supported.map(String.init).joined(separator: ", "))")
         }
         if let l = limitPerClass, l < 1 { throw ValidationError("--limit-per-class must be at least 1") }
         if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1") }
@@ -48,6 +53,10 @@ struct LabelTrainingOptions: ParsableArguments {
     }
 
     var classNames: [String]? { classes.map(classList) }
+    /// The final pass's views: the image and its mirror image unless --views says otherwise.
+    var finalViews: Int { views ?? 2 }
+    /// How messages name the final pass: "flip-averaged" (2 views) or "N-view".
+    var finalPassAdjective: String { finalViews == 2 ? "flip-averaged" : finalViews == 1 ? "single-view" : "\(finalViews)-view" }
 
     func config() throws -> TrainConfig {
         var c = TrainConfig()
@@ -146,13 +155,13 @@ func crossValidate(_ train: Dataset, config: TrainConfig, folds: Int) -> [Float]
 /// The audited run's probabilities averaged with those of `members - 1` more trainings on the
 /// same labels (other seeds), with progress on stderr; each member's model is saved to
 /// `modelPath(m)` when given.
-func ensembleProbabilities(_ train: Dataset, config: TrainConfig, members: Int, audited: [Float],
+func ensembleProbabilities(_ train: Dataset, config: TrainConfig, members: Int, views: Int, audited: [Float],
                            modelPath: ((Int) -> String)? = nil) throws -> [Float] {
     guard members > 1 else { return audited }
     note("ensemble: \(members - 1) more training\(members > 2 ? "s" : "") x \(config.epochs) epochs on the same labels, other seeds")
     let t0 = monotonicSeconds()
     let extra = members - 1
-    let tables = try AuditEnsemble.trainMembers(train, config: config, members: extra, onEpoch: { m, log in
+    let tables = try AuditEnsemble.trainMembers(train, config: config, members: extra, views: views, onEpoch: { m, log in
         let done = Double((m - 1) * config.epochs + log.epoch) / Double(extra * config.epochs)
         let eta = (monotonicSeconds() - t0) / done * (1 - done)
         note("member \(m + 1)/\(members) epoch \(log.epoch)/\(config.epochs): loss \(fmt(log.trainLoss, 4)), \(Int(log.imagesPerSecond)) img/s, ETA \(formatDuration(eta))")

@@ -76,16 +76,16 @@ struct ReportCommand: ParsableCommand {
             let stage = StageClock(total: 5)
             let net: ResNet18, info: ModelInfo
             if let path = model {
-                stage.begin("label audit with \(path) (one clean pass, flip-averaged)")
+                stage.begin("label audit with \(path) (one clean pass, \(options.finalViews) view\(options.finalViews == 1 ? "" : "s"))")
                 (net, info) = try ModelIO.loadResNet(path: path)
                 guard info.classNames == train.classNames else {
                     throw RobustError.invalidArgument("\(path): the model's classes \(info.classNames) are not the data's \(train.classNames)")
                 }
-                let p = Evaluator.predict(net, train, normalization: info.normalization, flipAveraging: true).probabilities
+                let p = Evaluator.predict(net, train, normalization: info.normalization, views: options.finalViews).probabilities
                 ctx.trainProbabilities = p
                 ctx.issues = ConfidentLearning.findIssues(probabilities: p, given: train.labels, numClasses: k, filter: options.filter)
                 ctx.modelSource = path
-                ctx.labelSource = "the flip-averaged probabilities of \(path) on the training images (one clean pass; --window, --rank-by and --dynamics need training)"
+                ctx.labelSource = "the probabilities of \(path) on the training images, averaged over \(options.finalViews) test-time view\(options.finalViews == 1 ? "" : "s") (one clean pass; --window, --rank-by and --dynamics need training)"
             } else {
                 let cfg = try options.config()
                 stage.begin("training ResNet-18 width \(cfg.width) for \(cfg.epochs) epochs on \(train.count) images, recording dynamics")
@@ -100,13 +100,13 @@ struct ReportCommand: ParsableCommand {
                     let acc = log.testAccuracy.map { ", test accuracy " + fmt(100 * $0, 2) + "%" } ?? ""
                     note("epoch \(log.epoch)/\(cfg.epochs): loss \(fmt(log.trainLoss, 4))\(acc), \(fmt(log.seconds, 1)) s")
                 }
-                rec.finish()
+                rec.finish(views: options.finalViews)
                 let m = LabelWave.memorization(rec.dynamics)
                 let resolved = rec.dynamics.resolvedWindow(options.window, memorization: m)
                 ctx.issues = LabelAudit.issues(rec.dynamics, window: resolved, rankBy: options.rankBy, filter: options.filter)
                 let window: String
                 switch resolved {
-                case .last: window = "a final flip-averaged pass over the training images after training"
+                case .last: window = "a final \(options.finalPassAdjective) pass over the training images after training"
                 case .early: window = "the mean of the \(options.dynamics.rawValue)-pass probabilities of epochs 1-\(m.waveEpoch ?? rec.dynamics.epochs) \(m.waveEpoch == nil ? "(no Label Wave epoch: every epoch)" : "(the early-learning window\(m.detected ? "; the network memorized wrong labels after it" : ""))")"
                 default: window = "the mean of the \(resolved == .all ? "every epoch's" : "later epochs'") \(options.dynamics.rawValue)-pass probabilities"
                 }

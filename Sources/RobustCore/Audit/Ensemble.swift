@@ -18,11 +18,12 @@ public enum AuditEnsemble {
 
     /// count x classes probabilities on `train` of `members` extra models, each trained with
     /// `config` on all of `train` (labels as given) under `memberSeed(config.seed, m)`, and
-    /// scored by one clean pass with flip averaging (the rule's `last` window), in order.
+    /// scored by one clean pass averaged over `views` test-time views (the rule's `last`
+    /// window; 2: flip averaging), in order.
     /// `onEpoch(member, log)` reports progress and `afterMember(member, trainer)` sees each
     /// finished training (to save its model); members are 1-based.
     public static func trainMembers(_ train: Dataset, config: TrainConfig, members: Int,
-                                    normalization: Normalization = .cifar10,
+                                    normalization: Normalization = .cifar10, views: Int = 2,
                                     onEpoch: ((Int, EpochLog) -> Void)? = nil,
                                     afterMember: (Int, Trainer) throws -> Void = { _, _ in }) rethrows -> [[Float]] {
         precondition(members >= 0)
@@ -35,7 +36,7 @@ public enum AuditEnsemble {
                 let log = t.runEpoch()
                 onEpoch?(m, log)
             }
-            out.append(Evaluator.predict(t.model, train, normalization: normalization, flipAveraging: true).probabilities)
+            out.append(Evaluator.predict(t.model, train, normalization: normalization, views: views).probabilities)
             try afterMember(m, t)
         }
         return out

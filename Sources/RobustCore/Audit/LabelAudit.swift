@@ -34,13 +34,14 @@ public final class DynamicsRecorder: @unchecked Sendable {
     }
 
     /// Stops recording (training may go on without it) and runs one clean pass over the
-    /// training set with flip averaging (each image and its mirror image), which the decision
-    /// rule's `.last` window uses: eval-mode, unaugmented, a little better calibrated.
-    public func finish() {
+    /// training set, averaged over `views` test-time views (TestTimeViews; 2: each image and
+    /// its mirror image), which the decision rule's `.last` window uses: eval-mode, a little
+    /// better calibrated than one view.
+    public func finish(views: Int = 2) {
         trainer.onTrainingLogits = nil
         guard dynamics.finalCleanPass == nil else { return }
         dynamics.finalCleanPass = Evaluator.predict(trainer.model, trainer.train, normalization: trainer.info.normalization,
-                                                    flipAveraging: true).probabilities
+                                                    views: views).probabilities
     }
 }
 

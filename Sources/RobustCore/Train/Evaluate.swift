@@ -26,15 +26,49 @@ public struct Predictions: Sendable {
     }
 }
 
-/// Mirrors every row of a [C, N, H, W] tensor in place.
-func flipHorizontally(_ t: Tensor) {
-    let w = t.shape[3], rows = t.count / w
-    nonisolated(unsafe) let p = t.data
-    parallelChunks(rows, minChunk: 4096) { r in
-        for row in r {
-            let a = p + row * w
-            var i = 0, j = w - 1
-            while i < j { let v = a[i]; a[i] = a[j]; a[j] = v; i += 1; j -= 1 }
+/// The views of each image that test-time augmentation averages, in order: the image, its
+/// mirror image, both shifted by (2, 2) pixels, both shifted by (-2, -2). The first `count` are
+/// used; shifted-in pixels are zero in pixel space, as training's padded crops make them.
+/// Measured on the label audit (CIFAR-10, 20% symmetric noise, width 16, self-confidence AUROC
+/// of the final pass): 1 view 0.9828, 2 views 0.9853, 4 views 0.9864, 6 views 0.9867; the 26
+/// views of every +-2 and +-4 shift, 0.9869: the first shifts take most of the gain.
+public enum TestTimeViews {
+    /// (dx, dy, mirrored) of each view: output pixel (y, x) is input pixel (y + dy, x + dx)
+    /// of the (mirrored) image.
+    static let order: [(dx: Int, dy: Int, mirrored: Bool)] =
+        [(0, 0, false), (0, 0, true), (2, 2, false), (2, 2, true), (-2, -2, false), (-2, -2, true)]
+    /// The counts the command line accepts: every view with its mirror image, or only the image.
+    public static let supported = [1, 2, 4, 6]
+    public static var maximum: Int { order.count }
+
+    /// Writes view `index` of the normalized batch `source` [C, B, H, W] into `target` (same
+    /// shape). `fill[c]` is channel c's value for the shifted-in pixels (pixel 0, normalized).
+    static func write(_ index: Int, of source: UnsafePointer<Float>, into target: Tensor, fill: [Float]) {
+        let v = order[index]
+        let (c, h, w) = (target.shape[0], target.shape[2], target.shape[3])
+        let planes = target.count / (h * w)
+        nonisolated(unsafe) let dst = target.data
+        nonisolated(unsafe) let src = source
+        parallelChunks(planes, minChunk: max(1, 4096 / (h * w))) { r in
+            for p in r {
+                let f = fill[p / (planes / c)]
+                let i = src + p * h * w, o = dst + p * h * w
+                for y in 0..<h {
+                    let row = o + y * w, sy = y + v.dy
+                    guard sy >= 0 && sy < h else { row.update(repeating: f, count: w); continue }
+                    let s = i + sy * w
+                    // Columns x with 0 <= x + dx < w come from the row; the rest are fill.
+                    let x0 = max(0, -v.dx), x1 = min(w, w - v.dx)
+                    row.update(repeating: f, count: x0)
+                    (row + x1).update(repeating: f, count: w - x1)
+                    if v.mirrored {
+                        // mirrored image m[x] = s[w - 1 - x]; view[x] = m[x + dx]
+                        for x in x0..<x1 { row[x] = s[w - 1 - x - v.dx] }
+                    } else {
+                        (row + x0).update(from: s + x0 + v.dx, count: x1 - x0)
+                    }
+                }
+            }
         }
     }
 }
@@ -83,26 +117,38 @@ public enum Evaluator {
         return out
     }
 
-    /// With `flipAveraging`, each image is also run mirrored left-right and the two softmax
-    /// outputs are averaged (test-time augmentation: twice the compute).
+    /// With `views` above 1, test-time augmentation: the softmax outputs of the first `views`
+    /// of TestTimeViews' views of each image are averaged (`views` times the compute; 2 is the
+    /// image and its mirror image).
     public static func predict(_ model: ResNet18, _ ds: Dataset, normalization: Normalization,
-                               batchSize: Int = 256, flipAveraging: Bool = false) -> Predictions {
+                               batchSize: Int = 256, views: Int = 1) -> Predictions {
         precondition(ds.labels.allSatisfy { $0 >= 0 && Int($0) < model.numClasses }, "labels outside the model's classes")
+        precondition((1...TestTimeViews.maximum).contains(views), "views must be 1...\(TestTimeViews.maximum)")
         let k = model.numClasses
         var out = Predictions(numClasses: k, probabilities: [Float](repeating: 0, count: ds.count * k),
                               predicted: [], labels: ds.labels)
         out.predicted.reserveCapacity(ds.count)
-        forEachBatch(model, ds, normalization: normalization, batchSize: batchSize) { r, input, logits in
-            let start = r.lowerBound, end = r.upperBound
-            out.probabilities.withUnsafeMutableBufferPointer { pb in
-                softmax(logits.data, pb.baseAddress! + start * k, rows: end - start, cols: k)
-            }
-            if flipAveraging {
-                flipHorizontally(input)
-                let flipped = model.forward(input, mode: .eval)
-                var q = [Float](repeating: 0, count: (end - start) * k)
-                q.withUnsafeMutableBufferPointer { softmax(flipped.data, $0.baseAddress!, rows: end - start, cols: k) }
-                for j in 0..<q.count { out.probabilities[start * k + j] = 0.5 * (out.probabilities[start * k + j] + q[j]) }
+        let fill = (0..<normalization.mean.count).map { -normalization.mean[$0] / normalization.std[$0] }
+        let view = Tensor([0])
+        var q = [Float]()
+        forEachInput(ds, normalization: normalization, batchSize: batchSize) { r, input in
+            let start = r.lowerBound, end = r.upperBound, rows = end - start
+            q = [Float](repeating: 0, count: rows * k)
+            for v in 0..<views {
+                let logits: Tensor
+                if v == 0 {
+                    logits = model.forward(input, mode: .eval)
+                } else {
+                    view.reshape(input.shape)
+                    TestTimeViews.write(v, of: input.data, into: view, fill: fill)
+                    logits = model.forward(view, mode: .eval)
+                }
+                q.withUnsafeMutableBufferPointer { softmax(logits.data, $0.baseAddress!, rows: rows, cols: k) }
+                let scale = 1 / Float(views)
+                out.probabilities.withUnsafeMutableBufferPointer { pb in
+                    let o = pb.baseAddress! + start * k
+                    for j in 0..<q.count { o[j] += scale * q[j] }
+                }
             }
             for i in start..<end { out.predicted.append(Int32(argmax(out.probabilities[(i * k)..<(i * k + k)]))) }
         }
