@@ -73,11 +73,14 @@ public let minParallelWork = 65_536
 /// around it) stays on the calling thread. With Dispatch's parked workers the break-even was
 /// 32 MFLOP (single-image latency at widths 64/32/16, 2 threads: 1 MFLOP 16.6/5.8/2.0 ms,
 /// 32 MFLOP 15.2/4.3/1.0 ms); with the spinning pool (robust_pool.h) a hand-off costs about
-/// 0.2 us and 2 MFLOP is worth splitting (paired A/B against 32 MFLOP: latency 0.86x at
-/// widths 64 and 16). Large batches are unaffected: they split by slices of images.
+/// 0.2 us and 2 MFLOP was worth splitting (paired A/B against 32 MFLOP: latency 0.86x at
+/// widths 64 and 16), then 1 MFLOP, which splits a single image's 32x32 Winograd layers at
+/// width 16 (1.2 MFLOP each; paired A/B against 2 MFLOP, 30 pairs: width-16 latency 0.938x,
+/// 22 pairs faster; 0.5 MFLOP, which also splits the stem, gained nothing more: 1.009x).
+/// Large batches are unaffected: they split by slices of images.
 nonisolated(unsafe) public var minParallelFlops: Int = {
     if let s = getenvString("ROBUST_MIN_PARALLEL_FLOPS"), let v = Int(s), v >= 0 { return v }
-    return 1 << 21
+    return 1 << 20
 }()
 
 /// Runs body(i) for i in 0..<n, in chunks spread over the worker threads. `work` estimates the
