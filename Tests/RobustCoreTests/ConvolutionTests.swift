@@ -97,14 +97,15 @@ final class ConvolutionTests: XCTestCase {
     func testDirectConvolutionForSmallBatches() throws {
         try XCTSkipUnless(Kernels.cpuHasAVX2, "the direct kernel needs AVX2")
         let saved = (minParallelFlops, Threads.count, Kernels.avx2, DirectConv.maxImages, Profiler.enabled, Winograd.minTiles,
-                     DirectConv.channelLanes)
+                     DirectConv.channelLanes, Winograd.minTilesSmallGemm)
         defer {
             minParallelFlops = saved.0; Threads.set(saved.1); Kernels.avx2 = saved.2
             DirectConv.maxImages = saved.3; Profiler.enabled = saved.4; Profiler.reset(); Winograd.minTiles = saved.5
-            DirectConv.channelLanes = saved.6
+            DirectConv.channelLanes = saved.6; Winograd.minTilesSmallGemm = saved.7
         }
         minParallelFlops = 0
         Winograd.minTiles = Int.max  // the 16x16 plane would take the Winograd path
+        Winograd.minTilesSmallGemm = Int.max
         Kernels.avx2 = true
         DirectConv.maxImages = 4
         var rng = RNG(seed: 9)

@@ -53,9 +53,9 @@ final class KernelTests: XCTestCase {
     /// the same loss and parameter gradients up to rounding.
     func testTrainingStepAgreesWithPortableCode() throws {
         guard Kernels.cpuHasAVX2 else { throw XCTSkip("this CPU has no AVX2/FMA") }
-        let saved = (Kernels.avx2, Winograd.minTiles)
-        defer { Kernels.avx2 = saved.0; Winograd.minTiles = saved.1 }
-        Winograd.minTiles = 0
+        let saved = (Kernels.avx2, Winograd.minTiles, Winograd.minTilesSmallGemm)
+        defer { Kernels.avx2 = saved.0; Winograd.minTiles = saved.1; Winograd.minTilesSmallGemm = saved.2 }
+        Winograd.minTiles = 0; Winograd.minTilesSmallGemm = 0
         var rng = RNG(seed: 12)
         let x = Tensor([3, 16, 16, 16])
         for i in 0..<x.count { x[i] = rng.normal() }

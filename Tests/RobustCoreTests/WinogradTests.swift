@@ -77,12 +77,14 @@ final class WinogradTests: XCTestCase {
     }
 
     func matchesDirectConvolution(tolerance: Float) {
-        let saved = (Conv2d.sliceBytes, Threads.count, Winograd.enabled, Winograd.minTiles, minParallelFlops)
+        let saved = (Conv2d.sliceBytes, Threads.count, Winograd.enabled, Winograd.minTiles, minParallelFlops,
+                     Winograd.minTilesSmallGemm)
         defer {
             Conv2d.sliceBytes = saved.0; Threads.set(saved.1); Winograd.enabled = saved.2; Winograd.minTiles = saved.3
-            minParallelFlops = saved.4
+            minParallelFlops = saved.4; Winograd.minTilesSmallGemm = saved.5
         }
         Winograd.minTiles = 0  // the small shapes here must take the Winograd path
+        Winograd.minTilesSmallGemm = 0
         minParallelFlops = 0   // and the few-slice mode must split its phases across workers
         var rng = RNG(seed: 11)
         // planes of every tile-row width the SIMD code has a path for (2x2 tiles: 2, 4, 8 and
@@ -121,12 +123,13 @@ final class WinogradTests: XCTestCase {
     /// Training: the forward pass, the input gradient and the weight gradient go through
     /// Winograd (the weight gradient always with 2x2 tiles); all must agree with the im2col path.
     func testTrainingForwardAndInputGradientMatchIm2col() {
-        let saved = (Threads.count, Winograd.inTraining, Winograd.minTiles, Winograd.largeTiles, Kernels.avx2)
+        let saved = (Threads.count, Winograd.inTraining, Winograd.minTiles, Winograd.largeTiles, Kernels.avx2,
+                     Winograd.minTilesSmallGemm)
         defer {
             Threads.set(saved.0); Winograd.inTraining = saved.1; Winograd.minTiles = saved.2; Winograd.largeTiles = saved.3
-            Kernels.avx2 = saved.4
+            Kernels.avx2 = saved.4; Winograd.minTilesSmallGemm = saved.5
         }
-        Winograd.minTiles = 0
+        Winograd.minTiles = 0; Winograd.minTilesSmallGemm = 0
         var rng = RNG(seed: 5)
         for (h, w, cin, cout, n, threads, large, avx2) in [(8, 8, 3, 5, 4, 2, false, false), (4, 12, 6, 2, 1, 2, false, false),
                                                            (16, 16, 4, 4, 3, 1, false, false), (16, 16, 4, 4, 3, 1, true, false),
@@ -189,6 +192,24 @@ final class WinogradTests: XCTestCase {
         XCTAssertEqual(Winograd.tile(n: 8, h: 6, w: 16), .two)     // height not a multiple of 4
         Winograd.largeTiles = false
         XCTAssertEqual(Winograd.tile(n: 128, h: 32, w: 32), .two)
+    }
+
+    /// A single image's 8x8 layer takes Winograd (2x2 tiles, 16 of them) when its GEMMs run on
+    /// the small-GEMM kernel (at most smallGemmMaxK input channels, AVX2), not otherwise; 4x4
+    /// layers (4 tiles) never at batch 1.
+    func testFewTilesTakeWinogradOnlyOnTheSmallGemmKernel() {
+        let saved = (Winograd.minTiles, Winograd.minTilesSmallGemm, Kernels.avx2, Winograd.smallGemmMaxK)
+        defer { Winograd.minTiles = saved.0; Winograd.minTilesSmallGemm = saved.1; Kernels.avx2 = saved.2; Winograd.smallGemmMaxK = saved.3 }
+        Winograd.minTiles = 64; Winograd.minTilesSmallGemm = 16; Winograd.smallGemmMaxK = 64
+        Kernels.avx2 = true
+        XCTAssertTrue(Winograd.applies(k: 3, stride: 1, pad: 1, n: 1, h: 8, w: 8, cin: 64))
+        XCTAssertFalse(Winograd.applies(k: 3, stride: 1, pad: 1, n: 1, h: 8, w: 8, cin: 128))  // OpenBLAS GEMM
+        XCTAssertFalse(Winograd.applies(k: 3, stride: 1, pad: 1, n: 1, h: 4, w: 4, cin: 32))   // 4 tiles
+        XCTAssertTrue(Winograd.applies(k: 3, stride: 1, pad: 1, n: 4, h: 4, w: 4, cin: 32))    // 16 tiles
+        XCTAssertTrue(Winograd.applies(k: 3, stride: 1, pad: 1, n: 1, h: 16, w: 16, cin: 128)) // 64 tiles
+        XCTAssertEqual(Winograd.tile(n: 1, h: 8, w: 8), .two)
+        Kernels.avx2 = false  // the portable GEMM is OpenBLAS's
+        XCTAssertFalse(Winograd.applies(k: 3, stride: 1, pad: 1, n: 1, h: 8, w: 8, cin: 64))
     }
 
     func testShapesOutsideThePathFallBack() {

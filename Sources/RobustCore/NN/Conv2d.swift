@@ -79,7 +79,7 @@ public final class Conv2d: Module, @unchecked Sendable {
         nonisolated(unsafe) let rp: UnsafeMutablePointer<Float>? = residual?.data
         output.reshape([cout, g.n, g.ho, g.wo])
         input = mode == .train ? x : nil
-        if (mode == .eval || Winograd.inTraining) && Winograd.applies(k: k, stride: stride, pad: pad, n: g.n, h: g.h, w: g.w) {
+        if (mode == .eval || Winograd.inTraining) && Winograd.applies(k: k, stride: stride, pad: pad, n: g.n, h: g.h, w: g.w, cin: cin) {
             return forwardWinograd(x, g, mode: mode, epilogue: epilogue, residual: residual)
         }
         if mode == .eval && DirectConv.applies(k: k, stride: stride, pad: pad, n: g.n) {
@@ -238,7 +238,7 @@ extension Conv2d {
         let kk = k * k, rowsE = cout * kk
         let (cout, cin, k) = (self.cout, self.cin, self.k)
         if needInputGrad { inputGrad.reshape(x.shape) }
-        if Winograd.inTraining && Winograd.applies(k: k, stride: 1, pad: pad, n: g.n, h: g.h, w: g.w) {
+        if Winograd.inTraining && Winograd.applies(k: k, stride: 1, pad: pad, n: g.n, h: g.h, w: g.w, cin: cin) {
             return backwardWinograd(dy, x, g, needInputGrad: needInputGrad)
         }
         let wf = flippedFilters()

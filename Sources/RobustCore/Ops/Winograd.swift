@@ -44,12 +44,27 @@ enum Winograd {
         return 64
     }()
 
+    /// `minTiles` for layers whose GEMMs run on the small-GEMM kernel (AVX2, at most
+    /// `smallGemmMaxK` input channels), which packs nothing: there 16 tiles pay, which moves a
+    /// single image's 8x8 layers at width 16 (64 channels) from the direct kernel to Winograd.
+    /// Paired A/B, 20 pairs: width-16 latency 0.921x (16 of 20 faster) with 16 against 64;
+    /// 4 (the 4x4 layers as well, when they have at most 64 channels) was 1.255x. At widths 32
+    /// and 64 the 8x8 layers have 128 and 256 channels and the OpenBLAS GEMM: 16 for every layer
+    /// made their latency 1.08x and 1.18x, which is why this threshold is separate.
+    nonisolated(unsafe) static var minTilesSmallGemm: Int = {
+        if let s = getenvString("ROBUST_WINOGRAD_MIN_TILES_SMALL"), let v = Int(s), v >= 0 { return v }
+        return 16
+    }()
+
     /// The shapes this path handles: 3x3, stride 1, pad 1, height even and width a multiple
     /// of 4 (so a tile row holds an even number of tiles, which the SIMD tails rely on), and
-    /// at least `minTiles` tiles over the batch.
-    static func applies(k: Int, stride: Int, pad: Int, n: Int = Int.max / (1 << 20), h: Int, w: Int) -> Bool {
-        enabled && k == 3 && stride == 1 && pad == 1 && h >= 2 && w >= 4 && h % 2 == 0 && w % 4 == 0
-            && n * (h / 2) * (w / 2) >= minTiles
+    /// at least `minTiles` tiles over the batch (`minTilesSmallGemm` for `cin` channels that
+    /// the small-GEMM kernel takes).
+    static func applies(k: Int, stride: Int, pad: Int, n: Int = Int.max / (1 << 20), h: Int, w: Int,
+                        cin: Int = Int.max) -> Bool {
+        let smallGemm = Kernels.avx2 && cin <= smallGemmMaxK
+        return enabled && k == 3 && stride == 1 && pad == 1 && h >= 2 && w >= 4 && h % 2 == 0 && w % 4 == 0
+            && n * (h / 2) * (w / 2) >= (smallGemm ? minTilesSmallGemm : minTiles)
     }
 
     /// F(4x4, 3x3) where the shape allows it (Winograd4.swift); ROBUST_WINOGRAD_TILE=2 keeps
