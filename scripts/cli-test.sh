@@ -48,9 +48,11 @@ grep -q "^decision (auto window = last," "$T/late.out" || fail "auto did not res
 [ -s "$T/ln/entropy_hist.png" ] && [ -s "$T/ln/curves.png" ] || fail "no pictures"
 
 # cleaning at an epoch and training on from that epoch's state (relabel)
-"$CLI" label-noise --data "$T/data" --width 2 --epochs 2 --noise 0.2 --clean relabel --clean-epoch 1 --no-test --out "$T/ln1" > /dev/null 2> "$T/ln1.err" \
+"$CLI" label-noise --data "$T/data" --width 2 --epochs 2 --noise 0.2 --clean relabel --clean-epoch 1 --no-test --views 4 --out "$T/ln1" > /dev/null 2> "$T/ln1.err" \
     || { cat "$T/ln1.err"; fail "label-noise --clean-epoch 1 failed"; }
 grep -q '"after_epoch":1' "$T/ln1/summary.json" || fail "summary.json does not record the cleaning epoch"
+grep -q '"final_pass_views":4' "$T/ln1/summary.json" || fail "label-noise --views 4 did not reach the final pass"
+grep -q '"final_pass_views":2' "$T/ln/summary.json" || fail "label-noise's final pass should average 2 views by default"
 
 # training on a cleaned subset: labels from a CSV, unlisted images left out
 { echo "path,given_label"; sed -n '2,101p' "$T/ln/noise.csv" | awk -F, '{print $2","$4}'; } > "$T/kept.csv"

@@ -20,7 +20,7 @@ struct LabelTrainingOptions: ParsableArguments {
     var ensemble = 1
     @Option(help: "How the rule picks the samples it flags from the confident joint: by-class (each class's estimated count, lowest self-confidence first), by-noise-rate (each class pair's count, largest margin towards the other class: cleanlab's default; better for structured noise) or both.")
     var filter: PruneFilter = .byClass
-    @Option(help: "Test-time views the final clean pass (the last window) averages: 1 (the image), 2 (and its mirror image; the default), 4 or 6 (and both shifted by (2,2), then (-2,-2) pixels). Each view is one more pass over the training set.")
+    @Option(help: "Test-time views the final clean pass (the last window) averages: 1 (the image), 2 (and its mirror image; the default, except audit-labels --model: 1), 4 or 6 (and both shifted by (2,2), then (-2,-2) pixels). Each view is one more pass over the training set.")
     var views: Int?
     @Option(help: "Only these classes, comma-separated (e.g. cat,dog).") var classes: String?
     @Option(help: "Batch size.") var batchSize = 128

@@ -85,7 +85,7 @@ struct ReportCommand: ParsableCommand {
                 ctx.trainProbabilities = p
                 ctx.issues = ConfidentLearning.findIssues(probabilities: p, given: train.labels, numClasses: k, filter: options.filter)
                 ctx.modelSource = path
-                ctx.labelSource = "the probabilities of \(path) on the training images, averaged over \(options.finalViews) test-time view\(options.finalViews == 1 ? "" : "s") (one clean pass; --window, --rank-by and --dynamics need training)"
+                ctx.labelSource = "the \(options.finalPassAdjective) probabilities of \(path) on the training images (one clean pass; --window, --rank-by and --dynamics need training)"
             } else {
                 let cfg = try options.config()
                 stage.begin("training ResNet-18 width \(cfg.width) for \(cfg.epochs) epochs on \(train.count) images, recording dynamics")

@@ -93,7 +93,8 @@ final class ConvolutionTests: XCTestCase {
     /// 6-row block, planes from 1x1 (every tap on the border) to 16x16, odd and non-square planes
     /// (stride 2: the parity planes' last row and column fall on padding), one and two
     /// workers (the split threshold at 0), and several images a call. (In the network, batch-1
-    /// 32x32 and 16x16 layers take the Winograd path, which measured faster there.)
+    /// 32x32 and 16x16 layers take the Winograd path, which measured faster there, and so do
+    /// 8x8 layers of at most 64 channels: Winograd.minTilesSmallGemm.)
     func testDirectConvolutionForSmallBatches() throws {
         try XCTSkipUnless(Kernels.cpuHasAVX2, "the direct kernel needs AVX2")
         let saved = (minParallelFlops, Threads.count, Kernels.avx2, DirectConv.maxImages, Profiler.enabled, Winograd.minTiles,

@@ -198,8 +198,12 @@ final class WinogradTests: XCTestCase {
     /// the small-GEMM kernel (at most smallGemmMaxK input channels, AVX2), not otherwise; 4x4
     /// layers (4 tiles) never at batch 1.
     func testFewTilesTakeWinogradOnlyOnTheSmallGemmKernel() {
-        let saved = (Winograd.minTiles, Winograd.minTilesSmallGemm, Kernels.avx2, Winograd.smallGemmMaxK)
-        defer { Winograd.minTiles = saved.0; Winograd.minTilesSmallGemm = saved.1; Kernels.avx2 = saved.2; Winograd.smallGemmMaxK = saved.3 }
+        let saved = (Winograd.minTiles, Winograd.minTilesSmallGemm, Kernels.avx2, Winograd.smallGemmMaxK, Winograd.enabled)
+        defer {
+            Winograd.minTiles = saved.0; Winograd.minTilesSmallGemm = saved.1; Kernels.avx2 = saved.2; Winograd.smallGemmMaxK = saved.3
+            Winograd.enabled = saved.4
+        }
+        Winograd.enabled = true
         Winograd.minTiles = 64; Winograd.minTilesSmallGemm = 16; Winograd.smallGemmMaxK = 64
         Kernels.avx2 = true
         XCTAssertTrue(Winograd.applies(k: 3, stride: 1, pad: 1, n: 1, h: 8, w: 8, cin: 64))
@@ -207,9 +211,30 @@ final class WinogradTests: XCTestCase {
         XCTAssertFalse(Winograd.applies(k: 3, stride: 1, pad: 1, n: 1, h: 4, w: 4, cin: 32))   // 4 tiles
         XCTAssertTrue(Winograd.applies(k: 3, stride: 1, pad: 1, n: 4, h: 4, w: 4, cin: 32))    // 16 tiles
         XCTAssertTrue(Winograd.applies(k: 3, stride: 1, pad: 1, n: 1, h: 16, w: 16, cin: 128)) // 64 tiles
-        XCTAssertEqual(Winograd.tile(n: 1, h: 8, w: 8), .two)
         Kernels.avx2 = false  // the portable GEMM is OpenBLAS's
         XCTAssertFalse(Winograd.applies(k: 3, stride: 1, pad: 1, n: 1, h: 8, w: 8, cin: 64))
+    }
+
+    /// In the layer: a single image's 64-channel 8x8 convolution (width 16's third stage) runs
+    /// through Winograd with the AVX2 kernels, and matches the portable im2col path.
+    func testSingleImageEightByEightLayerTakesWinograd() throws {
+        try XCTSkipUnless(Kernels.cpuHasAVX2, "the small-GEMM kernel needs AVX2")
+        let saved = (Kernels.avx2, Winograd.enabled, Profiler.enabled)
+        defer { Kernels.avx2 = saved.0; Winograd.enabled = saved.1; Profiler.enabled = saved.2; Profiler.reset() }
+        Kernels.avx2 = true; Winograd.enabled = true
+        let conv = Conv2d("c", cin: 64, cout: 64, k: 3, stride: 1, pad: 1, workspace: Workspace())
+        var rng = RNG(seed: 21)
+        for i in 0..<conv.weight.value.count { conv.weight.value[i] = rng.normal() }
+        conv.weight.markModified()
+        let x = Tensor([64, 1, 8, 8])
+        for i in 0..<x.count { x[i] = rng.normal() }
+        Profiler.reset(); Profiler.enabled = true
+        let y = conv.forward(x, mode: .eval).array
+        Profiler.enabled = false
+        XCTAssertNotNil(Profiler.entries["conv.winograd.gemm"], "the 8x8 layer did not take Winograd")
+        Winograd.enabled = false
+        let ref = conv.forward(x, mode: .eval).array
+        XCTAssertLessThan(relativeError(y, ref), 1e-5)
     }
 
     func testShapesOutsideThePathFallBack() {

@@ -19,7 +19,8 @@ public enum DynamicsPass: String, Sendable, CaseIterable {
 
 /// Which epochs' softmax outputs the decision rule averages: all recorded epochs, the later
 /// half (after the model has learned the easy structure), the last one (the final clean
-/// pass with flip averaging, once training has finished), the early-learning window (epochs
+/// pass, once training has finished, averaged over test-time views: by default the image and
+/// its mirror image), the early-learning window (epochs
 /// up to the Label Wave epoch, see LabelWave.swift), or `auto`: the last one unless the
 /// network memorized the wrong labels after the early-learning window, then that window.
 public enum RuleWindow: String, Sendable, CaseIterable {
@@ -46,8 +47,8 @@ public final class TrainingDynamics: @unchecked Sendable {
     /// Per recorded epoch, the softmax outputs, count x numClasses (the decision rule can
     /// average any window of them; 20 MB for CIFAR-10 over 10 epochs).
     public private(set) var probabilities: [[Float]] = []
-    /// A clean pass after training (eval mode, each image averaged with its mirror image);
-    /// count x numClasses.
+    /// A clean pass after training (eval mode, averaged over test-time views: by default each
+    /// image and its mirror image); count x numClasses.
     public var finalCleanPass: [Float]?
     private var currentProbabilities: [Float] = []
 

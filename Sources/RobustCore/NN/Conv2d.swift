@@ -238,7 +238,10 @@ extension Conv2d {
         let kk = k * k, rowsE = cout * kk
         let (cout, cin, k) = (self.cout, self.cin, self.k)
         if needInputGrad { inputGrad.reshape(x.shape) }
-        if Winograd.inTraining && Winograd.applies(k: k, stride: 1, pad: pad, n: g.n, h: g.h, w: g.w, cin: cin) {
+        // The small-GEMM threshold (minTilesSmallGemm) was measured on inference: the backward
+        // pass keeps minTiles (its input-gradient GEMMs have K = cout, its weight gradient runs
+        // on OpenBLAS), which leaves training batches unaffected either way.
+        if Winograd.inTraining && Winograd.applies(k: k, stride: 1, pad: pad, n: g.n, h: g.h, w: g.w) {
             return backwardWinograd(dy, x, g, needInputGrad: needInputGrad)
         }
         let wf = flippedFilters()

@@ -58,7 +58,7 @@ public enum TestTimeViews {
                     guard sy >= 0 && sy < h else { row.update(repeating: f, count: w); continue }
                     let s = i + sy * w
                     // Columns x with 0 <= x + dx < w come from the row; the rest are fill.
-                    let x0 = max(0, -v.dx), x1 = min(w, w - v.dx)
+                    let x0 = min(w, max(0, -v.dx)), x1 = max(x0, min(w, w - v.dx))  // empty when |dx| >= w
                     row.update(repeating: f, count: x0)
                     (row + x1).update(repeating: f, count: w - x1)
                     if v.mirrored {
