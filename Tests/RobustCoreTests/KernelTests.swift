@@ -3,10 +3,11 @@ import CKernels
 import COpenBLAS
 @testable import RobustCore
 
-/// CKernels' small GEMM against OpenBLAS: every remainder of the 6-row blocks and 16-column
-/// panels, padded strides, K past the packed panel's 256 rows, and no write outside C's m rows
-/// and n columns.
+/// CKernels' C kernels against OpenBLAS or the portable code.
 final class KernelTests: XCTestCase {
+    /// CKernels' small GEMM against OpenBLAS: every remainder of the 6-row blocks and 16-column
+    /// panels, padded strides, K past the packed panel's 256 rows, and no write outside C's m rows
+    /// and n columns.
     func testSmallGemmMatchesBLAS() throws {
         guard Kernels.cpuHasAVX2 else { throw XCTSkip("this CPU has no AVX2/FMA") }
         var rng = RNG(seed: 8)
@@ -26,6 +27,39 @@ final class KernelTests: XCTestCase {
             }
             XCTAssertEqual(wrong, 0, "\(m)x\(n)x\(k)")
             XCTAssertTrue(c[(m * ldc)...].allSatisfy(\.isNaN), "\(m)x\(n)x\(k): wrote row \(m)")
+        }
+    }
+
+    /// CKernels' A B^T kernel (the Winograd weight gradient) against OpenBLAS: every remainder
+    /// of its 3 x 4 blocks, K with and without a tail of 1-7, padded strides whose padding holds
+    /// NaN (a read past a row's K floats would reach the result), overwrite and accumulate, and
+    /// no write outside C's m rows and n columns.
+    func testABtGemmMatchesBLAS() throws {
+        guard Kernels.cpuHasAVX2 else { throw XCTSkip("this CPU has no AVX2/FMA") }
+        var rng = RNG(seed: 9)
+        for (m, n, k) in [(12, 12, 1280), (1, 1, 1), (2, 3, 7), (4, 5, 9), (5, 6, 16), (7, 11, 33), (3, 4, 8),
+                          (13, 9, 100), (64, 48, 20), (6, 7, 4)] {
+            let lda = k + 3, ldb = k + 5, ldc = n + 2
+            var a = [Float](repeating: .nan, count: m * lda), b = [Float](repeating: .nan, count: n * ldb)
+            for i in 0..<m { for j in 0..<k { a[i * lda + j] = Float(rng.normal()) } }
+            for i in 0..<n { for j in 0..<k { b[i * ldb + j] = Float(rng.normal()) } }
+            for accumulate in [false, true] {
+                // C has one row more than the product: it must stay untouched, like the columns past n
+                var c = [Float](repeating: .nan, count: (m + 1) * ldc), ref = [Float](repeating: 0, count: (m + 1) * ldc)
+                if accumulate {
+                    for i in 0..<m { for j in 0..<n { c[i * ldc + j] = Float(i - j); ref[i * ldc + j] = Float(i - j) } }
+                }
+                rk_sgemm_abt_avx2(m, n, k, a, lda, b, ldb, &c, ldc, accumulate ? 1 : 0)
+                BLAS.gemm(transB: true, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: accumulate ? 1 : 0,
+                          c: &ref, ldc: ldc)
+                var wrong = 0  // counted so that a NaN (an element never written, or padding read) fails too
+                for i in 0..<m {
+                    for j in 0..<n where !(abs(c[i * ldc + j] - ref[i * ldc + j]) <= 1e-5 * Float(k).squareRoot()) { wrong += 1 }
+                    for j in n..<ldc { XCTAssertTrue(c[i * ldc + j].isNaN, "\(m)x\(n)x\(k): wrote column \(j) of row \(i)") }
+                }
+                XCTAssertEqual(wrong, 0, "\(m)x\(n)x\(k) accumulate \(accumulate)")
+                XCTAssertTrue(c[(m * ldc)...].allSatisfy(\.isNaN), "\(m)x\(n)x\(k): wrote row \(m)")
+            }
         }
     }
 

@@ -57,6 +57,13 @@ void rk_wino2_output_grad_avx2(const float *dy, long channel_stride, int c0, int
 void rk_sgemm_small_avx2(long M, long N, long K, const float *A, long lda, const float *B, long ldb,
                          float *C, long ldc);
 
+/* Row-major C[M][N] = A[M][K] B[N][K]^T, added to C when accumulate is 1, else overwriting it
+ * (rows lda, ldb, ldc floats apart), for the Winograd weight gradient: few rows (M and N up
+ * to about 64), K in the hundreds or thousands. Reads exactly M rows of A and N rows of B of
+ * K floats each. */
+void rk_sgemm_abt_avx2(long M, long N, long K, const float *A, long lda, const float *B, long ldb,
+                       float *C, long ldc, int accumulate);
+
 /* Stride-2 rows of im2col and col2im (the stride-2 convolutions): dst[i] = src[2i], and
  * dst[2i] += src[i], for i in [0, count). Neither reads or writes past the last element the
  * scalar loop would touch (src[2 count - 2], dst[2 count - 2]); the scatter rewrites the odd
