@@ -1,4 +1,5 @@
-/* Stride-2 gather and scatter-add for im2col/col2im rows, and rk_gather_strided, the one place that picks the vector gather or the scalar loop (robust_kernels.h): the scalar loops
+/* Stride-2 gather and scatter-add for im2col/col2im rows, and rk_gather_strided, the one
+ * place that picks the vector gather or the scalar loop (robust_kernels.h): the scalar loops
  * compile to one element at a time; here eight at a time, even elements split off and back
  * with in-lane shuffles and a cross-lane permute. */
 #include "robust_kernels.h"

@@ -37,7 +37,7 @@ struct AuditLabels: ParsableCommand {
         if probabilities != nil && (!model.isEmpty || options.folds > 0 || options.ensemble > 1 || options.rankBy != nil) {
             throw ValidationError("--probabilities decides on the stored outputs alone: no --model, --folds, --ensemble or --rank-by")
         }
-        if flipTta && options.views != nil && options.views != 2 { throw ValidationError("--flip-tta is --views 2: give one of them") }
+        try TestTimeViewsOption.validate(options.views, flipTta: flipTta)
         if flipTta && model.isEmpty { throw ValidationError("--flip-tta is for --model (a trained run's final pass takes --views)") }
         if probabilities != nil && options.views != nil { throw ValidationError("--probabilities decides on stored outputs: --views needs a model") }
         if Set(model).count < model.count { throw ValidationError("--model lists the same file twice: it would count twice in the mean") }
@@ -111,7 +111,7 @@ struct AuditLabels: ParsableCommand {
             guard info.classNames == train.classNames else {
                 throw RobustError.invalidArgument("\(path): the model's classes \(info.classNames) are not the data's \(train.classNames)")
             }
-            tables.append(Evaluator.predict(m, train, normalization: info.normalization, views: options.views ?? (flipTta ? 2 : 1)).probabilities)
+            tables.append(Evaluator.predict(m, train, normalization: info.normalization, views: TestTimeViewsOption.resolve(options.views, flipTta: flipTta)).probabilities)
         }
         try decide(train, probabilities: AuditEnsemble.average(tables), source: paths.joined(separator: ","))
     }

@@ -156,3 +156,18 @@ func loadModelAndTestSet(model: String?, data: String?) throws
     }
     return (modelPath, net, info, dir, test)
 }
+
+/// `--views` (and `--flip-tta`, its older spelling of 2) wherever a trained model scores images:
+/// the checks and the default live here once.
+enum TestTimeViewsOption {
+    /// --views must be a supported count, and --flip-tta may only repeat --views 2.
+    static func validate(_ views: Int?, flipTta: Bool = false) throws {
+        if let v = views, !TestTimeViews.supported.contains(v) {
+            throw ValidationError("--views must be one of \(TestTimeViews.supported.map(String.init).joined(separator: ", "))")
+        }
+        if flipTta && views != nil && views != 2 { throw ValidationError("--flip-tta is --views 2: give one of them") }
+    }
+
+    /// The views a trained model's pass averages: --views, else 2 with --flip-tta, else 1.
+    static func resolve(_ views: Int?, flipTta: Bool) -> Int { views ?? (flipTta ? 2 : 1) }
+}

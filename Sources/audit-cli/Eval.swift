@@ -19,10 +19,7 @@ struct Eval: ParsableCommand {
     func validate() throws {
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
         if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1") }
-        if let v = views, !TestTimeViews.supported.contains(v) {
-            throw ValidationError("--views must be one of \(TestTimeViews.supported.map(String.init).joined(separator: ", "))")
-        }
-        if flipTta && views != nil && views != 2 { throw ValidationError("--flip-tta is --views 2: give one of them") }
+        try TestTimeViewsOption.validate(views, flipTta: flipTta)
     }
 
     func run() throws {
@@ -30,7 +27,7 @@ struct Eval: ParsableCommand {
         try reportingErrors {
             let (_, net, info, _, test) = try loadModelAndTestSet(model: model, data: data)
             let t0 = monotonicSeconds()
-            let p = Evaluator.predict(net, test, normalization: info.normalization, batchSize: batchSize, views: views ?? (flipTta ? 2 : 1))
+            let p = Evaluator.predict(net, test, normalization: info.normalization, batchSize: batchSize, views: TestTimeViewsOption.resolve(views, flipTta: flipTta))
             let secs = monotonicSeconds() - t0
             if let path = predictions {
                 var csv = "source,label,predicted," + info.classNames.map { "p_" + $0 }.joined(separator: ",") + "\n"

@@ -44,9 +44,7 @@ struct LabelTrainingOptions: ParsableArguments {
         if ensemble > 1 && window != .last && window != .auto {
             throw ValidationError("--ensemble averages final clean passes: it needs --window last or auto (the default)")
         }
-        if let v = views, !TestTimeViews.supported.contains(v) {
-            throw ValidationError("--views must be one of \(TestTimeViews.supported.map(String.init).joined(separator: ", "))")
-        }
+        try TestTimeViewsOption.validate(views)
         if let l = limitPerClass, l < 1 { throw ValidationError("--limit-per-class must be at least 1") }
         if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1") }
         if let c = classes, classList(c).count < 2 { throw ValidationError("--classes needs at least two class names") }

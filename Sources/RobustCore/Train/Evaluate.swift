@@ -127,13 +127,11 @@ public enum Evaluator {
         let k = model.numClasses
         var out = Predictions(numClasses: k, probabilities: [Float](repeating: 0, count: ds.count * k),
                               predicted: [], labels: ds.labels)
-        out.predicted.reserveCapacity(ds.count)
         let fill = (0..<normalization.mean.count).map { -normalization.mean[$0] / normalization.std[$0] }
         let view = Tensor([0])
-        var q = [Float]()
+        var q = [Float](repeating: 0, count: min(batchSize, ds.count) * k)  // one view's softmax per row
         forEachInput(ds, normalization: normalization, batchSize: batchSize) { r, input in
-            let start = r.lowerBound, end = r.upperBound, rows = end - start
-            q = [Float](repeating: 0, count: rows * k)
+            let start = r.lowerBound, rows = r.count
             for v in 0..<views {
                 let logits: Tensor
                 if v == 0 {
@@ -147,11 +145,11 @@ public enum Evaluator {
                 let scale = 1 / Float(views)
                 out.probabilities.withUnsafeMutableBufferPointer { pb in
                     let o = pb.baseAddress! + start * k
-                    for j in 0..<q.count { o[j] += scale * q[j] }
+                    for j in 0..<(rows * k) { o[j] += scale * q[j] }
                 }
             }
-            for i in start..<end { out.predicted.append(Int32(argmax(out.probabilities[(i * k)..<(i * k + k)]))) }
         }
+        out.predicted = rowArgmax(out.probabilities, width: k)
         return out
     }
 }
