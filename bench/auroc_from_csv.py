@@ -37,10 +37,13 @@ def main():
     noise_path, scores_path = sys.argv[1:]
     mislabeled = {int(r["index"]): int(r["mislabeled"]) for r in csv.DictReader(open(noise_path))}
     rows = list(csv.DictReader(open(scores_path)))
-    missing = [r["index"] for r in rows if int(r["index"]) not in mislabeled]
-    if missing:
-        sys.exit(f"{scores_path}: {len(missing)} rows have no entry in {noise_path} (first: index {missing[0]})")
+    indices = [int(r["index"]) for r in rows]
+    if sorted(indices) != sorted(mislabeled):
+        sys.exit(f"{scores_path}: its indices are not {noise_path}'s, each once "
+                 f"({len(rows)} rows for {len(mislabeled)} samples; write every sample's score with --all)")
     scores = np.array([float(r["score"]) for r in rows])
+    if np.isnan(scores).any():
+        sys.exit(f"{scores_path}: {int(np.isnan(scores).sum())} scores are NaN")
     positives = np.array([mislabeled[int(r["index"])] for r in rows])
     if positives.sum() in (0, len(positives)):
         sys.exit(f"{scores_path}: AUROC needs both mislabeled and clean rows (use --all)")

@@ -136,8 +136,9 @@ extension FusionNetTests {
         var rng = RNG(seed: 6)
         rng.shuffle(&ds.labels)   // images no longer predict the labels
         var cfg = FusionConfig()
-        // Enough steps for batch norm's running statistics to settle (eval mode uses them).
-        cfg.train.width = 2; cfg.train.epochs = 8; cfg.train.batchSize = 16; cfg.train.lr = 0.05
+        // Enough steps for batch norm's running statistics to settle (eval mode uses them), and
+        // a margin: at 8 epochs another summation order in the weight gradient left 121 of 128.
+        cfg.train.width = 2; cfg.train.epochs = 12; cfg.train.batchSize = 16; cfg.train.lr = 0.05
         cfg.hidden = 16
         let t = try FusionTrainer(config: cfg, train: ds)
         while !t.isFinished { t.runEpoch() }

@@ -38,7 +38,7 @@ final class KernelTests: XCTestCase {
         guard Kernels.cpuHasAVX2 else { throw XCTSkip("this CPU has no AVX2/FMA") }
         var rng = RNG(seed: 9)
         for (m, n, k) in [(12, 12, 1280), (1, 1, 1), (2, 3, 7), (4, 5, 9), (5, 6, 16), (7, 11, 33), (3, 4, 8),
-                          (13, 9, 100), (64, 48, 20), (6, 7, 4)] {
+                          (13, 9, 100), (64, 48, 20), (6, 7, 4), (5, 9, 11), (7, 6, 3)] {
             let lda = k + 3, ldb = k + 5, ldc = n + 2
             var a = [Float](repeating: .nan, count: m * lda), b = [Float](repeating: .nan, count: n * ldb)
             for i in 0..<m { for j in 0..<k { a[i * lda + j] = Float(rng.normal()) } }

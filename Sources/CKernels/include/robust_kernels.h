@@ -57,10 +57,10 @@ void rk_wino2_output_grad_avx2(const float *dy, long channel_stride, int c0, int
 void rk_sgemm_small_avx2(long M, long N, long K, const float *A, long lda, const float *B, long ldb,
                          float *C, long ldc);
 
-/* Row-major C[M][N] = A[M][K] B[N][K]^T, added to C when accumulate is 1, else overwriting it
- * (rows lda, ldb, ldc floats apart), for the Winograd weight gradient: few rows (M and N up
- * to about 64), K in the hundreds or thousands. Reads exactly M rows of A and N rows of B of
- * K floats each. */
+/* Row-major C[M][N] = A[M][K] B[N][K]^T, added to C when accumulate is nonzero, else
+ * overwriting it (rows lda, ldb, ldc floats apart), for the Winograd weight gradient: few
+ * rows (the engine uses it up to 64; OpenBLAS wins from about 96), K in the hundreds or
+ * thousands. Reads exactly M rows of A and N rows of B of K floats each. */
 void rk_sgemm_abt_avx2(long M, long N, long K, const float *A, long lda, const float *B, long ldb,
                        float *C, long ldc, int accumulate);
 

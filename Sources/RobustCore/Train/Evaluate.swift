@@ -124,6 +124,7 @@ public enum Evaluator {
                                batchSize: Int = 256, views: Int = 1) -> Predictions {
         precondition(ds.labels.allSatisfy { $0 >= 0 && Int($0) < model.numClasses }, "labels outside the model's classes")
         precondition((1...TestTimeViews.maximum).contains(views), "views must be 1...\(TestTimeViews.maximum)")
+        precondition(batchSize > 0, "batch size must be positive")
         let k = model.numClasses
         var out = Predictions(numClasses: k, probabilities: [Float](repeating: 0, count: ds.count * k),
                               predicted: [], labels: ds.labels)
