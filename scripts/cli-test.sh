@@ -74,8 +74,19 @@ grep -q '^all ' "$T/al.out" || fail "no per-class summary on stdout"
 
 # an existing model audits labels given in a CSV (label-noise's own noise.csv: its noisy labels)
 "$CLI" audit-labels --data "$T/data" --no-test --model "$T/ln/noisy.safetensors" --labels "$T/ln/noise.csv" --flip-tta \
-    --out "$T/relabel.csv" > /dev/null 2> "$T/m.err" || { cat "$T/m.err"; fail "audit-labels --model --labels failed"; }
+    --out "$T/relabel.csv" --all > "$T/m.out" 2> "$T/m.err" || { cat "$T/m.err"; fail "audit-labels --model --labels failed"; }
 head -1 "$T/relabel.csv" | grep -q '^rank,index,path' || fail "no CSV from audit-labels --model"
+# noise.csv carries the true labels: the audit is scored against them, its CSV marks each row
+wrong=$(awk -F, 'NR > 1 && $NF == 1' "$T/ln/noise.csv" | wc -l)
+grep -q "^against the true labels ($wrong wrong): ranking score AUROC" "$T/m.out" || fail "audit-labels did not score the audit against noise.csv's true labels"
+head -1 "$T/relabel.csv" | grep -q ',true_label,mislabeled$' || fail "the audit CSV lacks the true labels"
+[ "$(awk -F, 'NR > 1 { print $2 "," $NF }' "$T/relabel.csv" | sort)" = "$(awk -F, 'NR > 1 { print $1 "," $NF }' "$T/ln/noise.csv" | sort)" ] \
+    || fail "the audit CSV's mislabeled column is not noise.csv's"
+awk -F, 'BEGIN { print "path,given_label" } NR > 1 { print $2 "," $4 }' "$T/ln/noise.csv" > "$T/given-only.csv"
+"$CLI" audit-labels --data "$T/data" --no-test --model "$T/ln/noisy.safetensors" --labels "$T/given-only.csv" \
+    --out "$T/given-only-issues.csv" > "$T/go.out" 2> "$T/go.err" || { cat "$T/go.err"; fail "audit-labels with given labels only failed"; }
+grep -q "against the true labels" "$T/go.out" && fail "scored against true labels that the file does not have"
+head -1 "$T/given-only-issues.csv" | grep -q 'mislabeled' && fail "a CSV without true labels gained a mislabeled column"
 # more test-time views: another ranking of the same model (shifted views), and a bad count refused
 "$CLI" audit-labels --data "$T/data" --no-test --model "$T/ln/noisy.safetensors" --labels "$T/ln/noise.csv" --views 6 \
     --out "$T/relabel6.csv" --all > /dev/null 2> "$T/m6.err" || { cat "$T/m6.err"; fail "audit-labels --views 6 failed"; }
@@ -134,7 +145,8 @@ for f in by-class by-noise-rate both; do
     "$CLI" audit-labels --data "$T/data" --no-test --probabilities "$T/ens/dynamics.safetensors:ensemble_probabilities" \
         --labels "$T/ens/noise.csv" --filter $f --out "$T/p-$f.csv" > /dev/null 2> "$T/p.err" || { cat "$T/p.err"; fail "audit-labels --probabilities --filter $f failed"; }
 done
-cut -d, -f1-7 "$T/ens/flagged.csv" | cmp -s - "$T/p-by-class.csv" \
+# (with noise.csv's true labels both carry the true_label and mislabeled columns)
+cmp -s "$T/ens/flagged.csv" "$T/p-by-class.csv" \
     || fail "deciding on the stored ensemble probabilities did not reproduce label-noise's flagged.csv"
 refused "has shape" "$CLI" audit-labels --data "$T/data" --no-test --probabilities "$T/ens/dynamics.safetensors:given_labels" --out "$T/x.csv"
 refused "no tensor 'nope'" "$CLI" audit-labels --data "$T/data" --no-test --probabilities "$T/ens/dynamics.safetensors:nope" --out "$T/x.csv"

@@ -15,7 +15,7 @@ struct AuditLabels: ParsableCommand {
     @Option(help: "Also write the per-sample dynamics (safetensors).") var dynamicsOut: String?
     @Option(help: "Audit with this trained model instead of training one (one clean pass; its classes must be the data's). Repeat it to audit with the mean of several models' outputs (an ensemble).")
     var model: [String] = []
-    @Option(help: "Labels to audit from a CSV (columns path and given_label or label, class names) instead of the folder names.")
+    @Option(help: "Labels to audit from a CSV (columns path and given_label or label, class names) instead of the folder names. With a true_label column too (label-noise's noise.csv), the CSV gains true_label and mislabeled columns and the summary scores the audit against them.")
     var labels: String?
     @Option(help: "Also write soft relabeling targets (safetensors) for `train --targets`: flagged samples get the model's probabilities, weighted by their confidence.")
     var targetsOut: String?
@@ -47,18 +47,19 @@ struct AuditLabels: ParsableCommand {
         let t0 = monotonicSeconds()
         try reportingErrors {
             var (train, test) = try options.load()
+            var truth: [Int32]? = nil
             if let l = labels {
-                try applyLabelFile(l, to: &train)
-                note("labels from \(l)")
+                truth = try applyLabelFile(l, to: &train)
+                note("labels from \(l)" + (truth != nil ? " (with true labels: the audit is scored against them)" : ""))
             }
             if let spec = probabilities {
                 let p = try loadProbabilities(spec, for: train)
-                try decide(train, probabilities: p, source: spec)
+                try decide(train, probabilities: p, source: spec, truth: truth)
                 note("wrote \(out) in \(formatDuration(monotonicSeconds() - t0))")
                 return
             }
             if !model.isEmpty {
-                try auditWithModels(model, train)
+                try auditWithModels(model, train, truth: truth)
                 note("wrote \(out) in \(formatDuration(monotonicSeconds() - t0))")
                 return
             }
@@ -90,13 +91,13 @@ struct AuditLabels: ParsableCommand {
             } else {
                 issues = LabelAudit.issues(rec.dynamics, window: window, rankBy: options.rankBy, filter: options.filter)
             }
-            try FileIO.writeAtomically(out, text: labelIssuesCSV(issues, dataset: train, all: all))
+            try FileIO.writeAtomically(out, text: labelIssuesCSV(issues, dataset: train, truth: truth, all: all))
             try writeSoftTargets(train, issues, probabilities: extra.first?.probabilities ?? rec.dynamics.ruleProbabilities(window))
             if let d = dynamicsOut {
                 try rec.dynamics.write(d, truth: nil, metadata: ["class_names": JSON.array(train.classNames.map { .string($0) }).serialized,
                                                                   "dynamics_pass": options.dynamics.rawValue], extra: extra)
             }
-            printSummary(train, issues)
+            printSummary(train, issues, truth: truth)
             note("wrote \(out) (\(all ? "every sample" : "\(issues.flagged.count) flagged samples"), ranked) in \(formatDuration(monotonicSeconds() - t0))")
         }
     }
@@ -104,7 +105,7 @@ struct AuditLabels: ParsableCommand {
     /// The rule on one clean pass of existing models, their outputs averaged (models trained
     /// elsewhere, or the cleaned model of a first round: samples it never trained on are
     /// scored out of sample).
-    func auditWithModels(_ paths: [String], _ train: Dataset) throws {
+    func auditWithModels(_ paths: [String], _ train: Dataset, truth: [Int32]?) throws {
         var tables: [[Float]] = []
         for path in paths {
             let (m, info) = try ModelIO.loadResNet(path: path)
@@ -113,13 +114,13 @@ struct AuditLabels: ParsableCommand {
             }
             tables.append(Evaluator.predict(m, train, normalization: info.normalization, views: TestTimeViewsOption.resolve(options.views, flipTta: flipTta)).probabilities)
         }
-        try decide(train, probabilities: AuditEnsemble.average(tables), source: paths.joined(separator: ","))
+        try decide(train, probabilities: AuditEnsemble.average(tables), source: paths.joined(separator: ","), truth: truth)
     }
 
     /// The rule on given probabilities: the CSV, soft targets, probabilities file and summary.
-    func decide(_ train: Dataset, probabilities p: [Float], source: String) throws {
+    func decide(_ train: Dataset, probabilities p: [Float], source: String, truth: [Int32]?) throws {
         let issues = ConfidentLearning.findIssues(probabilities: p, given: train.labels, numClasses: train.classNames.count, filter: options.filter)
-        try FileIO.writeAtomically(out, text: labelIssuesCSV(issues, dataset: train, all: all))
+        try FileIO.writeAtomically(out, text: labelIssuesCSV(issues, dataset: train, truth: truth, all: all))
         try writeSoftTargets(train, issues, probabilities: p)
         if let d = dynamicsOut {
             var w = SafeTensorsWriter()
@@ -128,7 +129,7 @@ struct AuditLabels: ParsableCommand {
             w.metadata = ["class_names": JSON.array(train.classNames.map { .string($0) }).serialized, "source": source]
             try w.write(d)
         }
-        printSummary(train, issues)
+        printSummary(train, issues, truth: truth)
     }
 
     /// FILE[:TENSOR] as count x classes rows for `train`: the shape must match and every row
@@ -163,7 +164,9 @@ struct AuditLabels: ParsableCommand {
         try writeTargets(t, for: train, to: path)
     }
 
-    func printSummary(_ train: Dataset, _ issues: LabelIssues) {
+    /// The per-class table; with true labels (a label-noise run's noise.csv) also how well the
+    /// ranking score and the flagged set find the wrong ones.
+    func printSummary(_ train: Dataset, _ issues: LabelIssues, truth: [Int32]?) {
         do {
             let width = max(12, train.classNames.map(\.count).max() ?? 0)
             print(padRight("class", width) + "  images  flagged  share  most suggested instead")
@@ -172,6 +175,12 @@ struct AuditLabels: ParsableCommand {
                 print(padRight(train.classNames[c], width) + "  \(padLeft(String(r.images), 6))  \(padLeft(String(r.flagged), 7))  \(padLeft(fmt(100 * Double(r.flagged) / Double(max(r.images, 1)), 1) + "%", 5))  \(top)")
             }
             print(padRight("all", width) + "  \(padLeft(String(train.count), 6))  \(padLeft(String(issues.flagged.count), 7))  \(padLeft(fmt(100 * Double(issues.flagged.count) / Double(max(train.count, 1)), 1) + "%", 5))")
+        }
+        if let t = truth {
+            let wrong = zip(t, train.labels).map { $0 != $1 }
+            let q = SetQuality(flagged: issues.flagged, positives: wrong)
+            print("against the true labels (\(q.positives) wrong): ranking score AUROC \(fmt(auroc(issues.score, positives: wrong), 5)); "
+                  + "flagged \(q.flagged), precision \(fmt(q.precision, 3)), recall \(fmt(q.recall, 3)), F1 \(fmt(q.f1, 3))")
         }
     }
 }

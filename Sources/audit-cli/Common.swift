@@ -158,7 +158,8 @@ func loadModelAndTestSet(model: String?, data: String?) throws
 }
 
 /// `--views` (and `--flip-tta`, its older spelling of 2) wherever a trained model scores images:
-/// the checks and the default live here once.
+/// the checks live here once, and the default of a trained model's pass (a label run's final
+/// pass defaults to 2 views instead: `LabelTrainingOptions.finalViews`).
 enum TestTimeViewsOption {
     /// --views must be a supported count, and --flip-tta may only repeat --views 2.
     static func validate(_ views: Int?, flipTta: Bool = false) throws {

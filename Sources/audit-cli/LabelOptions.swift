@@ -213,33 +213,45 @@ func readCSV(_ path: String, limit: Int = 1 << 30) throws -> (header: [String], 
 /// Every image of the dataset must be listed (unless `dropUnlisted`); an unknown class is an
 /// error; rows for paths outside the dataset are ignored; a repeated path keeps its last row.
 /// With `dropUnlisted`, images the file does not list are left out instead.
-func applyLabelFile(_ path: String, to ds: inout Dataset, dropUnlisted: Bool = false) throws {
+///
+/// Returns the file's `true_label` column in the dataset's (new) order where it has one, as
+/// `label-noise`'s noise.csv does, so that an audit of those labels can be scored against
+/// the truth; nil otherwise.
+@discardableResult
+func applyLabelFile(_ path: String, to ds: inout Dataset, dropUnlisted: Bool = false) throws -> [Int32]? {
     let (header, rows) = try readCSV(path)
     guard !header.isEmpty else { throw RobustError.format(path: path, reason: "empty label file") }
     guard let pc = header.firstIndex(of: "path"),
           let lc = header.firstIndex(of: "given_label") ?? header.firstIndex(of: "label") else {
         throw RobustError.format(path: path, reason: "needs a header with 'path' and 'given_label' (or 'label') columns")
     }
-    var byPath: [String: Int32] = [:]
+    let tc = header.firstIndex(of: "true_label")
+    var byPath: [String: (given: Int32, truth: Int32)] = [:]
     for (n, f) in rows {
-        guard f.count > max(pc, lc) else { throw RobustError.format(path: path, reason: "line \(n) has \(f.count) fields") }
-        guard let c = ds.classNames.firstIndex(of: f[lc]) else {
-            throw RobustError.format(path: path, reason: "line \(n): class '\(f[lc])' is not one of \(ds.classNames.joined(separator: ", "))")
+        guard f.count > max(pc, lc, tc ?? 0) else { throw RobustError.format(path: path, reason: "line \(n) has \(f.count) fields") }
+        func classIndex(_ name: String) throws -> Int32 {
+            guard let c = ds.classNames.firstIndex(of: name) else {
+                throw RobustError.format(path: path, reason: "line \(n): class '\(name)' is not one of \(ds.classNames.joined(separator: ", "))")
+            }
+            return Int32(c)
         }
-        byPath[f[pc]] = Int32(c)
+        let given = try classIndex(f[lc])
+        byPath[f[pc]] = (given, try tc.map { try classIndex(f[$0]) } ?? given)
     }
-    var keep: [Int] = []
+    var keep: [Int] = [], truth: [Int32] = []
     for i in 0..<ds.count {
         let src = i < ds.sources.count ? ds.sources[i] : "#\(i)"
         guard let y = byPath[src] else {
             if dropUnlisted { continue }
             throw RobustError.format(path: path, reason: "no label for \(src)")
         }
-        ds.labels[i] = y
+        ds.labels[i] = y.given
         keep.append(i)
+        truth.append(y.truth)
     }
     if keep.count < ds.count { ds = ds.subset(keep) }
     guard ds.count > 0 else { throw RobustError.format(path: path, reason: "lists none of the dataset's images") }
+    return tc == nil ? nil : truth
 }
 
 /// What the prediction changes say about memorization, and which epochs `window` decides on,

@@ -239,8 +239,8 @@ extension Conv2d {
         let (cout, cin, k) = (self.cout, self.cin, self.k)
         if needInputGrad { inputGrad.reshape(x.shape) }
         // The small-GEMM threshold (minTilesSmallGemm) was measured on inference: the backward
-        // pass keeps minTiles (its input-gradient GEMMs have K = cout, its weight gradient runs
-        // on OpenBLAS), which leaves training batches unaffected either way.
+        // pass keeps minTiles (its input-gradient GEMMs have K = cout, its weight gradient has
+        // GEMMs of its own shape), which leaves training batches unaffected either way.
         if Winograd.inTraining && Winograd.applies(k: k, stride: 1, pad: pad, n: g.n, h: g.h, w: g.w) {
             return backwardWinograd(dy, x, g, needInputGrad: needInputGrad)
         }
