@@ -107,12 +107,14 @@ struct AuditLabels: ParsableCommand {
     /// scored out of sample).
     func auditWithModels(_ paths: [String], _ train: Dataset, truth: [Int32]?) throws {
         var tables: [[Float]] = []
-        for path in paths {
+        for (i, path) in paths.enumerated() {
             let (m, info) = try ModelIO.loadResNet(path: path)
             guard info.classNames == train.classNames else {
                 throw RobustError.invalidArgument("\(path): the model's classes \(info.classNames) are not the data's \(train.classNames)")
             }
-            tables.append(Evaluator.predict(m, train, normalization: info.normalization, views: TestTimeViewsOption.resolve(options.views, flipTta: flipTta)).probabilities)
+            let what = paths.count == 1 ? "scoring" : "scoring with model \(i + 1)/\(paths.count)"
+            tables.append(predictShowingProgress(what, m, train, normalization: info.normalization,
+                                                 views: TestTimeViewsOption.resolve(options.views, flipTta: flipTta)).probabilities)
         }
         try decide(train, probabilities: AuditEnsemble.average(tables), source: paths.joined(separator: ","), truth: truth)
     }

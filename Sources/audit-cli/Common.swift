@@ -26,6 +26,21 @@ final class ProgressLine {
     func finish() { if tty { writeStderr("\n") } }
 }
 
+/// Evaluator.predict with a progress line on stderr: scoring the 50,000 training images over
+/// several views, or with several models, takes minutes.
+func predictShowingProgress(_ what: String, _ model: ResNet18, _ ds: Dataset, normalization: Normalization,
+                            batchSize: Int = 256, views: Int = 1) -> Predictions {
+    let line = ProgressLine()
+    let t0 = monotonicSeconds()
+    let plural = views == 1 ? "" : "s"
+    let p = Evaluator.predict(model, ds, normalization: normalization, batchSize: batchSize, views: views) { done, total in
+        let rate = Double(done * views) / max(monotonicSeconds() - t0, 1e-9)
+        line.update("\(what): \(done)/\(total) images x \(views) view\(plural), \(Int(rate)) img/s, ETA \(formatDuration(Double((total - done) * views) / max(rate, 1e-9)))")
+    }
+    line.finish()
+    return p
+}
+
 func formatDuration(_ s: Double) -> String {
     let t = Int(s.rounded())
     return t >= 3600 ? "\(t / 3600)h\(pad2((t % 3600) / 60))m" : "\(t / 60)m\(pad2(t % 60))s"

@@ -27,7 +27,8 @@ struct Eval: ParsableCommand {
         try reportingErrors {
             let (_, net, info, _, test) = try loadModelAndTestSet(model: model, data: data)
             let t0 = monotonicSeconds()
-            let p = Evaluator.predict(net, test, normalization: info.normalization, batchSize: batchSize, views: TestTimeViewsOption.resolve(views, flipTta: flipTta))
+            let p = predictShowingProgress("evaluating", net, test, normalization: info.normalization, batchSize: batchSize,
+                                           views: TestTimeViewsOption.resolve(views, flipTta: flipTta))
             let secs = monotonicSeconds() - t0
             if let path = predictions {
                 var csv = "source,label,predicted," + info.classNames.map { "p_" + $0 }.joined(separator: ",") + "\n"

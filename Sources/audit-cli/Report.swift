@@ -81,7 +81,7 @@ struct ReportCommand: ParsableCommand {
                 guard info.classNames == train.classNames else {
                     throw RobustError.invalidArgument("\(path): the model's classes \(info.classNames) are not the data's \(train.classNames)")
                 }
-                let p = Evaluator.predict(net, train, normalization: info.normalization, views: options.finalViews).probabilities
+                let p = predictShowingProgress("scoring", net, train, normalization: info.normalization, views: options.finalViews).probabilities
                 ctx.trainProbabilities = p
                 ctx.issues = ConfidentLearning.findIssues(probabilities: p, given: train.labels, numClasses: k, filter: options.filter)
                 ctx.modelSource = path

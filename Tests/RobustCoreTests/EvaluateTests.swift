@@ -35,6 +35,18 @@ final class EvaluateTests: XCTestCase {
         for a in 0..<singles.count { for b in 0..<a { XCTAssertGreaterThan(relativeError(singles[a], singles[b]), 1e-4, "views \(a), \(b)") } }
     }
 
+    /// progress reports each batch once, after all its views, with the images done so far;
+    /// the predictions are those without it.
+    func testPredictReportsProgressPerBatch() {
+        let ds = syntheticDataset(count: 10, classes: 4, size: 8, seed: 5)
+        let m = ResNet18(width: 2, numClasses: 4)
+        m.initialize(seed: 6)
+        var calls: [[Int]] = []
+        let p = Evaluator.predict(m, ds, normalization: .cifar10, batchSize: 4, views: 2) { calls.append([$0, $1]) }
+        XCTAssertEqual(calls, [[4, 10], [8, 10], [10, 10]])
+        XCTAssertLessThan(relativeError(p.probabilities, Evaluator.predict(m, ds, normalization: .cifar10, batchSize: 4, views: 2).probabilities), 1e-6)
+    }
+
     /// The shift writes fill (pixel 0, normalized) where the view leaves the image, per channel.
     func testShiftedViewFillsWithNormalizedZero() {
         let (c, b, h, w) = (2, 2, 3, 4)

@@ -124,22 +124,29 @@ final class WinogradTests: XCTestCase {
     /// Winograd (the weight gradient always with 2x2 tiles); all must agree with the im2col path.
     func testTrainingForwardAndInputGradientMatchIm2col() {
         let saved = (Threads.count, Winograd.inTraining, Winograd.minTiles, Winograd.largeTiles, Kernels.avx2,
-                     Winograd.minTilesSmallGemm, Conv2d.sliceBytes)
+                     Winograd.minTilesSmallGemm, Conv2d.sliceBytes, Winograd.smallGradMaxChannels)
         defer {
             Threads.set(saved.0); Winograd.inTraining = saved.1; Winograd.minTiles = saved.2; Winograd.largeTiles = saved.3
             Kernels.avx2 = saved.4; Winograd.minTilesSmallGemm = saved.5; Conv2d.sliceBytes = saved.6
+            Winograd.smallGradMaxChannels = saved.7
         }
         Winograd.minTiles = 0; Winograd.minTilesSmallGemm = 0
         var rng = RNG(seed: 5)
-        // The last two: one image per slice (sliceBytes 1), so each worker's weight-gradient GEMMs
-        // accumulate over several slices, with the A B^T kernel (avx2) and with OpenBLAS.
-        for (h, w, cin, cout, n, threads, large, avx2, oneImageSlices) in
-            [(8, 8, 3, 5, 4, 2, false, false, false), (4, 12, 6, 2, 1, 2, false, false, false),
-             (16, 16, 4, 4, 3, 1, false, false, false), (16, 16, 4, 4, 3, 1, true, false, false),
-             (8, 32, 5, 7, 2, 2, true, false, false), (16, 16, 4, 4, 3, 2, true, true, false),
-             (8, 32, 5, 7, 2, 2, true, true, false), (8, 8, 3, 5, 4, 2, false, true, false),
-             (8, 8, 6, 5, 5, 2, false, true, true), (8, 8, 6, 5, 5, 2, false, false, true)] {
+        // (8, 8, 6, 5, 5): one image per slice (sliceBytes 1), so each worker's weight-gradient
+        // GEMMs accumulate over several slices, with the A B^T kernel (avx2) and with OpenBLAS.
+        // 6x12 images have 18 tiles each: the A B^T kernel's K (the slice's tiles) is not a
+        // multiple of 8, so its masked tail runs, overwriting and accumulating. The last case
+        // keeps AVX2 on but sends the weight gradient to OpenBLAS (smallGrad false).
+        for (h, w, cin, cout, n, threads, large, avx2, oneImageSlices, smallGrad) in
+            [(8, 8, 3, 5, 4, 2, false, false, false, true), (4, 12, 6, 2, 1, 2, false, false, false, true),
+             (16, 16, 4, 4, 3, 1, false, false, false, true), (16, 16, 4, 4, 3, 1, true, false, false, true),
+             (8, 32, 5, 7, 2, 2, true, false, false, true), (16, 16, 4, 4, 3, 2, true, true, false, true),
+             (8, 32, 5, 7, 2, 2, true, true, false, true), (8, 8, 3, 5, 4, 2, false, true, false, true),
+             (8, 8, 6, 5, 5, 2, false, true, true, true), (8, 8, 6, 5, 5, 2, false, false, true, true),
+             (6, 12, 5, 7, 3, 2, false, true, false, true), (6, 12, 5, 7, 3, 2, false, true, true, true),
+             (8, 8, 6, 5, 5, 2, false, true, true, false)] {
             Conv2d.sliceBytes = oneImageSlices ? 1 : saved.6
+            Winograd.smallGradMaxChannels = smallGrad ? saved.7 : 0
             Kernels.avx2 = avx2 && Kernels.cpuHasAVX2
             Winograd.largeTiles = large
             XCTAssertEqual(Winograd.tile(n: n, h: h, w: w), large ? .four : .two)

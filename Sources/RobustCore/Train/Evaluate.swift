@@ -119,9 +119,11 @@ public enum Evaluator {
 
     /// With `views` above 1, test-time augmentation: the softmax outputs of the first `views`
     /// of TestTimeViews' views of each image are averaged (`views` times the compute; 2 is the
-    /// image and its mirror image).
+    /// image and its mirror image). `progress(done, total)` is called after each batch with the
+    /// images scored so far (all their views).
     public static func predict(_ model: ResNet18, _ ds: Dataset, normalization: Normalization,
-                               batchSize: Int = 256, views: Int = 1) -> Predictions {
+                               batchSize: Int = 256, views: Int = 1,
+                               progress: ((_ done: Int, _ total: Int) -> Void)? = nil) -> Predictions {
         precondition(ds.labels.allSatisfy { $0 >= 0 && Int($0) < model.numClasses }, "labels outside the model's classes")
         precondition((1...TestTimeViews.maximum).contains(views), "views must be 1...\(TestTimeViews.maximum)")
         precondition(batchSize > 0, "batch size must be positive")
@@ -149,6 +151,7 @@ public enum Evaluator {
                     for j in 0..<(rows * k) { o[j] += scale * q[j] }
                 }
             }
+            progress?(r.upperBound, ds.count)
         }
         out.predicted = rowArgmax(out.probabilities, width: k)
         return out
