@@ -84,5 +84,6 @@ printf 'path,meta\nsomewhere/else.png,cat\n' > "$T/meta-elsewhere.csv"
 check "report: metadata names no image of the data" 2 "none of its 1 paths names an image" "$CLI" report --data "$T/data" --metadata "$T/meta-elsewhere.csv" --width 2 --epochs 1 --out "$T/rep"
 check "report: calibration file missing" 2 "$T/none.json" "$CLI" report --data "$T/data" --calibration "$T/none.json" --width 2 --epochs 1 --out "$T/rep"
 check "report: --folds (not the report's)" 64 "belong to audit-labels" "$CLI" report --data "$T/data" --folds 3
+check "bench: unknown engine switch" 64 "unknown switch 'warp-drive'" "$CLI" bench --ab warp-drive
 
 [ $fail = 0 ] && echo "cli-errors: passed" || { echo "cli-errors: FAILED"; exit 1; }

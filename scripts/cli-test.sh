@@ -21,6 +21,11 @@ refused() {  # refused EXPECTED-MESSAGE COMMAND...: the command must fail and sa
 
 "$CLI" synth --out "$T/data" --train 400 --test 100 > /dev/null 2>&1
 
+# bench --ab: both settings of a switch give the same pass, so the table must show pairs and
+# both latencies (no figure is asserted: this VM's speed moves too much for a bound)
+"$CLI" bench --ab winograd-bands --widths 4 --seconds 0.2 > "$T/ab.out" 2> "$T/ab.err" || { cat "$T/ab.err"; fail "bench --ab failed"; }
+grep -qE "^ +4 +[0-9]+ +[0-9.]+ +\[[0-9.]+-[0-9.]+\] +[0-9.]+ +[0-9.]+$" "$T/ab.out" || { cat "$T/ab.out"; fail "bench --ab printed no row for width 4"; }
+
 # the study's experiment, with cleaning and its outputs
 "$CLI" label-noise --data "$T/data" --width 2 --epochs 3 --noise 0.2 --clean drop --out "$T/ln" > "$T/ln.out" 2> "$T/ln.err" \
     || { cat "$T/ln.err"; fail "label-noise failed"; }

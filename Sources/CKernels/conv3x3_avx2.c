@@ -43,8 +43,13 @@ static geom geometry(int h, int w, int stride) {
 long rk_conv3x3_packed_count(int cin, int h, int w, int stride) { return cin * geometry(h, w, stride).chan + 16; }
 
 void rk_conv3x3_pack(const float *x, long channel_stride, int cin, int h, int w, int stride, float *xp, int use_avx2) {
+    rk_conv3x3_pack_range(x, channel_stride, 0, cin, cin, h, w, stride, xp, use_avx2);
+}
+
+void rk_conv3x3_pack_range(const float *x, long channel_stride, int c0, int c1, int cin, int h, int w, int stride,
+                           float *xp, int use_avx2) {
     const geom g = geometry(h, w, stride);
-    for (int ci = 0; ci < cin; ci++) {
+    for (int ci = c0; ci < c1; ci++) {
         const float *s = x + ci * channel_stride;
         float *d = xp + ci * g.chan;
         if (stride == 1) {
@@ -83,7 +88,9 @@ void rk_conv3x3_pack(const float *x, long channel_stride, int cin, int h, int w,
                 }
             }
     }
-    memset(xp + cin * g.chan, 0, 16 * sizeof(float));  /* the last panel's overreach */
+    /* the last panel's overreach: written by the range that ends the channels only (anywhere
+     * else these floats are the next range's first channel) */
+    if (c1 == cin) memset(xp + cin * g.chan, 0, 16 * sizeof(float));
 }
 
 #if defined(__x86_64__)

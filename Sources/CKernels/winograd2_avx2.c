@@ -14,8 +14,12 @@ AVX2 static inline void store8(float *p, __m256 v, int full) {
 }
 
 AVX2 void rk_wino2_input_avx2(const float *x, long cs, int c0, int c1, int images, int h, int w,
-                              float *v, long ldv, long ps, float *scratch) {
+                              int ty0, int ty1, float *v, long ldv, long ps, float *scratch) {
     const int tw = w / 2, th = h / 2, tpi = th * tw;
+    /* Tile rows [ty0, ty1) read padded rows [2 ty0, 2 ty1 + 2): image rows 2 ty0 - 1 to 2 ty1. */
+    const int r0 = 2 * ty0 - 1 < 0 ? 0 : 2 * ty0 - 1, r1 = 2 * ty1 + 1 > h ? h : 2 * ty1 + 1;
+    const int tbeg = ty0 * tw, tend = ty1 * tw;
+    (void)th;
     /* pad(r, 2k) = even[r][k], pad(r, 2k+1) = odd[r][k], pad(r, c) = x[r-1][c-1]: the four
      * columns of the tile at tx are even[tx], odd[tx], even[tx+1], odd[tx+1]. Rows 0 and h+1,
      * even[.][0] and odd[.][tw] are the padding, zeroed once. */
@@ -25,7 +29,7 @@ AVX2 void rk_wino2_input_avx2(const float *x, long cs, int c0, int c1, int image
     for (int ci = c0; ci < c1; ci++) {
         for (int n = 0; n < images; n++) {
             const float *src = x + ci * cs + (long)n * h * w;
-            for (int r = 0; r < h; r++) {
+            for (int r = r0; r < r1; r++) {
                 const float *s = src + (long)r * w;
                 float *e = even + (r + 1) * rs, *o = odd + (r + 1) * rs;
                 for (int k = 0; k < tw; k += 4) {
@@ -35,8 +39,8 @@ AVX2 void rk_wino2_input_avx2(const float *x, long cs, int c0, int c1, int image
                 }
             }
             float *dst = v + ci * ldv + (long)n * tpi;
-            for (int t0 = 0; t0 < tpi; t0 += 8) {
-                const int full = t0 + 8 <= tpi, ta = t0, tb = full ? t0 + 4 : t0;
+            for (int t0 = tbeg; t0 < tend; t0 += 8) {
+                const int full = t0 + 8 <= tend, ta = t0, tb = full ? t0 + 4 : t0;
                 const long ba = 2L * (ta / tw) * rs + ta % tw, bb = 2L * (tb / tw) * rs + tb % tw;
                 __m256 d[4][4];
                 for (int r = 0; r < 4; r++) {  /* d B, row r */
@@ -61,14 +65,16 @@ AVX2 void rk_wino2_input_avx2(const float *x, long cs, int c0, int c1, int image
 }
 
 AVX2 void rk_wino2_output_avx2(const float *m, long ldm, long ps, int c0, int c1, int images, int h, int w,
-                               float *y, long cs) {
+                               int ty0, int ty1, float *y, long cs) {
     const int tw = w / 2, th = h / 2, tpi = th * tw;
+    const int tbeg = ty0 * tw, tend = ty1 * tw;
+    (void)th;
     for (int co = c0; co < c1; co++) {
         for (int n = 0; n < images; n++) {
             const float *src = m + co * ldm + (long)n * tpi;
             float *plane = y + co * cs + (long)n * h * w;
-            for (int t0 = 0; t0 < tpi; t0 += 8) {
-                const int full = t0 + 8 <= tpi, ta = t0, tb = full ? t0 + 4 : t0;
+            for (int t0 = tbeg; t0 < tend; t0 += 8) {
+                const int full = t0 + 8 <= tend, ta = t0, tb = full ? t0 + 4 : t0;
                 const float *p = src + t0;
                 __m256 s[4][2];
                 for (int i = 0; i < 4; i++) {  /* m A, row i */
@@ -137,9 +143,9 @@ AVX2 void rk_wino2_output_grad_avx2(const float *dy, long cs, int c0, int c1, in
 #else  /* not x86-64: never called (rk_cpu_has_avx2_fma() is 0) */
 #include <stdlib.h>
 void rk_wino2_input_avx2(const float *x, long cs, int c0, int c1, int images, int h, int w,
-                         float *v, long ldv, long ps, float *scratch) { abort(); }
+                         int ty0, int ty1, float *v, long ldv, long ps, float *scratch) { abort(); }
 void rk_wino2_output_avx2(const float *m, long ldm, long ps, int c0, int c1, int images, int h, int w,
-                          float *y, long cs) { abort(); }
+                          int ty0, int ty1, float *y, long cs) { abort(); }
 void rk_wino2_output_grad_avx2(const float *dy, long cs, int c0, int c1, int images, int h, int w,
                                float *dm, long ldm, long ps) { abort(); }
 #endif

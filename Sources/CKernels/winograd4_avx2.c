@@ -42,8 +42,13 @@ AVX2 static inline void at6(__m256 m0, __m256 m1, __m256 m2, __m256 m3, __m256 m
 }
 
 AVX2 void rk_wino4_input_avx2(const float *x, long cs, int c0, int c1, int images, int h, int w,
-                              float *v, long ldv, long ps, float *scratch) {
+                              int ty0, int ty1, float *v, long ldv, long ps, float *scratch) {
     const int tw = w / 4, th = h / 4, tpi = th * tw;
+    /* Tile rows [ty0, ty1) read padded rows [4 ty0, 4 ty1 + 2): image rows 4 ty0 - 1 to 4 ty1,
+     * clipped to the image (the rest is the zero padding). */
+    const int r0 = 4 * ty0 - 1 < 0 ? 0 : 4 * ty0 - 1, r1 = 4 * ty1 + 1 > h ? h : 4 * ty1 + 1;
+    const int tbeg = ty0 * tw, tend = ty1 * tw;
+    (void)th;
     /* The zero-padded plane pad(r, c) = x[r-1][c-1] split by column phase:
      * pad(r, 4k+q) = q_q[r][k], rows rs apart. The six columns of the tile at tx are
      * q0[tx], q1[tx], q2[tx], q3[tx], q0[tx+1], q1[tx+1]. Rows 0 and h+1, q0[.][0] and
@@ -55,7 +60,7 @@ AVX2 void rk_wino4_input_avx2(const float *x, long cs, int c0, int c1, int image
     for (int ci = c0; ci < c1; ci++) {
         for (int n = 0; n < images; n++) {
             const float *src = x + ci * cs + (long)n * h * w;
-            for (int r = 0; r < h; r++) {
+            for (int r = r0; r < r1; r++) {
                 const float *s = src + (long)r * w;
                 const long row = (long)(r + 1) * rs;
                 for (int k = 0; k < tw; k += 4) {  /* four tiles' columns: a 4x4 transpose */
@@ -69,8 +74,8 @@ AVX2 void rk_wino4_input_avx2(const float *x, long cs, int c0, int c1, int image
                 }
             }
             float *dst = v + ci * ldv + (long)n * tpi;
-            for (int t0 = 0; t0 < tpi; t0 += 8) {
-                const int full = t0 + 8 <= tpi, ta = t0, tb = full ? t0 + 4 : t0;
+            for (int t0 = tbeg; t0 < tend; t0 += 8) {
+                const int full = t0 + 8 <= tend, ta = t0, tb = full ? t0 + 4 : t0;
                 const long ba = 4L * (ta / tw) * rs + ta % tw, bb = 4L * (tb / tw) * rs + tb % tw;
                 for (int r = 0; r < 6; r++) {  /* d B, row r */
                     const long a = ba + r * rs, b = bb + r * rs;
@@ -93,15 +98,17 @@ AVX2 void rk_wino4_input_avx2(const float *x, long cs, int c0, int c1, int image
 }
 
 AVX2 void rk_wino4_output_avx2(const float *m, long ldm, long ps, int c0, int c1, int images, int h, int w,
-                               float *y, long cs) {
+                               int ty0, int ty1, float *y, long cs) {
     const int tw = w / 4, th = h / 4, tpi = th * tw;
+    const int tbeg = ty0 * tw, tend = ty1 * tw;
+    (void)th;
     __m256 t[24], u[16];
     for (int co = c0; co < c1; co++) {
         for (int n = 0; n < images; n++) {
             const float *src = m + co * ldm + (long)n * tpi;
             float *plane = y + co * cs + (long)n * h * w;
-            for (int t0 = 0; t0 < tpi; t0 += 8) {
-                const int full = t0 + 8 <= tpi, ta = t0, tb = full ? t0 + 4 : t0;
+            for (int t0 = tbeg; t0 < tend; t0 += 8) {
+                const int full = t0 + 8 <= tend, ta = t0, tb = full ? t0 + 4 : t0;
                 const float *p = src + t0;
                 for (int i = 0; i < 6; i++) {  /* m A, row i */
                     __m256 e[6];
@@ -143,7 +150,7 @@ AVX2 void rk_wino4_output_avx2(const float *m, long ldm, long ps, int c0, int c1
 #else  /* not x86-64: rk_cpu_has_avx2_fma() is 0 and these are never called */
 #include <stdlib.h>
 void rk_wino4_input_avx2(const float *x, long cs, int c0, int c1, int images, int h, int w,
-                         float *v, long ldv, long ps, float *scratch) { abort(); }
+                         int ty0, int ty1, float *v, long ldv, long ps, float *scratch) { abort(); }
 void rk_wino4_output_avx2(const float *m, long ldm, long ps, int c0, int c1, int images, int h, int w,
-                          float *y, long cs) { abort(); }
+                          int ty0, int ty1, float *y, long cs) { abort(); }
 #endif

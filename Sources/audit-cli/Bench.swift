@@ -19,16 +19,26 @@ struct Bench: ParsableCommand {
     var peakGflops: Double?
     @Flag(help: "Only train (a few steps at the first width) and print the process's peak memory: run one process per width.")
     var memory = false
+    @Option(help: ArgumentHelp("Only single-image latency, with this engine switch off and on alternately, call by call, for --seconds per width: the median of the paired ratios.",
+                               valueName: EngineSwitch.allCases.map(\.rawValue).joined(separator: "|")))
+    var ab: String?
 
     func validate() throws {
         if widths.isEmpty || widths.contains(where: { $0 < 1 || $0 > 256 }) { throw ValidationError("--widths must be in 1...256") }
         if trainBatch < 1 || inferBatch < 1 { throw ValidationError("batch sizes must be at least 1") }
         if !(seconds > 0) { throw ValidationError("--seconds must be positive") }
+        if let name = ab, EngineSwitch(rawValue: name) == nil {
+            throw ValidationError("--ab: unknown switch '\(name)' (known: \(EngineSwitch.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
     }
 
     func run() throws {
         if let t = threads { Threads.set(t) }
         if let path = curves { try writeCurves(path); return }
+        if let name = ab, let sw = EngineSwitch(rawValue: name) {
+            pairedLatency(sw)
+            return
+        }
         if memory {
             let w = widths[0]
             let step = BenchResult.makeStep(width: w, batch: trainBatch, training: true)
@@ -54,6 +64,29 @@ struct Bench: ParsableCommand {
             }
             fflushStdout()
             if profile { printProfile(width: w) }
+        }
+    }
+
+    /// Batch-1 latency with `sw` off and on, alternated call by call (which goes first alternates
+    /// too): the median and quartiles of on/off per pair, and each setting's median.
+    func pairedLatency(_ sw: EngineSwitch) {
+        let was = sw.isOn
+        defer { sw.set(was) }
+        if !json { print("\(sw.rawValue): single-image latency on / off, paired call by call (threads \(Threads.count))") }
+        if !json { print("width   pairs  on/off median  [IQR]          off ms   on ms") }
+        for w in widths {
+            let r = BenchResult.pairedLatency(width: w, seconds: seconds, sw)
+            if json {
+                print(JSON.object([("engine", .string("robust")), ("width", .int(Int64(w))), ("switch", .string(sw.rawValue)),
+                                   ("pairs", .int(Int64(r.pairs))), ("on_over_off_median", .double(r.ratio[1])),
+                                   ("on_over_off_q1", .double(r.ratio[0])), ("on_over_off_q3", .double(r.ratio[2])),
+                                   ("off_ms", .double(r.offMs)), ("on_ms", .double(r.onMs)),
+                                   ("threads", .int(Int64(Threads.count)))]).serialized)
+            } else {
+                print("\(padLeft(String(w), 5))  \(padLeft(String(r.pairs), 6))  \(padLeft(fmt(r.ratio[1], 3), 13))  [\(fmt(r.ratio[0], 3))-\(fmt(r.ratio[2], 3))]"
+                      + "  \(padLeft(fmt(r.offMs, 3), 8))  \(padLeft(fmt(r.onMs, 3), 6))")
+            }
+            fflushStdout()
         }
     }
 
@@ -183,6 +216,35 @@ struct BenchResult {
             steps += 1
         }
         return (Double(steps * batch) / (monotonicSeconds() - t0), steps)
+    }
+
+    /// Single-image forward passes of a width-`width` model for `seconds`, alternating `sw` off
+    /// and on every call (the order flips each pair), after a warm-up call of each.
+    static func pairedLatency(width: Int, seconds: Double, _ sw: EngineSwitch)
+        -> (pairs: Int, ratio: [Double], offMs: Double, onMs: Double) {
+        let ds = syntheticData(count: 1)
+        var cfg = TrainConfig()
+        cfg.width = width
+        let model = Trainer(config: cfg, train: ds, test: nil).model
+        let one = Tensor([0])
+        var labels: [Int32] = []
+        Batcher(normalization: .cifar10).fill(one, labels: &labels, from: ds, indices: [0][...], augment: nil)
+        for on in [false, true] { sw.set(on); model.forward(one, mode: .eval) }
+        var ratios: [Double] = [], off: [Double] = [], on: [Double] = []
+        let t0 = monotonicSeconds()
+        while monotonicSeconds() - t0 < seconds || ratios.count < 3 {
+            var d = [0.0, 0.0]
+            for k in 0..<2 {
+                let setting = (k + ratios.count) % 2  // 0 off, 1 on
+                sw.set(setting == 1)
+                let t = monotonicSeconds()
+                model.forward(one, mode: .eval)
+                d[setting] = monotonicSeconds() - t
+            }
+            ratios.append(d[1] / d[0]); off.append(d[0]); on.append(d[1])
+        }
+        func quartiles(_ v: [Double]) -> [Double] { let s = v.sorted(); return [s[s.count / 4], s[s.count / 2], s[3 * s.count / 4]] }
+        return (ratios.count, quartiles(ratios), 1000 * quartiles(off)[1], 1000 * quartiles(on)[1])
     }
 
     static func measure(width: Int, trainBatch: Int, inferBatch: Int, seconds: Double) -> BenchResult {

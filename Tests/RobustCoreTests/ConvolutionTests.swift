@@ -115,6 +115,9 @@ final class ConvolutionTests: XCTestCase {
                                              (3, 4, 1, 1, 1, 2), (5, 13, 7, 7, 1, 2), (16, 6, 8, 8, 2, 2), (8, 12, 16, 16, 1, 2),
                                              (4, 5, 3, 8, 3, 2), (7, 19, 9, 15, 2, 2), (2, 3, 2, 5, 1, 2),
                                              (9, 40, 4, 4, 1, 1), (6, 33, 5, 6, 2, 2),
+                                             // more than 16 input and output channels: a single image's
+                                             // pack is split by channels across the workers
+                                             (40, 36, 4, 4, 1, 1), (33, 40, 8, 8, 1, 2), (48, 20, 5, 5, 1, 1),
                                              // stride-2 rows long enough for the pack's vector gather (9+ a row)
                                              (4, 5, 3, 18, 1, 2), (5, 7, 9, 19, 2, 2), (3, 17, 20, 35, 1, 2)] {
             let conv = Conv2d("c", cin: cin, cout: cout, k: 3, stride: stride, pad: 1, workspace: Workspace())
@@ -134,7 +137,7 @@ final class ConvolutionTests: XCTestCase {
                 let c = i / plane
                 ref[i] = max(0, ref[i] * affine.scale[c] + affine.shift[c] + res[i])
             }
-            for (threads, channelLanes) in [(1, false), (2, false), (1, true), (2, true)] {
+            for (threads, channelLanes) in [(1, false), (2, false), (1, true), (2, true), (3, true)] {
                 Threads.set(threads)
                 DirectConv.channelLanes = channelLanes
                 Profiler.reset(); Profiler.enabled = true

@@ -22,7 +22,9 @@ final class WinogradTests: XCTestCase {
     /// The AVX2 transforms (CKernels) against the portable Swift ones, value by value, on every
     /// tile-row layout the lanes take: 4 tiles a row (the halves in two rows), 8, 12 (a group
     /// that spans a row end) and a lone half (4 tiles an image); a channel range with channels
-    /// on both sides of it, padded row and plane strides. Only FMA's rounding may differ.
+    /// on both sides of it, padded row and plane strides; all tile rows and a band of them (a
+    /// single image's layer split by rows: the band must read its neighbours' edge rows and
+    /// write only its own tiles). Only FMA's rounding may differ.
     func testAVX2TransformsMatchPortableCode() throws {
         guard Kernels.cpuHasAVX2 else { throw XCTSkip("this CPU has no AVX2/FMA") }
         let saved = Kernels.avx2
@@ -32,6 +34,8 @@ final class WinogradTests: XCTestCase {
             (.four, 16, 16, 3, 2), (.four, 8, 32, 2, 3), (.four, 8, 48, 4, 1), (.four, 4, 16, 3, 3), (.four, 32, 32, 2, 2),
             (.two, 8, 8, 3, 2), (.two, 2, 8, 2, 3), (.two, 4, 16, 2, 2), (.two, 6, 24, 3, 1), (.two, 32, 32, 2, 2)]
         for (tile, h, w, c, images) in cases {
+          let th = h / tile.rawValue
+          for band in [nil, th / 3..<max(th / 3 + 1, th - th / 3), th - 1..<th] as [Range<Int>?] {
             let r = tile.rawValue
             let tiles = images * (h / r) * (w / r), ld = tiles + 3, ps = (c + 1) * ld + 5
             let channelStride = images * h * w + 7
@@ -49,10 +53,10 @@ final class WinogradTests: XCTestCase {
                     let x = xp.baseAddress!
                     if tile == .four {
                         Winograd4.transformInput(x, channelStride: channelStride, channels: channels, images: images,
-                                                 h: h, w: w, v: &v, ldv: ld, planeStride: ps, scratch: &scratch)
+                                                 h: h, w: w, tileRows: band, v: &v, ldv: ld, planeStride: ps, scratch: &scratch)
                     } else {
                         Winograd.transformInput(x, channelStride: channelStride, channels: channels, images: images,
-                                                h: h, w: w, v: &v, ldv: ld, planeStride: ps, scratch: &scratch)
+                                                h: h, w: w, tileRows: band, v: &v, ldv: ld, planeStride: ps, scratch: &scratch)
                         // x read as an output gradient
                         Winograd.transformOutputGrad(x, channelStride: channelStride, channels: channels, images: images,
                                                      h: h, w: w, dm: &dm, ldm: ld, planeStride: ps, scratch: &scratch)
@@ -62,17 +66,25 @@ final class WinogradTests: XCTestCase {
                 v.withUnsafeBufferPointer { vp in
                     if tile == .four {
                         Winograd4.transformOutput(vp.baseAddress!, ldm: ld, planeStride: ps, channels: channels, images: images,
-                                                  h: h, w: w, y: &y, channelStride: channelStride)
+                                                  h: h, w: w, tileRows: band, y: &y, channelStride: channelStride)
                     } else {
                         Winograd.transformOutput(vp.baseAddress!, ldm: ld, planeStride: ps, channels: channels, images: images,
-                                                 h: h, w: w, y: &y, channelStride: channelStride)
+                                                 h: h, w: w, tileRows: band, y: &y, channelStride: channelStride)
                     }
                 }
                 outputs.append(v + y + dm)
             }
-            XCTAssertLessThan(relativeError(outputs[1], outputs[0]), 1e-6, "\(tile) \(h)x\(w), \(images) images")
+            let what = "\(tile) \(h)x\(w), \(images) images, tile rows \(band.map { "\($0)" } ?? "all")"
+            XCTAssertLessThan(relativeError(outputs[1], outputs[0]), 1e-6, what)
             // Untouched memory stays untouched: the -1 sentinels, element by element.
-            XCTAssertTrue(zip(outputs[0], outputs[1]).allSatisfy { ($0 == -1) == ($1 == -1) }, "\(tile) \(h)x\(w)")
+            XCTAssertTrue(zip(outputs[0], outputs[1]).allSatisfy { ($0 == -1) == ($1 == -1) }, what)
+            if let band {  // a band writes its own tiles of V and rows of y, and nothing else
+                // per channel in the range: V's band tiles, y's band rows, and (2x2) all of dM
+                let perChannel = tile.planes * images * band.count * (w / r) + images * band.count * r * w
+                    + (tile == .two ? tile.planes * images * th * (w / r) : 0)
+                XCTAssertEqual(outputs[1].filter { $0 != -1 }.count, (c - 1) * perChannel, what)
+            }
+          }
         }
     }
 
@@ -85,12 +97,16 @@ final class WinogradTests: XCTestCase {
         }
         Winograd.minTiles = 0  // the small shapes here must take the Winograd path
         Winograd.minTilesSmallGemm = 0
-        minParallelFlops = 0   // and the few-slice mode must split its phases across workers
+        minParallelFlops = 0   // and the few-slice mode must split its phases (or a single image's tile rows) across workers
         var rng = RNG(seed: 11)
         // planes of every tile-row width the SIMD code has a path for (2x2 tiles: 2, 4, 8 and
         // 8+4+2 a row; 4x4 tiles: 4, 8 and 12 a row)
+        // Single images (n = 1) split by bands of tile rows, or by phases for more than
+        // bandsMaxChannels input channels: uneven bands (3 threads, 3 or 7 tile rows) and the
+        // portable band code (a width that is not a multiple of 8).
         for (h, w, cin, cout, n) in [(4, 4, 3, 5, 3), (8, 8, 7, 4, 2), (2, 16, 4, 6, 5), (6, 28, 5, 3, 2), (32, 32, 2, 3, 1),
-                                     (4, 16, 3, 5, 3), (12, 32, 6, 4, 2), (8, 48, 17, 9, 2), (16, 16, 33, 20, 4)] {
+                                     (4, 16, 3, 5, 3), (12, 32, 6, 4, 2), (8, 48, 17, 9, 2), (16, 16, 33, 20, 4),
+                                     (16, 16, 5, 7, 1), (12, 32, 6, 4, 1), (14, 8, 7, 9, 1), (6, 28, 5, 3, 1), (16, 16, 40, 8, 1)] {
             XCTAssertTrue(Winograd.applies(k: 3, stride: 1, pad: 1, h: h, w: w))
             let conv = Conv2d("c", cin: cin, cout: cout, k: 3, stride: 1, pad: 1, workspace: Workspace())
             for i in 0..<conv.weight.value.count { conv.weight.value[i] = rng.normal() }
@@ -100,10 +116,17 @@ final class WinogradTests: XCTestCase {
             for i in 0..<res.count { res[i] = rng.normal() }
             var ep = ChannelAffine(scale: (0..<cout).map { _ in rng.normal() }, shift: (0..<cout).map { _ in rng.normal() }, relu: true)
             var ref = naiveWithEpilogue(x, conv, n: n, h: h, w: w, ep, res)
-            for (slice, threads) in [(1 << 30, 1), (1, 2), (1 << 30, 2), (4096, 3)] {
+            for (slice, threads) in [(1 << 30, 1), (1, 2), (1 << 30, 2), (4096, 3), (1 << 30, 3)] {
                 Conv2d.sliceBytes = slice
                 Threads.set(threads)
                 Winograd.enabled = true
+                if n == 1 && threads > 1 {  // by phases as well as by bands
+                    let savedBands = Winograd.bandsMaxChannels
+                    Winograd.bandsMaxChannels = 0
+                    let y = conv.forward(x, mode: .eval, epilogue: ep, residual: res).array
+                    Winograd.bandsMaxChannels = savedBands
+                    XCTAssertLessThan(relativeError(y, ref), tolerance, "by phases: \(h)x\(w) cin \(cin) threads \(threads)")
+                }
                 let y = conv.forward(x, mode: .eval, epilogue: ep, residual: res).array
                 XCTAssertLessThan(relativeError(y, ref), tolerance, "\(h)x\(w) cin \(cin) slice \(slice) threads \(threads)")
                 Winograd.enabled = false

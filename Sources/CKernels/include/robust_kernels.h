@@ -21,30 +21,32 @@ extern "C" {
 int rk_cpu_has_avx2_fma(void);
 
 /* Winograd F(4x4, 3x3) input transform, V = B^T d B, for channels [c0, c1) of `images`
- * images of h x w (h a multiple of 4, w of 16). x: the first image of channel 0, channels
- * `channel_stride` floats apart. v: V[e][ci][t], rows `ldv` apart, e-planes `plane_stride`
- * apart; t = image * (h/4)(w/4) + tile row * (w/4) + tile column. scratch: 4 (h+2) (w/4+1)
- * floats. */
+ * images of h x w (h a multiple of 4, w of 16), tile rows [ty0, ty1) of each image (0 and
+ * h/4: all; a band reads the image rows it needs, its neighbours' included). x: the first
+ * image of channel 0, channels `channel_stride` floats apart. v: V[e][ci][t], rows `ldv`
+ * apart, e-planes `plane_stride` apart; t = image * (h/4)(w/4) + tile row * (w/4) + tile
+ * column (a band writes its own tiles' columns only). scratch: 4 (h+2) (w/4+1) floats. */
 void rk_wino4_input_avx2(const float *x, long channel_stride, int c0, int c1, int images, int h, int w,
-                         float *v, long ldv, long plane_stride, float *scratch);
+                         int ty0, int ty1, float *v, long ldv, long plane_stride, float *scratch);
 
-/* Winograd F(4x4, 3x3) output transform, Y = A^T m A, for channels [c0, c1): from
- * M[e][co][t] (rows `ldm` apart, e-planes `plane_stride` apart) into y (the first image of
- * channel 0, channels `channel_stride` floats apart), h a multiple of 4, w of 16. */
+/* Winograd F(4x4, 3x3) output transform, Y = A^T m A, for channels [c0, c1) and tile rows
+ * [ty0, ty1) (output rows 4 ty0 to 4 ty1 - 1) of each image: from M[e][co][t] (rows `ldm`
+ * apart, e-planes `plane_stride` apart) into y (the first image of channel 0, channels
+ * `channel_stride` floats apart), h a multiple of 4, w of 16. */
 void rk_wino4_output_avx2(const float *m, long ldm, long plane_stride, int c0, int c1, int images, int h, int w,
-                          float *y, long channel_stride);
+                          int ty0, int ty1, float *y, long channel_stride);
 
 /* Winograd F(2x2, 3x3), the same layouts with 2x2 output tiles (RobustCore/Ops/Winograd.swift),
  * for widths that are a multiple of 8 (four tiles a half vector). */
 
-/* V = B^T d B: t = image * (h/2)(w/2) + tile row * (w/2) + tile column; scratch holds
- * 2 (h+2) (w/2+1) floats. */
+/* V = B^T d B for tile rows [ty0, ty1) of each image (0 and h/2: all): t = image * (h/2)(w/2)
+ * + tile row * (w/2) + tile column; scratch holds 2 (h+2) (w/2+1) floats. */
 void rk_wino2_input_avx2(const float *x, long channel_stride, int c0, int c1, int images, int h, int w,
-                         float *v, long ldv, long plane_stride, float *scratch);
+                         int ty0, int ty1, float *v, long ldv, long plane_stride, float *scratch);
 
-/* Y = A^T m A from M[e][co][t] into y. */
+/* Y = A^T m A from M[e][co][t] into y, tile rows [ty0, ty1) (output rows 2 ty0 to 2 ty1 - 1). */
 void rk_wino2_output_avx2(const float *m, long ldm, long plane_stride, int c0, int c1, int images, int h, int w,
-                          float *y, long channel_stride);
+                          int ty0, int ty1, float *y, long channel_stride);
 
 /* dM = A dY A^T (the adjoint of the output transform) for channels [c0, c1) of dy (the first
  * image of channel 0, channels `channel_stride` apart) into dM[e][co][t]. */
@@ -94,6 +96,10 @@ void rk_im2col_channel(const float *x, int h, int w, int k, int stride, int pad,
  * 9 cin floats; y: rows `ldy` floats apart, overwritten; nothing else written). */
 long rk_conv3x3_packed_count(int cin, int h, int w, int stride);
 void rk_conv3x3_pack(const float *x, long channel_stride, int cin, int h, int w, int stride, float *xp, int use_avx2);
+/* Channels [c0, c1) of the same packing (x and xp still at channel 0; the 16 zeros only when
+ * c1 = cin): disjoint ranges may be packed by different threads at once. */
+void rk_conv3x3_pack_range(const float *x, long channel_stride, int c0, int c1, int cin, int h, int w, int stride,
+                           float *xp, int use_avx2);
 void rk_conv3x3_avx2(long M, int cin, int h, int w, int stride, const float *A, const float *xp, float *y, long ldy);
 /* The same convolution with the output channels in the vector lanes (conv3x3_cvec_avx2.c): no
  * lanes spent on border columns. rk_conv3x3_cvec_weights (portable C) lays out A (M rows of 9

@@ -27,6 +27,10 @@ enum DirectConv {
     /// Output channels (true, the default) or positions (ROBUST_DIRECT_LANES=positions) in the lanes.
     nonisolated(unsafe) static var channelLanes: Bool = getenvString("ROBUST_DIRECT_LANES") != "positions"
 
+    /// Pack a single image's input on the workers, by channels (ROBUST_DIRECT_PACK=serial: on the
+    /// calling thread, for comparison).
+    nonisolated(unsafe) static var parallelPack: Bool = getenvString("ROBUST_DIRECT_PACK") != "serial"
+
     static func applies(k: Int, stride: Int, pad: Int, n: Int) -> Bool {
         Kernels.avx2 && k == 3 && (stride == 1 || stride == 2) && pad == 1 && n <= maxImages
     }
@@ -60,8 +64,23 @@ extension Conv2d {
         let rows = channelLanes ? 16 : 6
         let blocks = (cout + rows - 1) / rows
         let parts = Int(flopsPerImage) < minParallelFlops ? 1 : min(Threads.count, blocks)
+        let inBlocks = (cin + 15) / 16
         for n in 0..<g.n {
-            Profiler.measure("conv.direct.pack") { rk_conv3x3_pack(xp + n * planeIn, g.n * planeIn, c, h, wd, st, xpad, Kernels.avx2 ? 1 : 0) }
+            Profiler.measure("conv.direct.pack") {
+                if parts > 1 && DirectConv.parallelPack {
+                    // Each worker packs the channels it most likely wrote as the previous layer's
+                    // output (the same split in blocks of 16), so only the packed copy crosses cores.
+                    parallelFor(parts) { t in
+                        let c0 = min(cin, 16 * (inBlocks * t / parts)), c1 = min(cin, 16 * (inBlocks * (t + 1) / parts))
+                        if c1 > c0 {
+                            rk_conv3x3_pack_range(xp + n * planeIn, g.n * planeIn, Int32(c0), Int32(c1), c, h, wd, st, xpad,
+                                                  Kernels.avx2 ? 1 : 0)
+                        }
+                    }
+                } else {
+                    rk_conv3x3_pack(xp + n * planeIn, g.n * planeIn, c, h, wd, st, xpad, Kernels.avx2 ? 1 : 0)
+                }
+            }
             Profiler.measure(epilogue == nil ? "conv.direct" : "conv.direct+bn", flops: flopsPerImage) {
                 parallelFor(parts) { t in
                     let r0 = min(cout, rows * (blocks * t / parts)), r1 = min(cout, rows * (blocks * (t + 1) / parts))

@@ -122,15 +122,17 @@ enum Winograd {
     /// Floats of scratch that `transformInput` needs for one image plane.
     static func scratchCount(h: Int, w: Int) -> Int { 2 * (h + 2) * (w / 2 + 1) }
 
-    /// V[e][ci][t] for channels `channels` of a slice of `images` images of h x w.
+    /// V[e][ci][t] for channels `channels` of a slice of `images` images of h x w, tile rows
+    /// `tileRows` of each image (nil: all; a band writes only its tiles' columns of V).
     /// x points at the slice's first image of channel 0; channels are `channelStride` apart.
     /// v has row length (distance between ci rows) `ldv` and e-planes `planeStride` apart.
     static func transformInput(_ x: UnsafePointer<Float>, channelStride: Int, channels: Range<Int>, images: Int,
-                               h: Int, w: Int, v: UnsafeMutablePointer<Float>, ldv: Int, planeStride: Int,
-                               scratch: UnsafeMutablePointer<Float>) {
+                               h: Int, w: Int, tileRows: Range<Int>? = nil, v: UnsafeMutablePointer<Float>, ldv: Int,
+                               planeStride: Int, scratch: UnsafeMutablePointer<Float>) {
+        let band = tileRows ?? 0..<(h / 2)
         if Kernels.avx2 && w % 8 == 0 {  // eight tiles a vector (CKernels/winograd2_avx2.c)
             rk_wino2_input_avx2(x, channelStride, Int32(channels.lowerBound), Int32(channels.upperBound), Int32(images),
-                                Int32(h), Int32(w), v, ldv, planeStride, scratch)
+                                Int32(h), Int32(w), Int32(band.lowerBound), Int32(band.upperBound), v, ldv, planeStride, scratch)
             return
         }
         let tw = w / 2, th = h / 2, tilesPerImage = th * tw
@@ -150,7 +152,7 @@ enum Winograd {
                         e[k + 1] = s[2 * k + 1]  // pad column 2k+2 = x column 2k+1
                     }
                 }
-                for ty in 0..<th {
+                for ty in band {
                     let e = even + 2 * ty * rs, o = odd + 2 * ty * rs
                     let dst = v + ci * ldv + n * tilesPerImage + ty * tw
                     var tx = 0
@@ -162,20 +164,23 @@ enum Winograd {
         }
     }
 
-    /// Y for channels `channels` from M[e][co][t] (row length ldm, e-planes planeStride apart) into
-    /// the slice's output planes (y at the first image of channel 0, channels channelStride apart).
+    /// Y for channels `channels` and tile rows `tileRows` (nil: all) from M[e][co][t] (row length
+    /// ldm, e-planes planeStride apart) into the slice's output planes (y at the first image of
+    /// channel 0, channels channelStride apart).
     static func transformOutput(_ m: UnsafePointer<Float>, ldm: Int, planeStride: Int, channels: Range<Int>, images: Int,
-                                h: Int, w: Int, y: UnsafeMutablePointer<Float>, channelStride: Int) {
+                                h: Int, w: Int, tileRows: Range<Int>? = nil, y: UnsafeMutablePointer<Float>,
+                                channelStride: Int) {
+        let band = tileRows ?? 0..<(h / 2)
         if Kernels.avx2 && w % 8 == 0 {
             rk_wino2_output_avx2(m, ldm, planeStride, Int32(channels.lowerBound), Int32(channels.upperBound), Int32(images),
-                                 Int32(h), Int32(w), y, channelStride)
+                                 Int32(h), Int32(w), Int32(band.lowerBound), Int32(band.upperBound), y, channelStride)
             return
         }
         let tw = w / 2, th = h / 2, tilesPerImage = th * tw
         for co in channels {
             for n in 0..<images {
                 let plane = y + co * channelStride + n * h * w
-                for ty in 0..<th {
+                for ty in band {
                     let src = m + co * ldm + n * tilesPerImage + ty * tw
                     let row0 = plane + 2 * ty * w, row1 = row0 + w
                     var tx = 0
@@ -361,6 +366,13 @@ extension Winograd {
             Profiler.add(epilogue == nil ? "conv.winograd.output" : "conv.winograd.output+bn", seconds: total[2])
             return
         }
+        // One image on several workers, F(4x4): each takes a band of tile rows through all three
+        // phases (below).
+        if n == 1 && T > 1 && cin <= Winograd.bandsMaxChannels && 2 * E * cout * cin * tilesPerImage >= minParallelFlops {
+            convolveBands(xp, h: h, w: w, cin: cin, cout: cout, tile: tile, u: u, y: yp, epilogue: epilogue, residual: rp,
+                          workspace: workspace)
+            return
+        }
         // Fewer slices than workers (small batches): each phase is split across the workers.
         let buf = workspace.buffers(E * (vStride + mStride) + T * scratch, slots: 1)[0]
         nonisolated(unsafe) let v = buf, m = buf + E * vStride, s = m + E * mStride
@@ -401,6 +413,69 @@ extension Winograd {
 }
 
 extension Winograd {
+    /// Split a single image's layers of up to this many input channels over the workers by bands
+    /// of tile rows, larger ones by phases (ROBUST_WINOGRAD_BANDS_MAX_CHANNELS; 0: never).
+    nonisolated(unsafe) static var bandsMaxChannels: Int = {
+        if let s = getenvString("ROBUST_WINOGRAD_BANDS_MAX_CHANNELS"), let v = Int(s), v >= 0 { return v }
+        return defaultBandsMaxChannels
+    }()
+    static let defaultBandsMaxChannels = 32
+
+    /// A single image's convolution with worker t taking tile rows [th t / T, th (t + 1) / T)
+    /// through the input transform, the 36 GEMMs over its own tiles and the output transform
+    /// (+ epilogue) of its own output rows: one hand-off per layer instead of one per phase,
+    /// and V and M never cross cores (split by phases, each worker's GEMMs read V that the
+    /// other wrote, and the output transform M likewise). A band reads its neighbours' edge
+    /// rows of x, which the previous layer finished before this one started. Each worker has
+    /// its own V and M with its band's tiles as the row length, so no cache line is written by
+    /// two workers (a 16x16 plane's tile row of V is one line).
+    static func convolveBands(_ x: UnsafePointer<Float>, h: Int, w: Int, cin: Int, cout: Int, tile: WinogradTile,
+                              u: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, epilogue: ChannelAffine?,
+                              residual: UnsafePointer<Float>?, workspace: Workspace) {
+        let size = tile.rawValue
+        let th = h / size, tw = w / size, E = tile.planes
+        let parts = min(Threads.count, th)
+        let maxTiles = (th + parts - 1) / parts * tw
+        let vStride = planeStride(rows: cin, ld: maxTiles), mStride = planeStride(rows: cout, ld: maxTiles)
+        let scratch = tile == .four ? Winograd4.scratchCount(h: h, w: w) : Winograd.scratchCount(h: h, w: w)
+        let bufs = workspace.buffers(E * (vStride + mStride) + scratch, slots: parts)
+        nonisolated(unsafe) let (xp, up, yp, rp) = (x, u, y, residual)
+        let plane = h * w
+        let flops = 2.0 * Double(E * cout * cin * th * tw)
+        Profiler.measure(epilogue == nil ? "conv.winograd.bands" : "conv.winograd.bands+bn", flops: flops) {
+            parallelFor(parts) { t in
+                let ty0 = th * t / parts, ty1 = th * (t + 1) / parts
+                let t0 = ty0 * tw, nt = (ty1 - ty0) * tw
+                if nt == 0 { return }
+                let v = bufs[t], m = v + E * vStride, s = m + E * mStride
+                // The kernels index V and M by the tile's number in the image: shift the band's
+                // first tile to column 0 of this worker's rows of length nt.
+                if tile == .four {
+                    Winograd4.transformInput(xp, channelStride: plane, channels: 0..<cin, images: 1, h: h, w: w,
+                                             tileRows: ty0..<ty1, v: v - t0, ldv: nt, planeStride: vStride, scratch: s)
+                } else {
+                    transformInput(xp, channelStride: plane, channels: 0..<cin, images: 1, h: h, w: w,
+                                   tileRows: ty0..<ty1, v: v - t0, ldv: nt, planeStride: vStride, scratch: s)
+                }
+                for e in 0..<E {
+                    gemm(m: cout, n: nt, k: cin, a: up + e * cout * cin, lda: cin,
+                         b: v + e * vStride, ldb: nt, c: m + e * mStride, ldc: nt)
+                }
+                if tile == .four {
+                    Winograd4.transformOutput(m - t0, ldm: nt, planeStride: mStride, channels: 0..<cout, images: 1, h: h, w: w,
+                                              tileRows: ty0..<ty1, y: yp, channelStride: plane)
+                } else {
+                    transformOutput(m - t0, ldm: nt, planeStride: mStride, channels: 0..<cout, images: 1, h: h, w: w,
+                                    tileRows: ty0..<ty1, y: yp, channelStride: plane)
+                }
+                if let ep = epilogue {
+                    let at = size * ty0 * w
+                    ep.apply(yp + at, rows: cout, columns: size * (ty1 - ty0) * w, ld: plane, residual: rp.map { $0 + at })
+                }
+            }
+        }
+    }
+
     /// Below this many input channels the Winograd domain's GEMMs (M[e] = U[e] V[e]) run on
     /// CKernels' small-GEMM kernel where the CPU has AVX2: a general sgemm's packing costs as much
     /// as the multiplies there. Measured single-threaded on this Zen 3 (GFLOP/s, OpenBLAS / ours):
@@ -584,3 +659,4 @@ extension Conv2d {
         return inputGrad
     }
 }
+

@@ -55,14 +55,16 @@ enum Winograd4 {
     static func scratchCount(h: Int, w: Int) -> Int { 4 * (h + 2) * (w / 4 + 1) }
 
     /// V[e][ci][t] for channels `channels` of a slice of `images` images of h x w (h a multiple
-    /// of 4, w of 16). x points at the slice's first image of channel 0; channels are
+    /// of 4, w of 16), tile rows `tileRows` of each image (nil: all; a band writes only its
+    /// tiles' columns of V). x points at the slice's first image of channel 0; channels are
     /// `channelStride` apart. v has row length `ldv` and e-planes `planeStride` apart.
     static func transformInput(_ x: UnsafePointer<Float>, channelStride: Int, channels: Range<Int>, images: Int,
-                               h: Int, w: Int, v: UnsafeMutablePointer<Float>, ldv: Int, planeStride: Int,
-                               scratch: UnsafeMutablePointer<Float>) {
+                               h: Int, w: Int, tileRows: Range<Int>? = nil, v: UnsafeMutablePointer<Float>, ldv: Int,
+                               planeStride: Int, scratch: UnsafeMutablePointer<Float>) {
+        let band = tileRows ?? 0..<(h / 4)
         if Kernels.avx2 {  // the same transform, eight tiles a vector (CKernels/winograd4_avx2.c)
             rk_wino4_input_avx2(x, channelStride, Int32(channels.lowerBound), Int32(channels.upperBound), Int32(images),
-                                Int32(h), Int32(w), v, ldv, planeStride, scratch)
+                                Int32(h), Int32(w), Int32(band.lowerBound), Int32(band.upperBound), v, ldv, planeStride, scratch)
             return
         }
         let tw = w / 4, th = h / 4, tilesPerImage = th * tw
@@ -86,7 +88,7 @@ enum Winograd4 {
                         q0[o + k + 1] = s[4 * k + 3]
                     }
                 }
-                for ty in 0..<th {
+                for ty in band {
                     let b = 4 * ty * rs
                     let dst = v + ci * ldv + n * tilesPerImage + ty * tw
                     var tx = 0
@@ -136,13 +138,16 @@ enum Winograd4 {
         return (m0 + a + c, b + 2 * d, a + 4 * c, b + 8 * d + m5)
     }
 
-    /// Y for channels `channels` from M[e][co][t] (row length ldm, e-planes planeStride apart) into
-    /// the slice's output planes (y at the first image of channel 0, channels channelStride apart).
+    /// Y for channels `channels` and tile rows `tileRows` (nil: all) from M[e][co][t] (row length
+    /// ldm, e-planes planeStride apart) into the slice's output planes (y at the first image of
+    /// channel 0, channels channelStride apart).
     static func transformOutput(_ m: UnsafePointer<Float>, ldm: Int, planeStride: Int, channels: Range<Int>, images: Int,
-                                h: Int, w: Int, y: UnsafeMutablePointer<Float>, channelStride: Int) {
+                                h: Int, w: Int, tileRows: Range<Int>? = nil, y: UnsafeMutablePointer<Float>,
+                                channelStride: Int) {
+        let band = tileRows ?? 0..<(h / 4)
         if Kernels.avx2 {
             rk_wino4_output_avx2(m, ldm, planeStride, Int32(channels.lowerBound), Int32(channels.upperBound), Int32(images),
-                                 Int32(h), Int32(w), y, channelStride)
+                                 Int32(h), Int32(w), Int32(band.lowerBound), Int32(band.upperBound), y, channelStride)
             return
         }
         let tw = w / 4, th = h / 4, tilesPerImage = th * tw
@@ -151,7 +156,7 @@ enum Winograd4 {
             for co in channels {
                 for n in 0..<images {
                     let plane = y + co * channelStride + n * h * w
-                    for ty in 0..<th {
+                    for ty in band {
                         let src = m + co * ldm + n * tilesPerImage + ty * tw
                         let row = plane + 4 * ty * w
                         var tx = 0
