@@ -362,12 +362,15 @@ final class LabelAuditTests: XCTestCase {
         let (train, _) = try noisySyntheticTrainingSet(count: 96, seed: 5, rate: 0.25, noiseSeed: 2)
         var cfg = TrainConfig()
         cfg.width = 4; cfg.epochs = 2; cfg.batchSize = 32; cfg.lr = 0.05; cfg.seed = 3
-        var epochs: [Int] = [], saved: [Int] = []
+        var epochs: [Int] = [], saved: [Int] = [], scoring: [[Int]] = []
         let members = try AuditEnsemble.trainMembers(train, config: cfg, members: 2, onEpoch: { m, _ in epochs.append(m) },
-                                                 afterMember: { m, t in saved.append(m); XCTAssertTrue(t.isFinished) })
+                                                     onScoring: { m, done, total in scoring.append([m, done, total]) },
+                                                     afterMember: { m, t in saved.append(m); XCTAssertTrue(t.isFinished) })
         XCTAssertEqual(members.count, 2)
         XCTAssertEqual(epochs, [1, 1, 2, 2])
         XCTAssertEqual(saved, [1, 2])
+        // The final pass reports once per batch (96 images: one batch of 256) for each member.
+        XCTAssertEqual(scoring, [[1, 96, 96], [2, 96, 96]])
 
         var byHand = cfg
         byHand.seed = AuditEnsemble.memberSeed(cfg.seed, member: 1)

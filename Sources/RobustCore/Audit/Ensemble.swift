@@ -20,11 +20,13 @@ public enum AuditEnsemble {
     /// `config` on all of `train` (labels as given) under `memberSeed(config.seed, m)`, and
     /// scored by one clean pass averaged over `views` test-time views (the rule's `last`
     /// window; 2: flip averaging), in order.
-    /// `onEpoch(member, log)` reports progress and `afterMember(member, trainer)` sees each
-    /// finished training (to save its model); members are 1-based.
+    /// `onEpoch(member, log)` reports training progress, `onScoring(member, done, total)` the
+    /// final pass's (once per batch: images done of total), and `afterMember(member, trainer)`
+    /// sees each finished training (to save its model); members are 1-based.
     public static func trainMembers(_ train: Dataset, config: TrainConfig, members: Int,
                                     normalization: Normalization = .cifar10, views: Int = 2,
                                     onEpoch: ((Int, EpochLog) -> Void)? = nil,
+                                    onScoring: ((_ member: Int, _ done: Int, _ total: Int) -> Void)? = nil,
                                     afterMember: (Int, Trainer) throws -> Void = { _, _ in }) rethrows -> [[Float]] {
         precondition(members >= 0)
         var out: [[Float]] = []
@@ -36,7 +38,9 @@ public enum AuditEnsemble {
                 let log = t.runEpoch()
                 onEpoch?(m, log)
             }
-            out.append(Evaluator.predict(t.model, train, normalization: normalization, views: views).probabilities)
+            let scored = Evaluator.predict(t.model, train, normalization: normalization, views: views,
+                                           progress: onScoring.map { f in { done, total in f(m, done, total) } })
+            out.append(scored.probabilities)
             try afterMember(m, t)
         }
         return out
