@@ -10,3 +10,6 @@ done
 /usr/bin/time -f "%e s" $B audit-labels --data $D --model sym20/noisy.safetensors --model m101.safetensors --model m202.safetensors --views 6 --labels $N --targets-out targets.safetensors --teacher-weight 0.5 --out flagged.csv > audit.out 2> audit.err || exit 1
 /usr/bin/time -f "%e s" $B train --data $D --labels $N --targets targets.safetensors --width 16 --epochs 15 --out retrained.safetensors > retrained.out 2> retrained.err || exit 1
 echo done
+# later the same day: a second seed of the cleaned retraining and of a run on the true labels
+# $B train --data $D --labels $N --targets targets.safetensors --width 16 --epochs 15 --seed 1 --out retrained-seed1.safetensors
+# $B train --data $D --width 16 --epochs 15 --seed 1 --out clean-seed1.safetensors > clean-seed1.out
