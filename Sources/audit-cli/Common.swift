@@ -30,15 +30,28 @@ final class ProgressLine {
 /// several views, or with several models, takes minutes.
 func predictShowingProgress(_ what: String, _ model: ResNet18, _ ds: Dataset, normalization: Normalization,
                             batchSize: Int = 256, views: Int = 1) -> Predictions {
-    let line = ProgressLine()
-    let t0 = monotonicSeconds()
-    let plural = views == 1 ? "" : "s"
+    let progress = ScoringProgress(views: views)
     let p = Evaluator.predict(model, ds, normalization: normalization, batchSize: batchSize, views: views) { done, total in
-        let rate = Double(done * views) / max(monotonicSeconds() - t0, 1e-9)
-        line.update("\(what): \(done)/\(total) images x \(views) view\(plural), \(Int(rate)) img/s, ETA \(formatDuration(Double((total - done) * views) / max(rate, 1e-9)))")
+        progress.update(what, done: done, total: total)
     }
-    line.finish()
+    progress.finish()
     return p
+}
+
+/// The progress line of a scoring pass: "what: done/total images x V views, img/s, ETA",
+/// its rate timed from creation or the last start().
+final class ScoringProgress {
+    private let line = ProgressLine()
+    private let views: Int
+    private var t0 = monotonicSeconds()
+    init(views: Int) { self.views = views }
+    func start() { t0 = monotonicSeconds() }
+    func update(_ what: String, done: Int, total: Int) {
+        let rate = Double(done * views) / max(monotonicSeconds() - t0, 1e-9)
+        line.update("\(what): \(done)/\(total) images x \(views) view\(views == 1 ? "" : "s"), \(Int(rate)) img/s, "
+                    + "ETA \(formatDuration(Double((total - done) * views) / max(rate, 1e-9)))")
+    }
+    func finish() { line.finish() }
 }
 
 func formatDuration(_ s: Double) -> String {

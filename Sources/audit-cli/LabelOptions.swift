@@ -161,18 +161,15 @@ func ensembleProbabilities(_ train: Dataset, config: TrainConfig, members: Int, 
     let extra = members - 1
     // The final pass over the training images (views x 50,000 on CIFAR-10: a minute or two)
     // gets a progress line of its own.
-    let line = ProgressLine()
-    var scoringStart = 0.0
+    let scoring = ScoringProgress(views: views)
     let tables = try AuditEnsemble.trainMembers(train, config: config, members: extra, views: views, onEpoch: { m, log in
         let done = Double((m - 1) * config.epochs + log.epoch) / Double(extra * config.epochs)
         let eta = (monotonicSeconds() - t0) / done * (1 - done)
         note("member \(m + 1)/\(members) epoch \(log.epoch)/\(config.epochs): loss \(fmt(log.trainLoss, 4)), \(Int(log.imagesPerSecond)) img/s, ETA \(formatDuration(eta))")
-        scoringStart = monotonicSeconds()
+        scoring.start()  // the member's final pass follows its last epoch
     }, onScoring: { m, done, total in
-        let rate = Double(done * views) / max(monotonicSeconds() - scoringStart, 1e-9)
-        line.update("member \(m + 1)/\(members) scoring the training images: \(done)/\(total) x \(views) view\(views == 1 ? "" : "s"), "
-                    + "\(Int(rate)) img/s, ETA \(formatDuration(Double((total - done) * views) / max(rate, 1e-9)))")
-        if done == total { line.finish() }
+        scoring.update("member \(m + 1)/\(members) scoring the training images", done: done, total: total)
+        if done == total { scoring.finish() }
     }, afterMember: { m, t in
         if let path = modelPath?(m) { try t.saveModel(path) }
     })

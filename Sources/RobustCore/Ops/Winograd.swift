@@ -282,6 +282,38 @@ enum WinogradTile: Int, Sendable {
     case two = 2, four = 4
     /// Elements of a transformed tile: the number of GEMMs.
     var planes: Int { (rawValue + 2) * (rawValue + 2) }
+
+    /// Floats of scratch the tile's input transform needs for one image plane.
+    func scratchCount(h: Int, w: Int) -> Int {
+        self == .four ? Winograd4.scratchCount(h: h, w: w) : Winograd.scratchCount(h: h, w: w)
+    }
+
+    /// The tile's input transform (Winograd4.transformInput or Winograd.transformInput).
+    @inline(__always)
+    func transformInput(_ x: UnsafePointer<Float>, channelStride: Int, channels: Range<Int>, images: Int, h: Int, w: Int,
+                        tileRows: Range<Int>? = nil, v: UnsafeMutablePointer<Float>, ldv: Int, planeStride: Int,
+                        scratch: UnsafeMutablePointer<Float>) {
+        if self == .four {
+            Winograd4.transformInput(x, channelStride: channelStride, channels: channels, images: images, h: h, w: w,
+                                     tileRows: tileRows, v: v, ldv: ldv, planeStride: planeStride, scratch: scratch)
+        } else {
+            Winograd.transformInput(x, channelStride: channelStride, channels: channels, images: images, h: h, w: w,
+                                    tileRows: tileRows, v: v, ldv: ldv, planeStride: planeStride, scratch: scratch)
+        }
+    }
+
+    /// The tile's output transform (Winograd4.transformOutput or Winograd.transformOutput).
+    @inline(__always)
+    func transformOutput(_ m: UnsafePointer<Float>, ldm: Int, planeStride: Int, channels: Range<Int>, images: Int,
+                         h: Int, w: Int, tileRows: Range<Int>? = nil, y: UnsafeMutablePointer<Float>, channelStride: Int) {
+        if self == .four {
+            Winograd4.transformOutput(m, ldm: ldm, planeStride: planeStride, channels: channels, images: images, h: h, w: w,
+                                      tileRows: tileRows, y: y, channelStride: channelStride)
+        } else {
+            Winograd.transformOutput(m, ldm: ldm, planeStride: planeStride, channels: channels, images: images, h: h, w: w,
+                                     tileRows: tileRows, y: y, channelStride: channelStride)
+        }
+    }
 }
 
 /// How a Winograd pass cuts the batch: images per slice (the slice's V and M near the cache
@@ -315,28 +347,17 @@ extension Winograd {
         let plan = WinogradSlices(n: n, h: h, w: w, cin: cin, cout: cout, workers: T, tile: tile)
         let (plane, tilesPerImage, slices) = (h * w, plan.tilesPerImage, plan.slices)
         let (vStride, mStride) = (plan.vStride, plan.mStride)
-        let scratch = tile == .four ? Winograd4.scratchCount(h: h, w: w) : Winograd.scratchCount(h: h, w: w)
+        let scratch = tile.scratchCount(h: h, w: w)
         let gemmFlops = 2.0 * Double(E) * Double(cout * cin) * Double(n * tilesPerImage)
-        // The tile's transforms (the GEMMs between them are the same for both).
         @Sendable func input(_ x: UnsafePointer<Float>, _ channels: Range<Int>, _ images: Int, _ v: UnsafeMutablePointer<Float>,
                              _ ldv: Int, _ s: UnsafeMutablePointer<Float>) {
-            if tile == .four {
-                Winograd4.transformInput(x, channelStride: n * plane, channels: channels, images: images, h: h, w: w,
-                                         v: v, ldv: ldv, planeStride: vStride, scratch: s)
-            } else {
-                Winograd.transformInput(x, channelStride: n * plane, channels: channels, images: images, h: h, w: w,
-                                        v: v, ldv: ldv, planeStride: vStride, scratch: s)
-            }
+            tile.transformInput(x, channelStride: n * plane, channels: channels, images: images, h: h, w: w,
+                                v: v, ldv: ldv, planeStride: vStride, scratch: s)
         }
         @Sendable func output(_ m: UnsafePointer<Float>, _ ldm: Int, _ channels: Range<Int>, _ images: Int,
                               _ y: UnsafeMutablePointer<Float>) {
-            if tile == .four {
-                Winograd4.transformOutput(m, ldm: ldm, planeStride: mStride, channels: channels, images: images,
-                                          h: h, w: w, y: y, channelStride: n * plane)
-            } else {
-                Winograd.transformOutput(m, ldm: ldm, planeStride: mStride, channels: channels, images: images,
-                                         h: h, w: w, y: y, channelStride: n * plane)
-            }
+            tile.transformOutput(m, ldm: ldm, planeStride: mStride, channels: channels, images: images,
+                                 h: h, w: w, y: y, channelStride: n * plane)
         }
         nonisolated(unsafe) let u = u, xp = x, yp = y
         nonisolated(unsafe) let rp = residual
@@ -366,8 +387,8 @@ extension Winograd {
             Profiler.add(epilogue == nil ? "conv.winograd.output" : "conv.winograd.output+bn", seconds: total[2])
             return
         }
-        // One image on several workers, F(4x4): each takes a band of tile rows through all three
-        // phases (below).
+        // One image on several workers: each takes a band of tile rows through all three phases
+        // (convolveBands).
         if n == 1 && T > 1 && cin <= Winograd.bandsMaxChannels && 2 * E * cout * cin * tilesPerImage >= minParallelFlops {
             convolveBands(xp, h: h, w: w, cin: cin, cout: cout, tile: tile, u: u, y: yp, epilogue: epilogue, residual: rp,
                           workspace: workspace)
@@ -422,7 +443,7 @@ extension Winograd {
     static let defaultBandsMaxChannels = 32
 
     /// A single image's convolution with worker t taking tile rows [th t / T, th (t + 1) / T)
-    /// through the input transform, the 36 GEMMs over its own tiles and the output transform
+    /// through the input transform, the 36 (or 16) GEMMs over its own tiles and the output transform
     /// (+ epilogue) of its own output rows: one hand-off per layer instead of one per phase,
     /// and V and M never cross cores (split by phases, each worker's GEMMs read V that the
     /// other wrote, and the output transform M likewise). A band reads its neighbours' edge
@@ -437,7 +458,7 @@ extension Winograd {
         let parts = min(Threads.count, th)
         let maxTiles = (th + parts - 1) / parts * tw
         let vStride = planeStride(rows: cin, ld: maxTiles), mStride = planeStride(rows: cout, ld: maxTiles)
-        let scratch = tile == .four ? Winograd4.scratchCount(h: h, w: w) : Winograd.scratchCount(h: h, w: w)
+        let scratch = tile.scratchCount(h: h, w: w)
         let bufs = workspace.buffers(E * (vStride + mStride) + scratch, slots: parts)
         nonisolated(unsafe) let (xp, up, yp, rp) = (x, u, y, residual)
         let plane = h * w
@@ -450,24 +471,14 @@ extension Winograd {
                 let v = bufs[t], m = v + E * vStride, s = m + E * mStride
                 // The kernels index V and M by the tile's number in the image: shift the band's
                 // first tile to column 0 of this worker's rows of length nt.
-                if tile == .four {
-                    Winograd4.transformInput(xp, channelStride: plane, channels: 0..<cin, images: 1, h: h, w: w,
-                                             tileRows: ty0..<ty1, v: v - t0, ldv: nt, planeStride: vStride, scratch: s)
-                } else {
-                    transformInput(xp, channelStride: plane, channels: 0..<cin, images: 1, h: h, w: w,
-                                   tileRows: ty0..<ty1, v: v - t0, ldv: nt, planeStride: vStride, scratch: s)
-                }
+                tile.transformInput(xp, channelStride: plane, channels: 0..<cin, images: 1, h: h, w: w,
+                                    tileRows: ty0..<ty1, v: v - t0, ldv: nt, planeStride: vStride, scratch: s)
                 for e in 0..<E {
                     gemm(m: cout, n: nt, k: cin, a: up + e * cout * cin, lda: cin,
                          b: v + e * vStride, ldb: nt, c: m + e * mStride, ldc: nt)
                 }
-                if tile == .four {
-                    Winograd4.transformOutput(m - t0, ldm: nt, planeStride: mStride, channels: 0..<cout, images: 1, h: h, w: w,
-                                              tileRows: ty0..<ty1, y: yp, channelStride: plane)
-                } else {
-                    transformOutput(m - t0, ldm: nt, planeStride: mStride, channels: 0..<cout, images: 1, h: h, w: w,
-                                    tileRows: ty0..<ty1, y: yp, channelStride: plane)
-                }
+                tile.transformOutput(m - t0, ldm: nt, planeStride: mStride, channels: 0..<cout, images: 1, h: h, w: w,
+                                     tileRows: ty0..<ty1, y: yp, channelStride: plane)
                 if let ep = epilogue {
                     let at = size * ty0 * w
                     ep.apply(yp + at, rows: cout, columns: size * (ty1 - ty0) * w, ld: plane, residual: rp.map { $0 + at })
@@ -659,4 +670,3 @@ extension Conv2d {
         return inputGrad
     }
 }
-
