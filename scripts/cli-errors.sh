@@ -85,5 +85,6 @@ check "report: metadata names no image of the data" 2 "none of its 1 paths names
 check "report: calibration file missing" 2 "$T/none.json" "$CLI" report --data "$T/data" --calibration "$T/none.json" --width 2 --epochs 1 --out "$T/rep"
 check "report: --folds (not the report's)" 64 "belong to audit-labels" "$CLI" report --data "$T/data" --folds 3
 check "bench: unknown engine switch" 64 "unknown switch 'warp-drive'" "$CLI" bench --ab warp-drive
+check "bench: --timeline of no passes" 64 "--timeline must be in" "$CLI" bench --timeline 0
 
 [ $fail = 0 ] && echo "cli-errors: passed" || { echo "cli-errors: FAILED"; exit 1; }

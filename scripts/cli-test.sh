@@ -25,6 +25,11 @@ refused() {  # refused EXPECTED-MESSAGE COMMAND...: the command must fail and sa
 # both latencies (no figure is asserted: this VM's speed moves too much for a bound)
 "$CLI" bench --ab winograd-bands --widths 4 --seconds 0.2 > "$T/ab.out" 2> "$T/ab.err" || { cat "$T/ab.err"; fail "bench --ab failed"; }
 grep -qE "^ +4 +[0-9]+ +[0-9.]+ +\[[0-9.]+-[0-9.]+\] +[0-9.]+ +[0-9.]+$" "$T/ab.out" || { cat "$T/ab.out"; fail "bench --ab printed no row for width 4"; }
+"$CLI" bench --ab adaptive-workers --widths 4 --seconds 0.2 > "$T/ab2.out" 2> "$T/ab2.err" || { cat "$T/ab2.err"; fail "bench --ab adaptive-workers failed"; }
+grep -qE "^ +4 +[0-9]+ +[0-9.]+ +\[[0-9.]+-[0-9.]+\] +[0-9.]+ +[0-9.]+$" "$T/ab2.out" || { cat "$T/ab2.out"; fail "bench --ab adaptive-workers printed no row"; }
+# bench --timeline: every traced pass splits into the same jobs, so the per-job table is there
+"$CLI" bench --timeline 20 --widths 16 --threads 2 > "$T/tl.out" 2> "$T/tl.err" || { cat "$T/tl.err"; fail "bench --timeline failed"; }
+grep -q "20 traced passes, threads 2" "$T/tl.out" && grep -qE "^ +0 +2 " "$T/tl.out" || { cat "$T/tl.out"; fail "bench --timeline printed no job table"; }
 
 # the study's experiment, with cleaning and its outputs
 "$CLI" label-noise --data "$T/data" --width 2 --epochs 3 --noise 0.2 --clean drop --out "$T/ln" > "$T/ln.out" 2> "$T/ln.err" \

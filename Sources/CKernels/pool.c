@@ -35,6 +35,14 @@ static int started;                       /* workers created (only the pool's ho
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
 
+/* The optional trace (rk_pool_trace): events go to trace_buf while it is set. */
+static rk_pool_event *_Atomic trace_buf;
+static long trace_cap;
+static _Atomic long trace_n;
+static long trace_job;                    /* sequence number of the current job */
+static _Thread_local int thread_no;       /* 0 on callers, 1... on the pool's workers */
+static _Thread_local int thread_limit;    /* rk_pool_set_thread_limit; 0: none */
+
 static inline uint64_t gen_of(uint64_t w) { return w >> (2 * IDX_BITS); }
 static inline long n_of(uint64_t w) { return (long)((w >> IDX_BITS) & IDX_MASK); }
 static inline long next_of(uint64_t w) { return (long)(w & IDX_MASK); }
@@ -69,6 +77,28 @@ static long now_ns(void) {
     return (long)ts.tv_sec * 1000000000L + ts.tv_nsec;
 }
 
+long rk_pool_now_ns(void) { return now_ns(); }
+
+void rk_pool_set_thread_limit(int n) { thread_limit = n > 0 ? n : 0; }
+int rk_pool_thread_limit(void) { return thread_limit; }
+
+static void trace_add(rk_pool_event *buf, long job, long index, long t0, long t1) {
+    const long k = atomic_fetch_add_explicit(&trace_n, 1, memory_order_relaxed);
+    if (k < trace_cap) buf[k] = (rk_pool_event){job, index, thread_no, sched_getcpu(), t0, t1};
+}
+
+void rk_pool_trace(rk_pool_event *events, long capacity) {
+    atomic_store(&trace_buf, NULL);
+    trace_cap = events ? capacity : 0;
+    atomic_store(&trace_n, 0);
+    atomic_store(&trace_buf, events);
+}
+
+long rk_pool_trace_count(void) {
+    const long n = atomic_load(&trace_n);
+    return n < trace_cap ? n : trace_cap;
+}
+
 static long spin_budget_ns(void) {
     long s = atomic_load_explicit(&spin_ns, memory_order_relaxed);
     if (s >= 0) return s;
@@ -94,7 +124,10 @@ static void work_on(uint64_t w) {
     for (;;) {
         if (gen_of(w) != g || next_of(w) >= n_of(w)) return;
         if (atomic_compare_exchange_weak_explicit(&word, &w, w + 1, memory_order_acquire, memory_order_relaxed)) {
+            rk_pool_event *const tb = atomic_load_explicit(&trace_buf, memory_order_acquire);
+            const long t0 = tb ? now_ns() : 0;
             job_body(job_context, next_of(w));
+            if (tb) trace_add(tb, trace_job, next_of(w), t0, now_ns());
             atomic_fetch_add_explicit(&done, 1, memory_order_release);
             w = atomic_load_explicit(&word, memory_order_relaxed);
         }
@@ -103,7 +136,7 @@ static void work_on(uint64_t w) {
 }
 
 static void *worker_main(void *arg) {
-    (void)arg;
+    thread_no = (int)(intptr_t)arg;
     uint64_t seen = gen_of(atomic_load(&word));
     for (;;) {
         /* Spin while a new job may come soon, then sleep until one does. */
@@ -143,7 +176,7 @@ int rk_pool_run(long n, int workers, rk_pool_body body, void *context) {
         pthread_attr_t attr;
         pthread_attr_init(&attr);
         pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        const int rc = pthread_create(&t, &attr, worker_main, NULL);
+        const int rc = pthread_create(&t, &attr, worker_main, (void *)(intptr_t)(started + 1));
         pthread_attr_destroy(&attr);
         if (rc != 0) {
             if (started > 0) break;  /* run with the workers there are */
@@ -154,6 +187,9 @@ int rk_pool_run(long n, int workers, rk_pool_body body, void *context) {
     }
     job_body = body;
     job_context = context;
+    rk_pool_event *const tb = atomic_load_explicit(&trace_buf, memory_order_relaxed);
+    const long t_pub = tb ? now_ns() : 0;
+    if (tb) trace_job++;
     atomic_store_explicit(&done, 0, memory_order_relaxed);
     const uint64_t w = ((gen_of(atomic_load(&word)) + 1) & 0xFFFFFF) << (2 * IDX_BITS) | (uint64_t)n << IDX_BITS;
     atomic_store(&word, w);  /* seq_cst: publishes the fields above; pairs with `sleepers` */
@@ -169,6 +205,7 @@ int rk_pool_run(long n, int workers, rk_pool_body body, void *context) {
         relax();
         if ((++k & 1023) == 0) sched_yield();
     }
+    if (tb) trace_add(tb, trace_job, -1, t_pub, now_ns());
     atomic_store(&busy, 0);
     return 1;
 }

@@ -22,11 +22,14 @@ struct Bench: ParsableCommand {
     @Option(help: ArgumentHelp("Only single-image latency, with this engine switch off and on alternately, call by call, for --seconds per width: the median of the paired ratios.",
                                valueName: EngineSwitch.allCases.map(\.rawValue).joined(separator: "|")))
     var ab: String?
+    @Option(help: "Only single-image latency: trace this many forward passes on the worker pool and print where each thread's time goes.")
+    var timeline: Int?
 
     func validate() throws {
         if widths.isEmpty || widths.contains(where: { $0 < 1 || $0 > 256 }) { throw ValidationError("--widths must be in 1...256") }
         if trainBatch < 1 || inferBatch < 1 { throw ValidationError("batch sizes must be at least 1") }
         if !(seconds > 0) { throw ValidationError("--seconds must be positive") }
+        if let t = timeline, t < 1 || t > 100_000 { throw ValidationError("--timeline must be in 1...100000") }
         if let name = ab, EngineSwitch(rawValue: name) == nil {
             throw ValidationError("--ab: unknown switch '\(name)' (known: \(EngineSwitch.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
@@ -37,6 +40,10 @@ struct Bench: ParsableCommand {
         if let path = curves { try writeCurves(path); return }
         if let name = ab, let sw = EngineSwitch(rawValue: name) {
             pairedLatency(sw)
+            return
+        }
+        if let forwards = timeline {
+            for w in widths { printTimeline(width: w, forwards: forwards) }
             return
         }
         if memory {
@@ -218,10 +225,8 @@ struct BenchResult {
         return (Double(steps * batch) / (monotonicSeconds() - t0), steps)
     }
 
-    /// Single-image forward passes of a width-`width` model for `seconds`, alternating `sw` off
-    /// and on every call (the order flips each pair), after a warm-up call of each.
-    static func pairedLatency(width: Int, seconds: Double, _ sw: EngineSwitch)
-        -> (pairs: Int, ratio: [Double], offMs: Double, onMs: Double) {
+    /// A fresh width-`width` model and one synthetic image, batched.
+    static func singleImage(width: Int) -> (ResNet18, Tensor) {
         let ds = syntheticData(count: 1)
         var cfg = TrainConfig()
         cfg.width = width
@@ -229,6 +234,19 @@ struct BenchResult {
         let one = Tensor([0])
         var labels: [Int32] = []
         Batcher(normalization: .cifar10).fill(one, labels: &labels, from: ds, indices: [0][...], augment: nil)
+        return (model, one)
+    }
+
+    /// Single-image forward passes of a width-`width` model for `seconds`, alternating `sw` off
+    /// and on every call (the order flips each pair), after a warm-up call of each.
+    static func pairedLatency(width: Int, seconds: Double, _ sw: EngineSwitch)
+        -> (pairs: Int, ratio: [Double], offMs: Double, onMs: Double) {
+        let (model, one) = singleImage(width: width)
+        // Other switches are compared on all workers, not on whichever count the adaptive
+        // choice would pick for each call.
+        let adaptive = WorkerChoice.enabled
+        defer { WorkerChoice.enabled = adaptive }
+        if sw != .adaptiveWorkers { WorkerChoice.enabled = false }
         for on in [false, true] { sw.set(on); model.forward(one, mode: .eval) }
         var ratios: [Double] = [], off: [Double] = [], on: [Double] = []
         let t0 = monotonicSeconds()

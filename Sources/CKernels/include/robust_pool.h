@@ -39,6 +39,31 @@ int rk_pool_run(long n, int workers, rk_pool_body body, void *context);
 void rk_pool_set_spin_us(long us);
 long rk_pool_spin_us(void);
 
+/* A limit on the threads the calling thread's parallel loops use, kept per thread (the pool
+ * itself ignores it: RobustCore's Threads.count reads it); 0 (the default) or less: none. */
+void rk_pool_set_thread_limit(int n);
+int rk_pool_thread_limit(void);
+
+/* A diagnostic trace of the pool's jobs (`audit-cli bench --timeline`): one event for each index
+ * a thread ran (index >= 0, on thread 0 = a caller or 1... = a worker, from t0 to t1) and one for
+ * each job (index -1: published at t0 by its caller, returned at t1). Times are CLOCK_MONOTONIC
+ * nanoseconds, as rk_pool_now_ns gives. */
+typedef struct {
+    long job;       /* the job's sequence number; the events of one job share it */
+    long index;     /* the index run, or -1 for the job itself */
+    int thread;     /* 0: the calling thread; k > 0: the pool's k-th worker */
+    int cpu;        /* the CPU the thread was on at t1 */
+    long t0, t1;
+} rk_pool_event;
+
+/* Starts recording into events[0..<capacity] (the caller owns the buffer and keeps it alive until
+ * the trace is stopped); NULL stops recording. Events past the capacity are dropped. Call it
+ * between jobs, not while one runs. */
+void rk_pool_trace(rk_pool_event *events, long capacity);
+/* Events recorded since the trace started (at most its capacity). */
+long rk_pool_trace_count(void);
+long rk_pool_now_ns(void);
+
 #ifdef __cplusplus
 }
 #endif

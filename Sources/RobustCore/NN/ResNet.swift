@@ -100,6 +100,18 @@ public final class ResNet18: Module, @unchecked Sendable {
     /// The image encoder alone: pooled features [N, 8w] (FusionNet's image branch).
     @discardableResult
     public func encode(_ x: Tensor, mode: Mode) -> Tensor {
+        // A single image's pass is latency-bound: one worker or all, whichever is faster on
+        // this machine at the moment (WorkerChoice says why that changes).
+        if mode == .eval && x.shape.count == 4 && x.shape[1] == 1 {
+            return workerChoice.run { encodeLayers(x, mode: mode) }
+        }
+        return encodeLayers(x, mode: mode)
+    }
+
+    /// How many workers single-image passes use (measured, see WorkerChoice).
+    public let workerChoice = WorkerChoice()
+
+    private func encodeLayers(_ x: Tensor, mode: Mode) -> Tensor {
         var h = conv1.forward(x, mode: mode, then: bn1)
         for b in blocks { h = b.forward(h, mode: mode) }
         return pool.forward(h)

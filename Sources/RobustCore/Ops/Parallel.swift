@@ -4,8 +4,16 @@ import CKernels
 import Dispatch
 
 public enum Threads {
-    /// Worker count for the engine's own loops. OpenBLAS is told the same number.
-    nonisolated(unsafe) public private(set) static var count: Int = {
+    /// Worker count for the engine's own loops on this thread: the configured count, or fewer
+    /// while a limit is in force on the calling thread (`limited(to:_:)`, which the single-image
+    /// forward pass uses when one thread is faster: WorkerChoice).
+    public static var count: Int {
+        let limit = Int(rk_pool_thread_limit())
+        return limit > 0 ? min(limit, configured) : configured
+    }
+
+    /// The count set for the process (set(_:), ROBUST_NUM_THREADS, or the cores).
+    nonisolated(unsafe) public private(set) static var configured: Int = {
         // The engine splits GEMMs across its own workers and calls OpenBLAS single-threaded:
         // OpenBLAS's idle workers spin for a while after each call, and on a 2-core machine
         // they steal the core from whatever runs next (measured: 30-50% slower, erratic).
@@ -22,8 +30,19 @@ public enum Threads {
     /// ROBUST_POOL=dispatch uses DispatchQueue.concurrentPerform instead, for comparison.
     nonisolated(unsafe) static var usePool: Bool = getenvString("ROBUST_POOL") != "dispatch"
 
+    /// Global: not while other threads run the engine.
     public static func set(_ n: Int) {
-        count = max(1, n)
+        configured = max(1, n)
+    }
+
+    /// Runs body with at most `n` workers for the engine's loops that the calling thread starts
+    /// (other threads are unaffected); n <= 0 lifts the limit.
+    @inline(__always)
+    public static func limited<T>(to n: Int, _ body: () -> T) -> T {
+        let was = rk_pool_thread_limit()
+        rk_pool_set_thread_limit(Int32(clamping: max(n, 0)))
+        defer { rk_pool_set_thread_limit(was) }
+        return body()
     }
 }
 
@@ -98,4 +117,39 @@ public func parallelFor(_ n: Int, work: Int = Int.max, _ body: (Int) -> Void) {
 @inline(__always)
 public func forEach(_ n: Int, parallel: Bool, work: Int = Int.max, _ body: (Int) -> Void) {
     if parallel { parallelFor(n, work: work, body) } else { for i in 0..<n { body(i) } }
+}
+
+/// A record of the worker pool's jobs while a body runs (robust_pool.h's trace): what each
+/// thread ran and when, for finding where a parallel pass waits. Diagnostics only; run one
+/// trace at a time and nothing else on the pool meanwhile.
+public enum PoolTrace {
+    public struct Event: Sendable {
+        /// The job's sequence number (events of one job share it).
+        public var job: Int
+        /// The index a thread ran, or -1 for the job itself (published at t0, returned at t1).
+        public var index: Int
+        /// 0: the thread that called the parallel loop; k > 0: the pool's k-th worker.
+        public var thread: Int
+        /// The CPU the thread was on when the index returned.
+        public var cpu: Int
+        /// Monotonic nanoseconds, the clock of `now()`.
+        public var t0: Int, t1: Int
+    }
+
+    public static func now() -> Int { rk_pool_now_ns() }
+
+    /// Runs body with the trace on and returns the events, sorted by start time. Events past
+    /// `capacity` are dropped.
+    public static func record(capacity: Int, _ body: () -> Void) -> [Event] {
+        var buf = [rk_pool_event](repeating: rk_pool_event(), count: max(capacity, 1))
+        let n = buf.withUnsafeMutableBufferPointer { b -> Int in
+            rk_pool_trace(b.baseAddress, b.count)
+            body()
+            let n = rk_pool_trace_count()
+            rk_pool_trace(nil, 0)
+            return n
+        }
+        return buf[0..<n].map { Event(job: $0.job, index: $0.index, thread: Int($0.thread), cpu: Int($0.cpu), t0: $0.t0, t1: $0.t1) }
+            .sorted { ($0.t0, $0.index) < ($1.t0, $1.index) }
+    }
 }

@@ -2,6 +2,7 @@
 // (`audit-cli bench --ab NAME`): this VM's speed moves within fractions of a second, so two
 // settings timed in separate runs compare two machines; alternated call by call in one
 // process they see the same one. Each also has an environment variable for whole runs.
+import CKernels
 
 public enum EngineSwitch: String, CaseIterable, Sendable {
     /// A single image's Winograd layers split over the workers by bands of tile rows (on) or
@@ -10,12 +11,24 @@ public enum EngineSwitch: String, CaseIterable, Sendable {
     /// A single image's direct-convolution input packed by the workers (on) or by the calling
     /// thread (off). ROBUST_DIRECT_PACK.
     case directParallelPack = "direct-parallel-pack"
+    /// Inference's 3x3 stride-1 convolutions by Winograd where it pays (on) or all on the
+    /// direct kernel (off). ROBUST_WINOGRAD=0.
+    case winograd = "winograd"
+    /// All the workers (on) or the calling thread alone (off), for the calling thread's passes.
+    /// ROBUST_NUM_THREADS for whole runs.
+    case workers = "workers"
+    /// A single image's pass on one worker or all, whichever its recent latencies favour (on),
+    /// or always all (off). ROBUST_ADAPTIVE_WORKERS=0.
+    case adaptiveWorkers = "adaptive-workers"
 
     /// Whether the switch is on now.
     public var isOn: Bool {
         switch self {
         case .winogradBands: return Winograd.bandsMaxChannels > 0
         case .directParallelPack: return DirectConv.parallelPack
+        case .winograd: return Winograd.enabled
+        case .workers: return rk_pool_thread_limit() != 1
+        case .adaptiveWorkers: return WorkerChoice.enabled
         }
     }
 
@@ -24,6 +37,9 @@ public enum EngineSwitch: String, CaseIterable, Sendable {
         switch self {
         case .winogradBands: Winograd.bandsMaxChannels = on ? Winograd.defaultBandsMaxChannels : 0
         case .directParallelPack: DirectConv.parallelPack = on
+        case .winograd: Winograd.enabled = on
+        case .workers: rk_pool_set_thread_limit(on ? 0 : 1)
+        case .adaptiveWorkers: WorkerChoice.enabled = on
         }
     }
 }
