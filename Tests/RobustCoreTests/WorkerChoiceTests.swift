@@ -7,38 +7,44 @@ import CKernels
 /// The single-image pass's choice between one worker and all (WorkerChoice), the per-thread
 /// worker limit it runs under, and the pool's trace that `bench --timeline` reads.
 final class WorkerChoiceTests: XCTestCase {
-    /// Feeds the chooser made-up latencies: it serves the faster arm by median, spends two calls
-    /// of every `exploreEvery` on the other arm and keeps only the second of them, and follows
-    /// the machine when the other arm becomes faster.
+    /// Feeds the chooser made-up latencies: it starts on all workers, explores the other arm in
+    /// bursts of two calls (the first not counted), switches once three paired ratios favour
+    /// the other arm, then explores every `exploreEvery` calls, and follows a later change.
     func testServesTheFasterArmExploresTheOtherAndFollowsAChange() {
         let choice = WorkerChoice()
         var latency = [1.0, 2.0]  // arm 0 (one worker) faster
-        var used = [0, 0], kept = [0, 0]
+        var explored = 0, firstOfBurst = true
         func call() {
-            let (arm, keep) = choice.choose()
-            used[arm] += 1
-            if keep { kept[arm] += 1; choice.record(arm, latency[arm]) }
+            let arm = choice.choose()
+            var t = latency[arm]
+            if arm != choice.serving {
+                explored += 1
+                if firstOfBurst { t *= 10 }  // waking the workers: a large figure, to be ignored
+                firstOfBurst.toggle()
+            }
+            choice.record(arm, t)
         }
-        for _ in 0..<6 { call() }
-        XCTAssertEqual(used, [3, 3], "alternates until each arm has three samples")
+        XCTAssertEqual(choice.serving, 1, "starts on all workers")
+        var calls = 0
+        while choice.serving == 1 && calls < 1000 { call(); calls += 1 }
+        XCTAssertEqual(choice.serving, 0, "paired ratios of 0.5: one worker serves")
+        XCTAssertEqual(explored, 6, "after three bursts of two calls")
+        XCTAssertLessThanOrEqual(calls, 3 * (WorkerChoice.exploreEvery / 2 + 2), "bursts every exploreEvery / 2 calls at first")
+        XCTAssertEqual(choice.ratios, [], "ratios restart after a switch")
+        // Settled: after three more bursts, two calls of the other arm every exploreEvery.
+        while choice.ratios.count < 3 { call() }
+        explored = 0
+        for _ in 0..<(10 * (WorkerChoice.exploreEvery + 1)) { call() }
+        XCTAssertEqual(explored, 20, "two calls of the other arm every \(WorkerChoice.exploreEvery)")
         XCTAssertEqual(choice.serving, 0)
-        used = [0, 0]; kept = [0, 0]
-        let n = 10 * WorkerChoice.exploreEvery
-        for _ in 0..<n { call() }
-        XCTAssertEqual(used[1], 20, "two calls of the other arm every \(WorkerChoice.exploreEvery)")
-        XCTAssertEqual(kept[1], 10, "the first call of each burst (waking the workers) is not kept")
-        XCTAssertEqual(used[0], n - 20)
-        // The machine changes: all workers now twice as fast. Exploration brings enough new
-        // samples of arm 1 within a few bursts (a median of 7 needs 4).
+        XCTAssertEqual(choice.ratios, [2, 2, 2, 2, 2], "the wake-up calls are not counted")
+        // The machine changes: all workers now twice as fast; three of the last five ratios
+        // must favour them, so the switch comes within three bursts.
         latency = [1.0, 0.5]
-        var switchedAfter: Int?
-        for i in 0..<(8 * WorkerChoice.exploreEvery) {
-            call()
-            if choice.serving == 1 { switchedAfter = i; break }
-        }
-        XCTAssertNotNil(switchedAfter, "keeps serving the slower arm")
-        XCTAssertLessThanOrEqual(switchedAfter ?? .max, 5 * WorkerChoice.exploreEvery)
-        XCTAssertEqual(choice.medians[1], 0.5)
+        calls = 0
+        while choice.serving == 0 && calls < 1000 { call(); calls += 1 }
+        XCTAssertEqual(choice.serving, 1, "keeps serving the slower arm")
+        XCTAssertLessThanOrEqual(calls, 3 * (WorkerChoice.exploreEvery + 2))
     }
 
     /// The limit holds on the calling thread only, nests, and is lifted afterwards.
@@ -91,11 +97,11 @@ final class WorkerChoiceTests: XCTestCase {
             }
             XCTAssertEqual(logits[0], logits[1], "width \(width): 1 vs 2 workers")
             XCTAssertEqual(logits[0], logits[2], "width \(width): 1 vs 3 workers")
-            // and through the chooser, which alternates between the arms at first
+            // and through the chooser, which explores the other arm every few calls at first
             Threads.set(2)
             WorkerChoice.enabled = true
-            for _ in 0..<8 { XCTAssertEqual(model.forward(x, mode: .eval).array, logits[0], "width \(width), adaptive") }
-            XCTAssertNotNil(model.workerChoice.serving)
+            for _ in 0..<40 { XCTAssertEqual(model.forward(x, mode: .eval).array, logits[0], "width \(width), adaptive") }
+            XCTAssertFalse(model.workerChoice.ratios.isEmpty, "the other arm was explored")
             WorkerChoice.enabled = false
         }
     }

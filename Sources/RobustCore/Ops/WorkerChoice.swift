@@ -1,75 +1,77 @@
 // How many workers a single image's forward pass should use, chosen by measuring both.
 //
-// Why: on a VM the two vCPUs are sometimes two physical cores and sometimes two hyperthreads of
-// one core (or one shares its core with another tenant). Measured on the 2-core dev VM, one
-// process, paired call by call (`audit-cli bench --ab workers`): width-16 single-image latency
-// with two workers 0.42-0.44 ms against 0.57 with one in some minutes, and 0.87-0.92 ms against
-// 0.57 in others, when both threads' work per pass doubled (`bench --timeline`: the caller's
-// share 297 -> 560 us): then the second thread costs more than it brings. Nothing the process
-// can read says which machine it has at the moment, so the pass times itself: each arm (one
-// worker, all workers) keeps its recent latencies, the faster by median serves, and every
-// `exploreEvery` calls the other arm runs two calls, of which the second is kept (the first
-// pays for waking sleeping workers, which steady use of that arm would not).
+// Why: on a VM the two vCPUs are sometimes two physical cores and sometimes not (hyperthreads
+// of one core, or a core shared with another tenant or another thread pool). Measured on the
+// 2-core dev VM, width-16 single-image latency: two workers 0.42-0.44 ms against 0.57 with one
+// in some minutes; in others, and beside ONNX Runtime's pool in one process, 0.85-0.92 ms on
+// two workers (the pool trace, `bench --timeline`: each thread's work per pass doubled) while
+// one worker still took about 0.57. Nothing the process can read says which machine it has at
+// the moment, so the pass times itself. This VM's speed also swings within fractions of a
+// second, so the two arms are compared in pairs close in time: every `exploreEvery` calls the
+// arm that is not serving runs two calls (the first pays for waking workers, which steady use
+// of that arm would not; it is not counted), and the second call's latency over the median of
+// the serving arm's last three calls is one paired ratio. When the median of the last five
+// ratios (at least three) is below 1, the other arm serves from then on.
 
 /// Per model (a network copy is used by one thread at a time): not thread-safe.
 public final class WorkerChoice: @unchecked Sendable {
     /// ROBUST_ADAPTIVE_WORKERS=0: always all workers. Flipped by `bench --ab adaptive-workers`.
     nonisolated(unsafe) public static var enabled: Bool = getenvString("ROBUST_ADAPTIVE_WORKERS") != "0"
-    /// Calls between two exploration bursts of the arm that is not serving.
+    /// Calls between two exploration bursts once the choice has settled; half that while the
+    /// ratios since the last switch are fewer than three.
     public static let exploreEvery = 32
-    /// Latencies kept per arm; the arm's figure is their median.
-    static let window = 7
 
-    private var samples: [[Double]] = [[], []]  // arm 0: one worker; arm 1: all workers
-    private var next: [Int] = [0, 0]            // ring positions
+    /// The arm serving now: 0 one worker, 1 all workers (the start: the configured count).
+    public private(set) var serving = 1
+    /// Latest serving-arm latencies (seconds), newest last, at most 3.
+    private var recent: [Double] = []
+    /// Paired ratios explored / serving since the last switch, newest last, at most 5.
+    public private(set) var ratios: [Double] = []
     private var calls = 0
-    private var burst = 0                       // calls left in the current exploration burst
+    private var burst = 0  // calls left in the current exploration burst
 
     public init() {}
-
-    /// The arm that serves now (0: one worker, 1: all), or nil before both have samples.
-    public var serving: Int? {
-        guard samples[0].count >= 3, samples[1].count >= 3 else { return nil }
-        return median(samples[1]) <= median(samples[0]) ? 1 : 0
-    }
-
-    /// Each arm's median latency (seconds), nil while it has no samples.
-    public var medians: [Double?] { samples.map { $0.isEmpty ? nil : median($0) } }
 
     /// Runs body with the worker count chosen for this call and records its latency.
     @inline(__always)
     public func run<T>(_ body: () -> T) -> T {
         let all = Threads.count
         guard WorkerChoice.enabled, all > 1 else { return body() }
-        let (arm, keep) = choose()
+        let arm = choose()
         let t0 = monotonicSeconds()
         let r = Threads.limited(to: arm == 0 ? 1 : all, body)
-        if keep { record(arm, monotonicSeconds() - t0) }
+        record(arm, monotonicSeconds() - t0)
         return r
     }
 
-    /// The arm for the next call and whether its latency counts.
-    func choose() -> (arm: Int, keep: Bool) {
+    /// The arm for the next call.
+    func choose() -> Int {
+        if burst > 0 { return 1 - serving }
         calls += 1
-        // Until each arm has a few samples, alternate.
-        guard let best = serving else { return (calls % 2, true) }
-        if burst > 0 {
-            burst -= 1
-            return (1 - best, burst == 0)
+        let every = ratios.count < 3 ? WorkerChoice.exploreEvery / 2 : WorkerChoice.exploreEvery
+        if calls >= every && recent.count == 3 {
+            calls = 0
+            burst = 2
+            return 1 - serving
         }
-        if calls % WorkerChoice.exploreEvery == 0 {
-            burst = 1
-            return (1 - best, false)
-        }
-        return (best, true)
+        return serving
     }
 
+    /// The latency of a call on `arm` (as `choose` gave it).
     func record(_ arm: Int, _ seconds: Double) {
-        if samples[arm].count < WorkerChoice.window {
-            samples[arm].append(seconds)
-        } else {
-            samples[arm][next[arm]] = seconds
-            next[arm] = (next[arm] + 1) % WorkerChoice.window
+        if arm == serving && burst == 0 {
+            recent.append(seconds)
+            if recent.count > 3 { recent.removeFirst() }
+            return
+        }
+        burst -= 1
+        guard burst == 0 else { return }  // the burst's first call: workers waking up
+        ratios.append(seconds / median(recent))
+        if ratios.count > 5 { ratios.removeFirst() }
+        if ratios.count >= 3 && median(ratios) < 1 {
+            serving = 1 - serving
+            ratios = []
+            recent = []
         }
     }
 
