@@ -116,4 +116,13 @@ public func robust_set_num_threads(_ n: Int32) -> Int32 {
 }
 
 @_cdecl("robust_get_num_threads")
-public func robust_get_num_threads() -> Int32 { Int32(Threads.count) }
+public func robust_get_num_threads() -> Int32 { Int32(Threads.configured) }
+
+@_cdecl("robust_set_adaptive_workers")
+public func robust_set_adaptive_workers(_ on: Int32) -> Int32 {
+    WorkerChoice.enabled = on != 0
+    return ROBUST_OK
+}
+
+@_cdecl("robust_get_adaptive_workers")
+public func robust_get_adaptive_workers() -> Int32 { WorkerChoice.enabled ? 1 : 0 }

@@ -8,8 +8,9 @@ import CKernels
 /// worker limit it runs under, and the pool's trace that `bench --timeline` reads.
 final class WorkerChoiceTests: XCTestCase {
     /// Feeds the chooser made-up latencies: it starts on all workers, explores the other arm in
-    /// bursts of two calls (the first not counted), switches once three paired ratios favour
-    /// the other arm, then explores every `exploreEvery` calls, and follows a later change.
+    /// bursts of two calls (the first not counted), switches once five paired ratios favour
+    /// the other arm by their median, then explores every `exploreEvery` calls, follows a later
+    /// change, and does not switch for a small difference.
     func testServesTheFasterArmExploresTheOtherAndFollowsAChange() {
         let choice = WorkerChoice()
         var latency = [1.0, 2.0]  // arm 0 (one worker) faster
@@ -28,8 +29,9 @@ final class WorkerChoiceTests: XCTestCase {
         var calls = 0
         while choice.serving == 1 && calls < 1000 { call(); calls += 1 }
         XCTAssertEqual(choice.serving, 0, "paired ratios of 0.5: one worker serves")
-        XCTAssertEqual(explored, 6, "after three bursts of two calls")
-        XCTAssertLessThanOrEqual(calls, 3 * (WorkerChoice.exploreEvery / 2 + 2), "bursts every exploreEvery / 2 calls at first")
+        XCTAssertEqual(explored, 10, "after five bursts of two calls")
+        XCTAssertLessThanOrEqual(calls, 3 * (WorkerChoice.exploreEvery / 2 + 2) + 2 * (WorkerChoice.exploreEvery + 2),
+                                 "three bursts every exploreEvery / 2 calls, then every exploreEvery")
         XCTAssertEqual(choice.ratios, [], "ratios restart after a switch")
         // Settled: after three more bursts, two calls of the other arm every exploreEvery.
         while choice.ratios.count < 3 { call() }
@@ -44,7 +46,11 @@ final class WorkerChoiceTests: XCTestCase {
         calls = 0
         while choice.serving == 0 && calls < 1000 { call(); calls += 1 }
         XCTAssertEqual(choice.serving, 1, "keeps serving the slower arm")
-        XCTAssertLessThanOrEqual(calls, 3 * (WorkerChoice.exploreEvery + 2))
+        XCTAssertLessThanOrEqual(calls, 3 * (WorkerChoice.exploreEvery + 2), "three bursts: three of the five ratios")
+        // A difference inside the margin: one worker 5% faster never takes over.
+        latency = [0.95, 1.0]
+        for _ in 0..<(20 * WorkerChoice.exploreEvery) { call() }
+        XCTAssertEqual(choice.serving, 1, "switched for a 5% difference")
     }
 
     /// The limit holds on the calling thread only, nests, and is lifted afterwards.

@@ -276,6 +276,11 @@ int main(int argc, char **argv) {
     EXPECT_STATUS(robust_set_num_threads(0), ROBUST_ERR_INVALID_ARGUMENT);
     int threads = robust_get_num_threads();
     CHECK(threads >= 1, "threads %d", threads);
+    CHECK(robust_get_adaptive_workers() == 1, "adaptive workers on by default");
+    EXPECT_STATUS(robust_set_adaptive_workers(0), ROBUST_OK);
+    CHECK(robust_get_adaptive_workers() == 0, "adaptive workers off");
+    EXPECT_STATUS(robust_set_adaptive_workers(7), ROBUST_OK);
+    CHECK(robust_get_adaptive_workers() == 1, "adaptive workers on again");
 
     /* One handle, 8 threads: identical probabilities, errors reported per thread. */
     float reference[10];

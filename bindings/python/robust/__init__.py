@@ -24,7 +24,7 @@ import numpy as np
 __all__ = ["Model", "Score", "Conflict", "GateResult", "Policy", "Quality", "QualityThresholds", "quality",
            "RobustError", "InvalidArgumentError",
            "IOError", "ModelFormatError", "ImageError", "UnknownClassError", "entropy", "version",
-           "set_num_threads", "get_num_threads", "library_path"]
+           "set_num_threads", "get_num_threads", "set_adaptive_workers", "get_adaptive_workers", "library_path"]
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -118,6 +118,8 @@ _declare("robust_version", ctypes.c_char_p)
 _declare("robust_last_error", ctypes.c_char_p)
 _declare("robust_set_num_threads", ctypes.c_int, ctypes.c_int)
 _declare("robust_get_num_threads", ctypes.c_int)
+_declare("robust_set_adaptive_workers", ctypes.c_int, ctypes.c_int)
+_declare("robust_get_adaptive_workers", ctypes.c_int)
 _declare("robust_model_load", ctypes.c_int, ctypes.c_char_p, ctypes.POINTER(_P))
 _declare("robust_model_load_memory", ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.POINTER(_P))
 _declare("robust_model_free", None, _P)
@@ -317,6 +319,16 @@ def set_num_threads(n: int) -> None:
 
 def get_num_threads() -> int:
     return _lib.robust_get_num_threads()
+
+
+def set_adaptive_workers(on: bool) -> None:
+    """Single-image calls run on one worker or all, whichever was faster in recent calls
+    (default on; scores are identical either way). Global, like set_num_threads."""
+    _check(_lib.robust_set_adaptive_workers(1 if on else 0))
+
+
+def get_adaptive_workers() -> bool:
+    return bool(_lib.robust_get_adaptive_workers())
 
 
 def entropy(probs) -> tuple:

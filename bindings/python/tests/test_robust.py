@@ -168,6 +168,26 @@ def test_close_is_deterministic_and_idempotent(images):
     assert m2._h is None
 
 
+def test_adaptive_workers_switch_and_identical_scores(model, images):
+    """Single-image calls on one worker or all give the same probabilities, and the switch
+    round-trips (on by default)."""
+    assert robust.get_adaptive_workers() is True
+    threads = robust.get_num_threads()
+    try:
+        robust.set_adaptive_workers(False)
+        fixed = [model.score(images[0]).probabilities for _ in range(3)]
+        robust.set_num_threads(1)
+        one = model.score(images[0]).probabilities
+        robust.set_num_threads(threads)
+        robust.set_adaptive_workers(True)
+        assert robust.get_adaptive_workers() is True
+        adaptive = [model.score(images[0]).probabilities for _ in range(40)]
+    finally:
+        robust.set_num_threads(threads)
+        robust.set_adaptive_workers(True)
+    assert all(list(p) == list(fixed[0]) for p in fixed + [one] + adaptive)
+
+
 def test_threads_share_one_model(model, images):
     reference = [model.score(im).probabilities for im in images]
     mismatches = []
