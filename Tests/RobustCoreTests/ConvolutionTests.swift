@@ -156,4 +156,29 @@ final class ConvolutionTests: XCTestCase {
             XCTAssertLessThan(relativeError(negated, bare.map { -$0 }), 1e-5, "after a weight change: cin \(cin) cout \(cout)")
         }
     }
+
+    /// The folded batch norm is cached: it must follow every change of its four tensors, from
+    /// a training pass (running statistics), an optimizer-like write (weight) and a load.
+    func testFoldedBatchNormFollowsEveryChange() {
+        let bn = BatchNorm2d("bn", channels: 3, relu: false)
+        func expected() -> [Float] {
+            (0..<3).map { c in bn.weight.value[c] / (bn.runningVar.value[c] + bn.eps).squareRoot() }
+        }
+        XCTAssertEqual(bn.folded().scale, expected())
+        let first = bn.folded()
+        var rng = RNG(seed: 3)
+        let x = Tensor([3, 2, 4, 4])
+        for i in 0..<x.count { x[i] = 2 + 3 * rng.normal() }
+        bn.forward(x, mode: .train)
+        XCTAssertNotEqual(bn.folded(), first, "a training pass moved the running statistics")
+        XCTAssertEqual(bn.folded().scale, expected())
+        bn.weight.value[1] = 7
+        bn.weight.markModified()
+        XCTAssertEqual(bn.folded().scale[1], expected()[1])
+        bn.bias.value[2] = -4
+        bn.bias.markModified()
+        XCTAssertEqual(bn.folded().shift[2], bn.runningMean.value[2] * -expected()[2] + -4)
+        bn.eps = 0.5
+        XCTAssertEqual(bn.folded().scale, expected())
+    }
 }
