@@ -17,6 +17,10 @@ public enum EngineSwitch: String, CaseIterable, Sendable {
     /// All the workers (on) or the calling thread alone (off), for the calling thread's passes.
     /// ROBUST_NUM_THREADS for whole runs.
     case workers = "workers"
+    /// A single image's Winograd layers split by bands from an eighth of minParallelFlops of
+    /// GEMM work (on: the stem at widths 16 and 32) or from minParallelFlops (off).
+    /// ROBUST_WINOGRAD_SMALL_BANDS=0.
+    case smallBands = "small-bands"
     /// A single image's pass on one worker or all, whichever its recent latencies favour (on),
     /// or always all (off). ROBUST_ADAPTIVE_WORKERS=0.
     case adaptiveWorkers = "adaptive-workers"
@@ -28,6 +32,7 @@ public enum EngineSwitch: String, CaseIterable, Sendable {
         case .directParallelPack: return DirectConv.parallelPack
         case .winograd: return Winograd.enabled
         case .workers: return rk_pool_thread_limit() != 1
+        case .smallBands: return Winograd.smallBands
         case .adaptiveWorkers: return WorkerChoice.enabled
         }
     }
@@ -39,6 +44,7 @@ public enum EngineSwitch: String, CaseIterable, Sendable {
         case .directParallelPack: DirectConv.parallelPack = on
         case .winograd: Winograd.enabled = on
         case .workers: rk_pool_set_thread_limit(on ? 0 : 1)
+        case .smallBands: Winograd.smallBands = on
         case .adaptiveWorkers: WorkerChoice.enabled = on
         }
     }

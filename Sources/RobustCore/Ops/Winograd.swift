@@ -389,7 +389,7 @@ extension Winograd {
         }
         // One image on several workers: each takes a band of tile rows through all three phases
         // (convolveBands).
-        if n == 1 && T > 1 && cin <= Winograd.bandsMaxChannels && 2 * E * cout * cin * tilesPerImage >= minParallelFlops {
+        if n == 1 && T > 1 && cin <= Winograd.bandsMaxChannels && 2 * E * cout * cin * tilesPerImage >= Winograd.bandsMinFlops {
             convolveBands(xp, h: h, w: w, cin: cin, cout: cout, tile: tile, u: u, y: yp, epilogue: epilogue, residual: rp,
                           workspace: workspace)
             return
@@ -450,6 +450,15 @@ extension Winograd {
     /// rows of x, which the previous layer finished before this one started. Each worker has
     /// its own V and M with its band's tiles as the row length, so no cache line is written by
     /// two workers (a 16x16 plane's tile row of V is one line).
+    /// A single image's band split pays from an eighth of minParallelFlops of GEMM work: a
+    /// band also splits the layer's transforms, which outweigh the GEMMs where the input has few
+    /// channels (the stem: 3 -> 16 channels, 0.22 MFLOP of GEMMs and about three times that in
+    /// transforms). Paired A/B against minParallelFlops (ROBUST_WINOGRAD_SMALL_BANDS=0;
+    /// `bench --ab small-bands`, four runs): width-16 latency 0.982-0.983, width 32 0.990-0.993,
+    /// width 64 0.998-1.002.
+    nonisolated(unsafe) static var smallBands: Bool = getenvString("ROBUST_WINOGRAD_SMALL_BANDS") != "0"
+    static var bandsMinFlops: Int { smallBands ? minParallelFlops / 8 : minParallelFlops }
+
     static func convolveBands(_ x: UnsafePointer<Float>, h: Int, w: Int, cin: Int, cout: Int, tile: WinogradTile,
                               u: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, epilogue: ChannelAffine?,
                               residual: UnsafePointer<Float>?, workspace: Workspace) {
