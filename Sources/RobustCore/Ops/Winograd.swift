@@ -442,14 +442,6 @@ extension Winograd {
     }()
     static let defaultBandsMaxChannels = 32
 
-    /// A single image's convolution with worker t taking tile rows [th t / T, th (t + 1) / T)
-    /// through the input transform, the 36 (or 16) GEMMs over its own tiles and the output transform
-    /// (+ epilogue) of its own output rows: one hand-off per layer instead of one per phase,
-    /// and V and M never cross cores (split by phases, each worker's GEMMs read V that the
-    /// other wrote, and the output transform M likewise). A band reads its neighbours' edge
-    /// rows of x, which the previous layer finished before this one started. Each worker has
-    /// its own V and M with its band's tiles as the row length, so no cache line is written by
-    /// two workers (a 16x16 plane's tile row of V is one line).
     /// A single image's band split pays from an eighth of minParallelFlops of GEMM work: a
     /// band also splits the layer's transforms, which outweigh the GEMMs where the input has few
     /// channels (the stem: 3 -> 16 channels, 0.22 MFLOP of GEMMs and about three times that in
@@ -459,6 +451,14 @@ extension Winograd {
     nonisolated(unsafe) static var smallBands: Bool = getenvString("ROBUST_WINOGRAD_SMALL_BANDS") != "0"
     static var bandsMinFlops: Int { smallBands ? minParallelFlops / 8 : minParallelFlops }
 
+    /// A single image's convolution with worker t taking tile rows [th t / T, th (t + 1) / T)
+    /// through the input transform, the 36 (or 16) GEMMs over its own tiles and the output transform
+    /// (+ epilogue) of its own output rows: one hand-off per layer instead of one per phase,
+    /// and V and M never cross cores (split by phases, each worker's GEMMs read V that the
+    /// other wrote, and the output transform M likewise). A band reads its neighbours' edge
+    /// rows of x, which the previous layer finished before this one started. Each worker has
+    /// its own V and M with its band's tiles as the row length, so no cache line is written by
+    /// two workers (a 16x16 plane's tile row of V is one line).
     static func convolveBands(_ x: UnsafePointer<Float>, h: Int, w: Int, cin: Int, cout: Int, tile: WinogradTile,
                               u: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, epilogue: ChannelAffine?,
                               residual: UnsafePointer<Float>?, workspace: Workspace) {
