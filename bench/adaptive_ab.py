@@ -16,14 +16,13 @@ import itertools
 import os
 import statistics
 import sys
-import tempfile
 import time
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(ROOT, "bench"))
-from interleaved import MEAN, STD, build_library, quartiles  # noqa: E402
+from interleaved import engines, prepare, quartiles  # noqa: E402
 
 
 # All six orders in turn: each player follows each other player equally often. (With three
@@ -41,36 +40,16 @@ def main():
     ap.add_argument("--gap-ms", type=float, default=20)
     args = ap.parse_args()
 
-    from compare import ensure, ort_session
-    ensure([("numpy", "numpy"), ("torch", "torch"), ("onnxruntime", "onnxruntime"), ("onnx", "onnx"),
-            ("safetensors", "safetensors")])
-    os.environ.setdefault("ROBUST_LIB", build_library())
-    sys.path.insert(0, os.path.join(ROOT, "bindings", "python"))
-    sys.path.insert(0, os.path.join(ROOT, "scripts", "torch"))
-    import numpy as np
-    import torch
-    from safetensors.torch import save_file
-    import robust
-    from resnet_ref import ResNet18
-
-    robust.set_num_threads(args.threads)
-    torch.set_num_threads(1)
+    env = prepare(args.threads)
+    np, robust = env.np, env.robust
     rng = np.random.default_rng(0)
     print(f"robust {robust.version()}: adaptive worker choice on and off, beside ONNX Runtime, one process, "
           f"{args.threads} threads, turns of {args.turn_ms:g} ms, {args.gap_ms:g} ms pause after each", flush=True)
     print(f"{'width':>5} {'rounds':>7} {'adaptive/fixed':>15} {'[IQR]':>13} {'ORT/adaptive':>13} {'ORT/fixed':>10}"
           f" {'ms adaptive':>12} {'fixed':>7} {'ORT':>7}")
     for w in args.widths:
-        torch.manual_seed(w)
-        model = ResNet18(w).eval()
-        with tempfile.TemporaryDirectory() as tmp:
-            st = os.path.join(tmp, "model.safetensors")
-            save_file({k: v.contiguous() for k, v in model.state_dict().items()}, st)
-            ours = robust.Model(st)
-        sess = ort_session(model, args.threads)
-        image = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
-        x1 = ((image.astype(np.float32) / 255 - np.array(MEAN, np.float32)) / np.array(STD, np.float32))
-        x1 = np.ascontiguousarray(x1.transpose(2, 0, 1)[None])
+        ours, sess, images, x, _ = engines(env, w, args.threads, rng)
+        image, x1 = images[0], np.ascontiguousarray(x[:1])
 
         def turn(call):
             own = []

@@ -63,17 +63,11 @@ def quartiles(v):
     return q[0], statistics.median(v), q[2]
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--widths", type=int, nargs="+", default=[64, 32, 16])
-    ap.add_argument("--seconds", type=float, default=10, help="per width and batch size, both engines together")
-    ap.add_argument("--gap-ms", type=float, default=0.0, help="pause after every call")
-    ap.add_argument("--threads", type=int, default=1, help="per engine (see above)")
-    ap.add_argument("--turn-ms", type=float, default=0.0, help="turns of back-to-back calls instead of one call (see above)")
-    ap.add_argument("--no-throughput", action="store_true", help="only batch-1 latency")
-    ap.add_argument("--json", help="also write the results here")
-    args = ap.parse_args()
-
+def prepare(threads):
+    """Installs what is missing, builds librobust.so and imports both engines' sides; each
+    engine gets `threads` threads (torch, which only builds and exports the models, one).
+    Returns the modules as attributes of one namespace."""
+    import types
     sys.path.insert(0, os.path.join(ROOT, "bench"))
     from compare import ensure, ort_session
     ensure([("numpy", "numpy"), ("torch", "torch"), ("onnxruntime", "onnxruntime"), ("onnx", "onnx"),
@@ -88,41 +82,68 @@ def main():
     import robust
     from resnet_ref import ResNet18
 
-    robust.set_num_threads(args.threads)
-    torch.set_num_threads(1)  # torch only builds and exports the model here
+    robust.set_num_threads(threads)
+    torch.set_num_threads(1)
+    return types.SimpleNamespace(np=np, ort=ort, torch=torch, save_file=save_file, robust=robust, ResNet18=ResNet18,
+                                 ort_session=ort_session)
+
+
+def engines(env, w, threads, rng):
+    """A width-w ResNet-18 with random weights, as robust (from its safetensors) and as an ONNX
+    Runtime session, checked to compute the same function. Returns (robust model, session,
+    256 uint8 images [N, 32, 32, 3], the same normalized [N, 3, 32, 32] for ONNX Runtime, the
+    largest probability difference)."""
+    np, torch = env.np, env.torch
+    torch.manual_seed(w)
+    model = env.ResNet18(w).eval()
+    # Batch-norm statistics other than 0/1, so that folding them is exercised.
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.2, 0.2)
+                m.running_var.uniform_(0.5, 2.0)
+    with tempfile.TemporaryDirectory() as tmp:
+        st = os.path.join(tmp, "model.safetensors")
+        env.save_file({k: v.contiguous() for k, v in model.state_dict().items()}, st)
+        ours = env.robust.Model(st)
+    sess = env.ort_session(model, threads)
+
+    images = rng.integers(0, 256, (256, 32, 32, 3), dtype=np.uint8)
+    x = ((images.astype(np.float32) / 255 - np.array(MEAN, np.float32)) / np.array(STD, np.float32))
+    x = np.ascontiguousarray(x.transpose(0, 3, 1, 2))
+
+    # Same function: probabilities of the first 16 images.
+    logits = sess.run(None, {"x": x[:16]})[0]
+    p_ort = np.exp(logits - logits.max(1, keepdims=True))
+    p_ort /= p_ort.sum(1, keepdims=True)
+    p_ours = np.stack([s.probabilities for s in ours.score_batch(images[:16])])
+    diff = float(np.abs(p_ours - p_ort).max())
+    if diff > 1e-4:
+        sys.exit(f"width {w}: robust and ONNX Runtime disagree (max probability difference {diff:.2e})")
+    return ours, sess, images, x, diff
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--widths", type=int, nargs="+", default=[64, 32, 16])
+    ap.add_argument("--seconds", type=float, default=10, help="per width and batch size, both engines together")
+    ap.add_argument("--gap-ms", type=float, default=0.0, help="pause after every call")
+    ap.add_argument("--threads", type=int, default=1, help="per engine (see above)")
+    ap.add_argument("--turn-ms", type=float, default=0.0, help="turns of back-to-back calls instead of one call (see above)")
+    ap.add_argument("--no-throughput", action="store_true", help="only batch-1 latency")
+    ap.add_argument("--json", help="also write the results here")
+    args = ap.parse_args()
+
+    env = prepare(args.threads)
+    np, ort, robust = env.np, env.ort, env.robust
     rng = np.random.default_rng(0)
     results = {}
     print(f"robust {robust.version()} (librobust.so via ctypes) and ONNX Runtime {ort.__version__}, one process, "
           f"{args.threads} threads, " + (f"turns of {args.turn_ms:g} ms alternating" if args.turn_ms > 0 else "calls alternating")
           + f", {args.gap_ms:g} ms pause after each", flush=True)
     for w in args.widths:
-        torch.manual_seed(w)
-        model = ResNet18(w).eval()
-        # Batch-norm statistics other than 0/1, so that folding them is exercised.
-        with torch.no_grad():
-            for m in model.modules():
-                if isinstance(m, torch.nn.BatchNorm2d):
-                    m.running_mean.uniform_(-0.2, 0.2)
-                    m.running_var.uniform_(0.5, 2.0)
-        with tempfile.TemporaryDirectory() as tmp:
-            st = os.path.join(tmp, "model.safetensors")
-            save_file({k: v.contiguous() for k, v in model.state_dict().items()}, st)
-            ours = robust.Model(st)
-        sess = ort_session(model, args.threads)
-
-        images = rng.integers(0, 256, (256, 32, 32, 3), dtype=np.uint8)
-        x = ((images.astype(np.float32) / 255 - np.array(MEAN, np.float32)) / np.array(STD, np.float32))
-        x = np.ascontiguousarray(x.transpose(0, 3, 1, 2))
+        ours, sess, images, x, diff = engines(env, w, args.threads, rng)
         x1 = np.ascontiguousarray(x[:1])
-
-        # Same function: probabilities of the first 16 images.
-        logits = sess.run(None, {"x": x[:16]})[0]
-        p_ort = np.exp(logits - logits.max(1, keepdims=True))
-        p_ort /= p_ort.sum(1, keepdims=True)
-        p_ours = np.stack([s.probabilities for s in ours.score_batch(images[:16])])
-        diff = float(np.abs(p_ours - p_ort).max())
-        if diff > 1e-4:
-            sys.exit(f"width {w}: robust and ONNX Runtime disagree (max probability difference {diff:.2e})")
 
         def turn(call, times):
             """One call, or back-to-back calls for --turn-ms; all durations go to `times`;
