@@ -41,8 +41,12 @@ AVX2 static inline void at6(__m256 m0, __m256 m1, __m256 m2, __m256 m3, __m256 m
     o[3] = _mm256_add_ps(_mm256_fmadd_ps(eight, d, b), m5);
 }
 
-AVX2 void rk_wino4_input_avx2(const float *x, long cs, int c0, int c1, int images, int h, int w,
-                              int ty0, int ty1, float *v, long ldv, long ps, float *scratch) {
+/* Both entries below: image n's row r of channel ci is at x + ci * cs + n * is + (r - 4 ty0) * w
+ * inside the band, at above + ci * acs + n * is just above it, at below + ci * bcs + n * is
+ * just below. */
+AVX2 static void wino4_input(const float *x, long cs, const float *above, long acs, const float *below, long bcs,
+                             long is, int c0, int c1, int images, int h, int w, int ty0, int ty1, float *v, long ldv,
+                             long ps, float *scratch) {
     const int tw = w / 4, th = h / 4, tpi = th * tw;
     /* Tile rows [ty0, ty1) read padded rows [4 ty0, 4 ty1 + 2): image rows 4 ty0 - 1 to 4 ty1,
      * clipped to the image (the rest is the zero padding). */
@@ -59,9 +63,10 @@ AVX2 void rk_wino4_input_avx2(const float *x, long cs, int c0, int c1, int image
     __m256 t[36], o[6];
     for (int ci = c0; ci < c1; ci++) {
         for (int n = 0; n < images; n++) {
-            const float *src = x + ci * cs + (long)n * h * w;
             for (int r = r0; r < r1; r++) {
-                const float *s = src + (long)r * w;
+                const float *s = r < 4 * ty0 ? above + ci * acs + n * is
+                               : r >= 4 * ty1 ? below + ci * bcs + n * is
+                               : x + ci * cs + n * is + (long)(r - 4 * ty0) * w;
                 const long row = (long)(r + 1) * rs;
                 for (int k = 0; k < tw; k += 4) {  /* four tiles' columns: a 4x4 transpose */
                     __m128 a = _mm_loadu_ps(s + 4 * k), b = _mm_loadu_ps(s + 4 * k + 4);
@@ -95,6 +100,21 @@ AVX2 void rk_wino4_input_avx2(const float *x, long cs, int c0, int c1, int image
             }
         }
     }
+}
+
+AVX2 void rk_wino4_input_avx2(const float *x, long cs, int c0, int c1, int images, int h, int w,
+                              int ty0, int ty1, float *v, long ldv, long ps, float *scratch) {
+    /* One layout for all rows: the neighbours' rows are those of the same planes. */
+    const float *above = ty0 > 0 ? x + (long)(4 * ty0 - 1) * w : NULL;
+    const float *below = 4 * ty1 < h ? x + (long)(4 * ty1) * w : NULL;
+    wino4_input(x + (long)(4 * ty0) * w, cs, above, cs, below, cs, (long)h * w, c0, c1, images, h, w, ty0, ty1, v,
+                ldv, ps, scratch);
+}
+
+AVX2 void rk_wino4_input_rows_avx2(const float *x, long cs, const float *above, long acs, const float *below, long bcs,
+                                   int c0, int c1, int h, int w, int ty0, int ty1, float *v, long ldv, long ps,
+                                   float *scratch) {
+    wino4_input(x, cs, above, acs, below, bcs, 0, c0, c1, 1, h, w, ty0, ty1, v, ldv, ps, scratch);
 }
 
 AVX2 void rk_wino4_output_avx2(const float *m, long ldm, long ps, int c0, int c1, int images, int h, int w,
@@ -153,4 +173,7 @@ void rk_wino4_input_avx2(const float *x, long cs, int c0, int c1, int images, in
                          int ty0, int ty1, float *v, long ldv, long ps, float *scratch) { abort(); }
 void rk_wino4_output_avx2(const float *m, long ldm, long ps, int c0, int c1, int images, int h, int w,
                           int ty0, int ty1, float *y, long cs) { abort(); }
+void rk_wino4_input_rows_avx2(const float *x, long cs, const float *above, long acs, const float *below, long bcs,
+                              int c0, int c1, int h, int w, int ty0, int ty1, float *v, long ldv, long ps,
+                              float *scratch) { abort(); }
 #endif

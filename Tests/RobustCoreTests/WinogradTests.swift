@@ -306,4 +306,94 @@ final class WinogradTests: XCTestCase {
         } } } }
         return y
     }
+
+    /// A single image's band layers keep their activations stored by bands (RowBands): the
+    /// logits are bit-identical to the planar layout's (the same sums in the same order) for
+    /// two and three bands (three: a middle band reads rows from both neighbours), at widths
+    /// whose first stages split by bands, and the stem's output really is stored by bands.
+    func testBandedLayoutGivesTheSameLogits() throws {
+        try XCTSkipUnless(Kernels.avx2, "bands are stored by bands only on the AVX2 kernels")
+        let saved = (Threads.configured, WorkerChoice.enabled, RowBands.enabled)
+        defer { Threads.set(saved.0); WorkerChoice.enabled = saved.1; RowBands.enabled = saved.2 }
+        WorkerChoice.enabled = false
+        var rng = RNG(seed: 11)
+        for width in [16, 32] {
+            let model = ResNet18(width: width)
+            model.initialize(seed: 4)
+            // Batch norm other than the identity, so the epilogue's residual rows matter.
+            for bn in [model.bn1] + model.blocks.flatMap({ [$0.bn1, $0.bn2] }) {
+                for c in 0..<bn.channels { bn.runningMean.value[c] = 0.1 * rng.normal(); bn.runningVar.value[c] = 1 + 0.5 * rng.uniform() }
+            }
+            let x = Tensor([3, 1, 32, 32])
+            for i in 0..<x.count { x[i] = rng.normal() }
+            for threads in [2, 3] {
+                Threads.set(threads)
+                RowBands.enabled = false
+                let planar = model.forward(x, mode: .eval).array
+                XCTAssertNil(model.conv1.output.bands)
+                RowBands.enabled = true
+                let banded = model.forward(x, mode: .eval).array
+                XCTAssertEqual(model.conv1.output.bands?.parts, threads, "width \(width), \(threads) threads: the stem's output by bands")
+                XCTAssertNil(model.blocks[1].conv2.output.bands, "a stage's last output is planar")
+                XCTAssertEqual(banded, planar, "width \(width), \(threads) threads")
+            }
+        }
+    }
+
+    /// A tensor stored by bands given to a layer that reads planar input (another split, or
+    /// no bands at all) is read through a planar copy: the same output as from the planar tensor.
+    func testBandedInputIsConvertedForOtherPaths() throws {
+        try XCTSkipUnless(Kernels.avx2, "bands are stored by bands only on the AVX2 kernels")
+        let saved = (Threads.configured, RowBands.enabled)
+        defer { Threads.set(saved.0); RowBands.enabled = saved.1 }
+        RowBands.enabled = true
+        Threads.set(2)
+        var rng = RNG(seed: 12)
+        let ws = Workspace()
+        let a = Conv2d("a", cin: 16, cout: 16, k: 3, stride: 1, pad: 1, workspace: ws)
+        let b = Conv2d("b", cin: 16, cout: 16, k: 3, stride: 1, pad: 1, workspace: ws)
+        for c in [a, b] { for i in 0..<c.weight.value.count { c.weight.value[i] = 0.1 * rng.normal() } }
+        a.bandedOutput = true
+        let x = Tensor([16, 1, 32, 32])
+        for i in 0..<x.count { x[i] = rng.normal() }
+        let affine = ChannelAffine(scale: [Float](repeating: 1, count: 16), shift: [Float](repeating: 0, count: 16), relu: true)
+        let banded = a.forward(x, mode: .eval, epilogue: affine)
+        let split = try XCTUnwrap(banded.bands, "a's output by bands")
+        XCTAssertEqual(split, RowBands(channels: 16, h: 32, w: 32, tileSize: 4, parts: 2))
+        // The planar image of a's output, by RowBands.toPlanar and by row(): the same values.
+        let planar = Tensor(banded.shape)
+        split.toPlanar(banded.data, planar.data)
+        for r in [0, 15, 16, 31] {
+            let (p, cs) = split.row(r, banded.data)
+            for c in [0, 7, 15] { XCTAssertEqual(p[c * cs + 5], planar[c * 1024 + r * 32 + 5]) }
+        }
+        // b on the band path (reads the bands), on one thread (planar copy), and by im2col.
+        let viaBands = b.forward(banded, mode: .eval, epilogue: affine).array
+        XCTAssertNil(b.output.bands)
+        let reference = b.forward(planar, mode: .eval, epilogue: affine).array
+        assertSame(viaBands, reference, "band path")
+        _ = a.forward(x, mode: .eval, epilogue: affine)
+        Threads.set(1)
+        assertSame(b.forward(banded, mode: .eval, epilogue: affine).array, reference, "one thread: planar copy")
+        Threads.set(2)
+        let winograd = Winograd.enabled
+        defer { Winograd.enabled = winograd }
+        Winograd.enabled = false
+        let direct = b.forward(banded, mode: .eval, epilogue: affine).array
+        let directReference = b.forward(planar, mode: .eval, epilogue: affine).array
+        assertSame(direct, directReference, "the direct path reads a planar copy")
+        // and as a residual beside a planar input
+        Winograd.enabled = true
+        _ = a.forward(x, mode: .eval, epilogue: affine)
+        let withResidual = b.forward(planar, mode: .eval, epilogue: affine, residual: banded).array
+        let planarResidual = b.forward(planar, mode: .eval, epilogue: affine, residual: planar).array
+        assertSame(withResidual, planarResidual, "residual by bands, input planar")
+    }
+
+    /// Equal element by element; on failure the count and the largest difference, not the arrays.
+    private func assertSame(_ a: [Float], _ b: [Float], _ what: String, line: UInt = #line) {
+        let differ = zip(a, b).filter { $0 != $1 }.count
+        let largest = zip(a, b).map { abs($0 - $1) }.max() ?? 0
+        XCTAssertTrue(a.count == b.count && differ == 0, "\(what): \(differ) of \(a.count) differ, by up to \(largest)", line: line)
+    }
 }

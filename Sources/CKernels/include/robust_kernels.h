@@ -29,6 +29,15 @@ int rk_cpu_has_avx2_fma(void);
 void rk_wino4_input_avx2(const float *x, long channel_stride, int c0, int c1, int images, int h, int w,
                          int ty0, int ty1, float *v, long ldv, long plane_stride, float *scratch);
 
+/* The same transform for one image whose rows need not share one channel stride (a single
+ * image's row bands, each band contiguous: RobustCore/Ops/RowBands.swift): image rows
+ * [4 ty0, 4 ty1) of channel ci at x + ci * cs + (r - 4 ty0) * w; row 4 ty0 - 1 (when ty0 > 0)
+ * at above + ci * acs; row 4 ty1 (when 4 ty1 < h) at below + ci * bcs. above / below may be
+ * NULL where the image ends. */
+void rk_wino4_input_rows_avx2(const float *x, long cs, const float *above, long acs, const float *below, long bcs,
+                              int c0, int c1, int h, int w, int ty0, int ty1, float *v, long ldv, long plane_stride,
+                              float *scratch);
+
 /* Winograd F(4x4, 3x3) output transform, Y = A^T m A, for channels [c0, c1) and tile rows
  * [ty0, ty1) (output rows 4 ty0 to 4 ty1 - 1) of each image: from M[e][co][t] (rows `ldm`
  * apart, e-planes `plane_stride` apart) into y (the first image of channel 0, channels

@@ -234,13 +234,14 @@ public struct ChannelAffine: Sendable, Equatable {
 
     /// In place on a block of `rows` channel rows of `columns` values, rows `ld` apart; the
     /// block's first row is channel `firstRow`.
-    /// With `residual` (same layout and offset as p), y = relu?(x*scale + shift + residual):
-    /// the end of a residual block, fused.
+    /// With `residual` (its rows `residualLd` apart, by default as p's), y = relu?(x*scale +
+    /// shift + residual): the end of a residual block, fused.
     @inline(__always)
     func apply(_ p: UnsafeMutablePointer<Float>, rows: Int, firstRow: Int = 0, columns: Int, ld: Int,
-               residual: UnsafePointer<Float>? = nil) {
+               residual: UnsafePointer<Float>? = nil, residualLd: Int? = nil) {
         if let r = residual {
-            for c in 0..<rows { affineAdd(p + c * ld, r + c * ld, columns, scale[firstRow + c], shift[firstRow + c], relu) }
+            let rld = residualLd ?? ld
+            for c in 0..<rows { affineAdd(p + c * ld, r + c * rld, columns, scale[firstRow + c], shift[firstRow + c], relu) }
         } else {
             for c in 0..<rows { affine(p + c * ld, p + c * ld, columns, scale[firstRow + c], shift[firstRow + c], relu) }
         }

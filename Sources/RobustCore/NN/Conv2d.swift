@@ -29,6 +29,12 @@ public final class Conv2d: Module, @unchecked Sendable {
     /// The direct kernel's filters in blocks of 16 output channels, and their weight version.
     let directW = Tensor([0])
     var directVersion = -1
+    /// Whether a single image's output may be stored by bands (RowBands) when this layer and
+    /// the next one split by the same bands: set by the network, for layers whose consumers
+    /// (the next convolution, a residual) are stride-1 3x3 layers of the same size.
+    var bandedOutput = false
+    /// Planar copies of inputs or residuals stored by bands, for paths that read [C, N, H, W].
+    let planarInput = Tensor([0]), planarResidual = Tensor([0])
 
     /// Target size of one slice's im2col matrix: a few MiB keeps it in cache.
     nonisolated(unsafe) public static var sliceBytes: Int = {
@@ -76,11 +82,21 @@ public final class Conv2d: Module, @unchecked Sendable {
         precondition(residual == nil || epilogue != nil, "a residual is added in the epilogue")
         let g = geometry(x)
         if let r = residual { precondition(r.shape == [cout, g.n, g.ho, g.wo], "residual \(r.shape)") }
+        let winograd = (mode == .eval || Winograd.inTraining)
+            && Winograd.applies(k: k, stride: stride, pad: pad, n: g.n, h: g.h, w: g.w, cin: cin)
+        // A single image's band layers pass activations stored by bands (RowBands); every
+        // other path, or a different split, reads them planar.
+        let split = mode == .eval && winograd ? Winograd.bandSplit(n: g.n, h: g.h, w: g.w, cin: cin, cout: self.cout) : nil
+        let x = Conv2d.planar(x, unless: split, into: planarInput)
+        let residual = residual.map { Conv2d.planar($0, unless: split?.with(channels: self.cout), into: planarResidual) }
         nonisolated(unsafe) let rp: UnsafeMutablePointer<Float>? = residual?.data
-        output.reshape([cout, g.n, g.ho, g.wo])
+        output.reshape([self.cout, g.n, g.ho, g.wo])
         input = mode == .train ? x : nil
-        if (mode == .eval || Winograd.inTraining) && Winograd.applies(k: k, stride: stride, pad: pad, n: g.n, h: g.h, w: g.w, cin: cin) {
-            return forwardWinograd(x, g, mode: mode, epilogue: epilogue, residual: residual)
+        if winograd {
+            // The next layer reads bands only if it splits the same way: same size and channels.
+            let bandOut = bandedOutput && RowBands.enabled && split != nil
+                && Winograd.bandSplit(n: g.n, h: g.h, w: g.w, cin: self.cout, cout: self.cout) == split?.with(channels: self.cout)
+            return forwardWinograd(x, g, mode: mode, epilogue: epilogue, residual: residual, bandOutput: bandOut)
         }
         if mode == .eval && DirectConv.applies(k: k, stride: stride, pad: pad, n: g.n) {
             return forwardDirect(x, g, epilogue: epilogue, residual: residual)
@@ -315,5 +331,16 @@ func splitGemm(m: Int, n: Int, k: Int, _ workers: Int, _ body: (Int, Int, Int, I
             let r0 = min(m, 16 * (blocks * t / parts)), r1 = min(m, 16 * (blocks * (t + 1) / parts))
             if r1 > r0 { body(r0, r1 - r0, 0, n) }
         }
+    }
+}
+
+extension Conv2d {
+    /// t itself when it is planar or stored by exactly the bands `split` (the band layer reads
+    /// those), else a planar copy of it in `scratch`.
+    static func planar(_ t: Tensor, unless split: RowBands?, into scratch: Tensor) -> Tensor {
+        guard let b = t.bands, b != split else { return t }
+        scratch.reshape(t.shape)
+        b.toPlanar(t.data, scratch.data)
+        return scratch
     }
 }

@@ -37,6 +37,14 @@ public final class ResNet18: Module, @unchecked Sendable {
         self.blocks = blocks
         linear = Linear("linear", inFeatures: 8 * width, outFeatures: numClasses)
         shareGradientBuffers()
+        // A single image's activations may stay stored by bands (RowBands) from the stem to the
+        // end of each stage's stride-1 run: the stem, every block's first convolution, and a
+        // block's last when the next block keeps the size (its conv1 and its residual read it).
+        conv1.bandedOutput = true
+        for (i, blk) in blocks.enumerated() {
+            blk.conv1.bandedOutput = true
+            blk.conv2.bandedOutput = i + 1 < blocks.count && blocks[i + 1].shortcutConv == nil
+        }
     }
 
     /// Four buffers hold every activation gradient of the backward pass instead of one per
@@ -114,6 +122,7 @@ public final class ResNet18: Module, @unchecked Sendable {
     private func encodeLayers(_ x: Tensor, mode: Mode) -> Tensor {
         var h = conv1.forward(x, mode: mode, then: bn1)
         for b in blocks { h = b.forward(h, mode: mode) }
+        precondition(h.bands == nil, "the last block's output is planar")
         return pool.forward(h)
     }
 

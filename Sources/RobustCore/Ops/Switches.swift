@@ -24,6 +24,9 @@ public enum EngineSwitch: String, CaseIterable, Sendable {
     /// A single image's pass on one worker or all, whichever its recent latencies favour (on),
     /// or always all (off). ROBUST_ADAPTIVE_WORKERS=0.
     case adaptiveWorkers = "adaptive-workers"
+    /// A single image's activations between band layers stored band by band, each worker's rows
+    /// contiguous (on), or planar (off). ROBUST_BANDED_LAYOUT=0.
+    case bandedLayout = "banded-layout"
 
     /// Whether the switch is on now.
     public var isOn: Bool {
@@ -34,6 +37,7 @@ public enum EngineSwitch: String, CaseIterable, Sendable {
         case .workers: return rk_pool_thread_limit() != 1
         case .smallBands: return Winograd.smallBands
         case .adaptiveWorkers: return WorkerChoice.enabled
+        case .bandedLayout: return RowBands.enabled
         }
     }
 
@@ -46,6 +50,7 @@ public enum EngineSwitch: String, CaseIterable, Sendable {
         case .workers: rk_pool_set_thread_limit(on ? 0 : 1)
         case .smallBands: Winograd.smallBands = on
         case .adaptiveWorkers: WorkerChoice.enabled = on
+        case .bandedLayout: RowBands.enabled = on
         }
     }
 }

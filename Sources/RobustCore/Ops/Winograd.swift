@@ -261,7 +261,8 @@ extension Conv2d {
     /// alternates batch 1 and large batches on a 16x16 layer re-transforms each time: a small
     /// cost next to the pass); a training forward always rebuilds them (cheap next to a
     /// batch), so code that perturbs weights directly (gradient checks) stays correct.
-    func forwardWinograd(_ x: Tensor, _ g: ConvGeometry, mode: Mode, epilogue: ChannelAffine?, residual: Tensor?) -> Tensor {
+    func forwardWinograd(_ x: Tensor, _ g: ConvGeometry, mode: Mode, epilogue: ChannelAffine?, residual: Tensor?,
+                         bandOutput: Bool = false) -> Tensor {
         let (cin, cout) = (self.cin, self.cout)
         let tile = Winograd.tile(n: g.n, h: g.h, w: g.w)
         if mode == .train || winogradVersion != weight.version || winogradU.shape != [tile.planes, cout, cin] {
@@ -271,8 +272,10 @@ extension Conv2d {
             }
             winogradVersion = weight.version
         }
-        Winograd.convolve(x.data, n: g.n, h: g.h, w: g.w, cin: cin, cout: cout, tile: tile, u: winogradU.data,
-                          y: output.data, epilogue: epilogue, residual: residual?.data, workspace: workspace)
+        output.bands = Winograd.convolve(x.data, n: g.n, h: g.h, w: g.w, cin: cin, cout: cout, tile: tile,
+                                         u: winogradU.data, y: output.data, epilogue: epilogue, residual: residual?.data,
+                                         workspace: workspace, xBands: x.bands, residualBands: residual?.bands,
+                                         bandOutput: bandOutput)
         return output
     }
 }
@@ -339,9 +342,14 @@ struct WinogradSlices {
 extension Winograd {
     /// y[Cout, N, H, W] = conv3x3(x[Cin, N, H, W]) through the transformed filters u, then the
     /// epilogue (with the residual) if given.
+    /// A single image's band split may read x and the residual stored by bands (`xBands`,
+    /// `residualBands`: RowBands, as `bandSplit` gives them) and write y by bands (`bandOutput`);
+    /// returns y's layout (nil: [C, N, H, W]). Other splits take planar tensors only.
+    @discardableResult
     static func convolve(_ x: UnsafePointer<Float>, n: Int, h: Int, w: Int, cin: Int, cout: Int, tile: WinogradTile,
                          u: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, epilogue: ChannelAffine?,
-                         residual: UnsafePointer<Float>?, workspace: Workspace) {
+                         residual: UnsafePointer<Float>?, workspace: Workspace, xBands: RowBands? = nil,
+                         residualBands: RowBands? = nil, bandOutput: Bool = false) -> RowBands? {
         let T = Threads.count
         let E = tile.planes
         let plan = WinogradSlices(n: n, h: h, w: w, cin: cin, cout: cout, workers: T, tile: tile)
@@ -385,15 +393,17 @@ extension Winograd {
             Profiler.add("conv.winograd.input", seconds: total[0])
             Profiler.add("conv.winograd.gemm", seconds: total[1], flops: gemmFlops)
             Profiler.add(epilogue == nil ? "conv.winograd.output" : "conv.winograd.output+bn", seconds: total[2])
-            return
+            precondition(xBands == nil && residualBands == nil, "Winograd slices take planar tensors")
+            return nil
         }
         // One image on several workers: each takes a band of tile rows through all three phases
         // (convolveBands).
-        if n == 1 && T > 1 && cin <= Winograd.bandsMaxChannels && 2 * E * cout * cin * tilesPerImage >= Winograd.bandsMinFlops {
-            convolveBands(xp, h: h, w: w, cin: cin, cout: cout, tile: tile, u: u, y: yp, epilogue: epilogue, residual: rp,
-                          workspace: workspace)
-            return
+        if usesBands(n: n, h: h, w: w, cin: cin, cout: cout, tile: tile, workers: T) {
+            return convolveBands(xp, h: h, w: w, cin: cin, cout: cout, tile: tile, u: u, y: yp, epilogue: epilogue,
+                                 residual: rp, workspace: workspace, xBands: xBands, residualBands: residualBands,
+                                 bandOutput: bandOutput)
         }
+        precondition(xBands == nil && residualBands == nil, "Winograd phases take planar tensors")
         // Fewer slices than workers (small batches): each phase is split across the workers.
         let buf = workspace.buffers(E * (vStride + mStride) + T * scratch, slots: 1)[0]
         nonisolated(unsafe) let v = buf, m = buf + E * vStride, s = m + E * mStride
@@ -430,6 +440,7 @@ extension Winograd {
                 }
             }
         }
+        return nil
     }
 }
 
@@ -451,6 +462,23 @@ extension Winograd {
     nonisolated(unsafe) static var smallBands: Bool = getenvString("ROBUST_WINOGRAD_SMALL_BANDS") != "0"
     static var bandsMinFlops: Int { smallBands ? minParallelFlops / 8 : minParallelFlops }
 
+    /// Whether convolve splits this call by bands (one image, several workers, few input channels,
+    /// enough work).
+    static func usesBands(n: Int, h: Int, w: Int, cin: Int, cout: Int, tile: WinogradTile, workers: Int) -> Bool {
+        n == 1 && workers > 1 && cin <= bandsMaxChannels
+            && 2 * tile.planes * cout * cin * (h / tile.rawValue) * (w / tile.rawValue) >= bandsMinFlops
+    }
+
+    /// The bands a single-image Winograd layer (3x3, stride 1, padding 1) on this thread's workers
+    /// would read its input in, if it can read them stored by bands (F(4x4) on AVX2): channels
+    /// `cin`. nil when the layer would not split by bands or reads planar input only.
+    static func bandSplit(n: Int, h: Int, w: Int, cin: Int, cout: Int) -> RowBands? {
+        guard Kernels.avx2, applies(k: 3, stride: 1, pad: 1, n: n, h: h, w: w, cin: cin) else { return nil }
+        let tile = self.tile(n: n, h: h, w: w), T = Threads.count
+        guard tile == .four, usesBands(n: n, h: h, w: w, cin: cin, cout: cout, tile: tile, workers: T) else { return nil }
+        return RowBands(channels: cin, h: h, w: w, tileSize: tile.rawValue, parts: min(T, h / tile.rawValue))
+    }
+
     /// A single image's convolution with worker t taking tile rows [th t / T, th (t + 1) / T)
     /// through the input transform, the 36 (or 16) GEMMs over its own tiles and the output transform
     /// (+ epilogue) of its own output rows: one hand-off per layer instead of one per phase,
@@ -459,9 +487,13 @@ extension Winograd {
     /// rows of x, which the previous layer finished before this one started. Each worker has
     /// its own V and M with its band's tiles as the row length, so no cache line is written by
     /// two workers (a 16x16 plane's tile row of V is one line).
+    /// x and the residual may be stored by bands (`xBands`, `residualBands`, RowBands with this
+    /// split); with `bandOutput` (F(4x4) on AVX2 only) y is too, each worker's rows one
+    /// contiguous region. Returns y's layout.
     static func convolveBands(_ x: UnsafePointer<Float>, h: Int, w: Int, cin: Int, cout: Int, tile: WinogradTile,
                               u: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, epilogue: ChannelAffine?,
-                              residual: UnsafePointer<Float>?, workspace: Workspace) {
+                              residual: UnsafePointer<Float>?, workspace: Workspace, xBands: RowBands? = nil,
+                              residualBands: RowBands? = nil, bandOutput: Bool = false) -> RowBands? {
         let size = tile.rawValue
         let th = h / size, tw = w / size, E = tile.planes
         let parts = min(Threads.count, th)
@@ -469,7 +501,14 @@ extension Winograd {
         let vStride = planeStride(rows: cin, ld: maxTiles), mStride = planeStride(rows: cout, ld: maxTiles)
         let scratch = tile.scratchCount(h: h, w: w)
         let bufs = workspace.buffers(E * (vStride + mStride) + scratch, slots: parts)
-        nonisolated(unsafe) let (xp, up, yp, rp) = (x, u, y, residual)
+        let split = RowBands(channels: cin, h: h, w: w, tileSize: size, parts: parts)
+        let outSplit = RowBands(channels: cout, h: h, w: w, tileSize: size, parts: parts)
+        let rowsKernel = tile == .four && Kernels.avx2
+        precondition(xBands == nil || (xBands == split && rowsKernel), "input bands \(String(describing: xBands)), split \(split)")
+        precondition(residualBands == nil || (residualBands == outSplit && epilogue != nil),
+                     "residual bands \(String(describing: residualBands)), split \(outSplit)")
+        let yBands = bandOutput && rowsKernel ? outSplit : nil
+        nonisolated(unsafe) let (xp, up, yp, rp) = (UnsafeMutablePointer(mutating: x), u, y, residual.map { UnsafeMutablePointer(mutating: $0) })
         let plane = h * w
         let flops = 2.0 * Double(E * cout * cin * th * tw)
         Profiler.measure(epilogue == nil ? "conv.winograd.bands" : "conv.winograd.bands+bn", flops: flops) {
@@ -478,22 +517,35 @@ extension Winograd {
                 let t0 = ty0 * tw, nt = (ty1 - ty0) * tw
                 if nt == 0 { return }
                 let v = bufs[t], m = v + E * vStride, s = m + E * mStride
+                let r0 = size * ty0, nr = size * (ty1 - ty0)
                 // The kernels index V and M by the tile's number in the image: shift the band's
                 // first tile to column 0 of this worker's rows of length nt.
-                tile.transformInput(xp, channelStride: plane, channels: 0..<cin, images: 1, h: h, w: w,
-                                    tileRows: ty0..<ty1, v: v - t0, ldv: nt, planeStride: vStride, scratch: s)
+                if let xb = xBands {
+                    let (base, cs) = xb.band(t, xp)
+                    let above = t > 0 ? xb.row(r0 - 1, xp) : nil
+                    let below = t + 1 < parts ? xb.row(r0 + nr, xp) : nil
+                    rk_wino4_input_rows_avx2(base, cs, above?.0, above?.1 ?? 0, below?.0, below?.1 ?? 0, 0, Int32(cin),
+                                             Int32(h), Int32(w), Int32(ty0), Int32(ty1), v - t0, nt, vStride, s)
+                } else {
+                    tile.transformInput(xp, channelStride: plane, channels: 0..<cin, images: 1, h: h, w: w,
+                                        tileRows: ty0..<ty1, v: v - t0, ldv: nt, planeStride: vStride, scratch: s)
+                }
                 for e in 0..<E {
                     gemm(m: cout, n: nt, k: cin, a: up + e * cout * cin, lda: cin,
                          b: v + e * vStride, ldb: nt, c: m + e * mStride, ldc: nt)
                 }
+                // This band's rows of y: channel 0's first row and the channel stride.
+                let (yb, ycs) = yBands.map { $0.band(t, yp) } ?? (yp + r0 * w, plane)
                 tile.transformOutput(m - t0, ldm: nt, planeStride: mStride, channels: 0..<cout, images: 1, h: h, w: w,
-                                     tileRows: ty0..<ty1, y: yp, channelStride: plane)
+                                     tileRows: ty0..<ty1, y: yb - r0 * w, channelStride: ycs)
                 if let ep = epilogue {
-                    let at = size * ty0 * w
-                    ep.apply(yp + at, rows: cout, columns: size * (ty1 - ty0) * w, ld: plane, residual: rp.map { $0 + at })
+                    let res = rp.map { r in residualBands.map { $0.band(t, r) } ?? (r + r0 * w, plane) }
+                    ep.apply(yb, rows: cout, columns: nr * w, ld: ycs, residual: res.map { UnsafePointer($0.0) },
+                             residualLd: res?.1)
                 }
             }
         }
+        return yBands
     }
 
     /// Below this many input channels the Winograd domain's GEMMs (M[e] = U[e] V[e]) run on

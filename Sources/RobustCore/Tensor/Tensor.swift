@@ -19,6 +19,9 @@ public final class Tensor: @unchecked Sendable {
     /// Storage this tensor shares with others whose values are never alive at the same time
     /// (the network's backward pass: see ResNet18.shareGradientBuffers).
     public private(set) var shared: SharedStorage?
+    /// How the elements are stored when not [C, N, H, W]: a single image band by band
+    /// (RowBands), set by the layer that wrote them; reshape resets it.
+    var bands: RowBands?
 
     public init(_ shape: [Int]) {
         let n = shape.reduce(1, *)
@@ -59,6 +62,7 @@ public final class Tensor: @unchecked Sendable {
         }
         shape = newShape
         count = n
+        bands = nil
     }
 
     /// From now on this tensor's elements live in `storage` (its own buffer is released).
