@@ -42,7 +42,7 @@ extension Conv2d {
     func forwardDirect(_ x: Tensor, _ g: ConvGeometry, epilogue: ChannelAffine?, residual: Tensor?) -> Tensor {
         let planeIn = g.h * g.w, planeOut = g.ho * g.wo
         let (c, h, wd, st) = (Int32(cin), Int32(g.h), Int32(g.w), Int32(g.stride))
-        nonisolated(unsafe) let xpad = workspace.buffers(rk_conv3x3_packed_count(c, h, wd, st), slots: 1)[0]
+        nonisolated(unsafe) let xpad = workspace.packBuffer(rk_conv3x3_packed_count(c, h, wd, st))
         nonisolated(unsafe) let w = weight.value.data, xp = x.data, yp = output.data
         nonisolated(unsafe) let rp: UnsafeMutablePointer<Float>? = residual?.data
         let (cout, cols) = (self.cout, g.cols)
