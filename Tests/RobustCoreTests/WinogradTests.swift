@@ -307,8 +307,9 @@ final class WinogradTests: XCTestCase {
         return y
     }
 
-    /// A single image's band layers keep their activations stored by bands (RowBands): the
-    /// logits are bit-identical to the planar layout's (the same sums in the same order) for
+    /// A single image's band layers keep their activations stored by bands (RowBands), and the
+    /// residual blocks' shortcuts run inside conv1's job (FusedShortcut): the logits are
+    /// bit-identical to the planar layout's and to one thread's (the same sums in the same order) for
     /// two and three bands (three: a middle band reads rows from both neighbours), at widths
     /// whose first stages split by bands, and the stem's output really is stored by bands.
     func testBandedLayoutGivesTheSameLogits() throws {
@@ -326,6 +327,8 @@ final class WinogradTests: XCTestCase {
             }
             let x = Tensor([3, 1, 32, 32])
             for i in 0..<x.count { x[i] = rng.normal() }
+            Threads.set(1)
+            let one = model.forward(x, mode: .eval).array
             for threads in [2, 3] {
                 Threads.set(threads)
                 RowBands.enabled = false
@@ -336,6 +339,7 @@ final class WinogradTests: XCTestCase {
                 XCTAssertEqual(model.conv1.output.bands?.parts, threads, "width \(width), \(threads) threads: the stem's output by bands")
                 XCTAssertNil(model.blocks[1].conv2.output.bands, "a stage's last output is planar")
                 XCTAssertEqual(banded, planar, "width \(width), \(threads) threads")
+                XCTAssertEqual(banded, one, "width \(width), \(threads) threads against one")
             }
         }
     }

@@ -30,15 +30,25 @@ public final class BasicBlock: Module, @unchecked Sendable {
 
     @discardableResult
     public func forward(_ x: Tensor, mode: Mode) -> Tensor {
-        let h = conv1.forward(x, mode: mode, then: bn1)
-        var skip = x
-        if let sc = shortcutConv, let sb = shortcutBN { skip = sc.forward(x, mode: mode, then: sb) }
         if mode == .eval {
+            // The projection shortcut reads the same input as conv1: in evaluation conv1
+            // computes it too, inside its own parallel job where it can.
+            var shortcut: (Conv2d, ChannelAffine)?
+            if let sc = shortcutConv, let sb = shortcutBN { shortcut = (sc, sb.folded()) }
+            if !FusedShortcut.enabled, let (sc, ep) = shortcut {
+                sc.forward(x, mode: .eval, epilogue: ep)
+                shortcut = nil
+            }
+            let h = conv1.forward(x, mode: .eval, epilogue: bn1.folded(), shortcut: shortcut)
+            let skip = shortcutConv?.output ?? x
             // bn2, the residual add and the ReLU all happen in conv2's epilogue.
             var e = bn2.folded()
             e.relu = true
             return conv2.forward(h, mode: .eval, epilogue: e, residual: skip)
         }
+        let h = conv1.forward(x, mode: mode, then: bn1)
+        var skip = x
+        if let sc = shortcutConv, let sb = shortcutBN { skip = sc.forward(x, mode: mode, then: sb) }
         let main = conv2.forward(h, mode: mode, then: bn2)
         return join.forward(main, skip)
     }

@@ -76,8 +76,13 @@ public final class Conv2d: Module, @unchecked Sendable {
 
     /// `epilogue` (evaluation only): a per-channel affine (+ReLU) applied to each slice right
     /// after its GEMM, while the slice is still in cache: batch norm folded into the conv.
+    /// `shortcut` (evaluation): a 1x1 convolution of the same input and stride (a residual
+    /// block's projection) with its epilogue, written to its own output: inside this layer's
+    /// parallel job where the direct kernel takes a single image, else on its own.
     @discardableResult
-    public func forward(_ x: Tensor, mode: Mode, epilogue: ChannelAffine? = nil, residual: Tensor? = nil) -> Tensor {
+    public func forward(_ x: Tensor, mode: Mode, epilogue: ChannelAffine? = nil, residual: Tensor? = nil,
+                        shortcut: (Conv2d, ChannelAffine)? = nil) -> Tensor {
+        precondition(shortcut == nil || mode == .eval, "a fused shortcut is for evaluation only")
         precondition(epilogue == nil || mode == .eval, "a fused epilogue is for evaluation only")
         precondition(residual == nil || epilogue != nil, "a residual is added in the epilogue")
         let g = geometry(x)
@@ -96,11 +101,13 @@ public final class Conv2d: Module, @unchecked Sendable {
             // The next layer reads bands only if it splits the same way: same size and channels.
             let bandOut = bandedOutput && RowBands.enabled && split != nil
                 && Winograd.bandSplit(n: g.n, h: g.h, w: g.w, cin: self.cout, cout: self.cout) == split?.with(channels: self.cout)
+            if let (sc, ep) = shortcut { sc.forward(x, mode: .eval, epilogue: ep) }
             return forwardWinograd(x, g, mode: mode, epilogue: epilogue, residual: residual, bandOutput: bandOut)
         }
         if mode == .eval && DirectConv.applies(k: k, stride: stride, pad: pad, n: g.n) {
-            return forwardDirect(x, g, epilogue: epilogue, residual: residual)
+            return forwardDirect(x, g, epilogue: epilogue, residual: residual, shortcut: shortcut)
         }
+        if let (sc, ep) = shortcut { sc.forward(x, mode: .eval, epilogue: ep) }
         let T = Threads.count
         let planeIn = g.h * g.w, planeOut = g.ho * g.wo
         nonisolated(unsafe) let w = weight.value.data, xp = x.data, yp = output.data

@@ -39,7 +39,13 @@ enum DirectConv {
 extension Conv2d {
     /// y = conv(x) image by image, the output channels split over the workers; each worker
     /// then applies the epilogue (folded batch norm, residual, ReLU) to its own rows.
-    func forwardDirect(_ x: Tensor, _ g: ConvGeometry, epilogue: ChannelAffine?, residual: Tensor?) -> Tensor {
+    ///
+    /// With `shortcut` (a 1x1 convolution of the same input and stride, and its epilogue) and a
+    /// single image split over workers, each worker also computes its rows of the shortcut
+    /// (im2col of the strided input into its own workspace slot, a GEMM, the epilogue): the
+    /// projection was a serial stretch of 6.6-7.7 us per stage at width 16, between two jobs.
+    func forwardDirect(_ x: Tensor, _ g: ConvGeometry, epilogue: ChannelAffine?, residual: Tensor?,
+                       shortcut: (Conv2d, ChannelAffine)? = nil) -> Tensor {
         let planeIn = g.h * g.w, planeOut = g.ho * g.wo
         let (c, h, wd, st) = (Int32(cin), Int32(g.h), Int32(g.w), Int32(g.stride))
         nonisolated(unsafe) let xpad = workspace.packBuffer(rk_conv3x3_packed_count(c, h, wd, st))
@@ -65,6 +71,16 @@ extension Conv2d {
         let blocks = (cout + rows - 1) / rows
         let parts = Int(flopsPerImage) < minParallelFlops ? 1 : min(Threads.count, blocks)
         let inBlocks = (cin + 15) / 16
+        // The shortcut inside this job (one image, several workers) or on its own.
+        var fused: FusedShortcut?
+        if let (sc, ep) = shortcut {
+            precondition(sc.k == 1 && sc.pad == 0 && sc.stride == stride && sc.cin == cin, "shortcut \(sc.weight.name)")
+            if g.n == 1 && parts > 1 {
+                fused = FusedShortcut(conv: sc, epilogue: ep, x: x, g: g, parts: parts, workspace: workspace)
+            } else {
+                sc.forward(x, mode: .eval, epilogue: ep)
+            }
+        }
         for n in 0..<g.n {
             Profiler.measure("conv.direct.pack") {
                 if parts > 1 && DirectConv.parallelPack {
@@ -97,9 +113,45 @@ extension Conv2d {
                     }
                     epilogue?.apply(yp + at, rows: r1 - r0, firstRow: r0, columns: planeOut, ld: cols,
                                     residual: rp.map { $0 + at })
+                    fused?.run(t)
                 }
             }
         }
         return output
+    }
+}
+
+/// A 1x1 strided convolution of a single image, its rows split over the workers of another
+/// layer's job (Conv2d.forwardDirect's `shortcut`). Each worker gathers the strided input into
+/// its own workspace slot, then multiplies its rows in blocks of 16 (as splitGemm does, so the
+/// sums are those of the layer on its own).
+struct FusedShortcut: @unchecked Sendable {
+    /// Residual blocks hand their shortcut to conv1 (on) or run it on its own first (off).
+    /// ROBUST_FUSED_SHORTCUT=0; `bench --ab fused-shortcut`.
+    nonisolated(unsafe) static var enabled: Bool = getenvString("ROBUST_FUSED_SHORTCUT") != "0"
+
+    let geometry: ConvGeometry, parts: Int, cout: Int
+    let x: UnsafePointer<Float>, w: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>
+    let columns: [UnsafeMutablePointer<Float>]
+    let epilogue: ChannelAffine
+
+    init(conv: Conv2d, epilogue: ChannelAffine, x: Tensor, g: ConvGeometry, parts: Int, workspace: Workspace) {
+        geometry = ConvGeometry(cin: g.cin, n: 1, h: g.h, w: g.w, k: 1, stride: conv.stride, pad: 0)
+        (self.parts, cout, self.epilogue) = (parts, conv.cout, epilogue)
+        conv.output.reshape([conv.cout, 1, geometry.ho, geometry.wo])
+        (self.x, w, y) = (UnsafePointer(x.data), UnsafePointer(conv.weight.value.data), conv.output.data)
+        columns = workspace.buffers(geometry.rows * geometry.cols, slots: parts)
+    }
+
+    /// Worker t's rows.
+    func run(_ t: Int) {
+        let blocks = (cout + 15) / 16
+        let r0 = min(cout, 16 * (blocks * t / parts)), r1 = min(cout, 16 * (blocks * (t + 1) / parts))
+        if r1 <= r0 { return }
+        let g = geometry, col = columns[t]
+        im2col(g, x, channelStride: g.h * g.w, col, parallel: false)
+        BLAS.gemm(m: r1 - r0, n: g.cols, k: g.rows, a: w + r0 * g.rows, lda: g.rows, b: col, ldb: g.cols,
+                  c: y + r0 * g.cols, ldc: g.cols)
+        epilogue.apply(y + r0 * g.cols, rows: r1 - r0, firstRow: r0, columns: g.cols, ld: g.cols)
     }
 }

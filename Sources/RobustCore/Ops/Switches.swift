@@ -27,6 +27,9 @@ public enum EngineSwitch: String, CaseIterable, Sendable {
     /// A single image's activations between band layers stored band by band, each worker's rows
     /// contiguous (on), or planar (off). ROBUST_BANDED_LAYOUT=0.
     case bandedLayout = "banded-layout"
+    /// A residual block's 1x1 shortcut computed inside conv1's parallel job (on) or on its own
+    /// (off). ROBUST_FUSED_SHORTCUT=0.
+    case fusedShortcut = "fused-shortcut"
 
     /// Whether the switch is on now.
     public var isOn: Bool {
@@ -38,6 +41,7 @@ public enum EngineSwitch: String, CaseIterable, Sendable {
         case .smallBands: return Winograd.smallBands
         case .adaptiveWorkers: return WorkerChoice.enabled
         case .bandedLayout: return RowBands.enabled
+        case .fusedShortcut: return FusedShortcut.enabled
         }
     }
 
@@ -51,6 +55,7 @@ public enum EngineSwitch: String, CaseIterable, Sendable {
         case .smallBands: Winograd.smallBands = on
         case .adaptiveWorkers: WorkerChoice.enabled = on
         case .bandedLayout: RowBands.enabled = on
+        case .fusedShortcut: FusedShortcut.enabled = on
         }
     }
 }
