@@ -13,8 +13,12 @@ AVX2 static inline void store8(float *p, __m256 v, int full) {
     if (full) _mm256_storeu_ps(p, v); else _mm_storeu_ps(p, _mm256_castps256_ps128(v));
 }
 
-AVX2 void rk_wino2_input_avx2(const float *x, long cs, int c0, int c1, int images, int h, int w,
-                              int ty0, int ty1, float *v, long ldv, long ps, float *scratch) {
+/* Both entries below: image n's row r of channel ci is at x + ci * cs + n * is + (r - 2 ty0) * w
+ * inside the band, at above + ci * acs + n * is just above it, at below + ci * bcs + n * is
+ * just below (as winograd4_avx2.c's wino4_input). */
+AVX2 static void wino2_input(const float *x, long cs, const float *above, long acs, const float *below, long bcs,
+                             long is, int c0, int c1, int images, int h, int w, int ty0, int ty1, float *v, long ldv,
+                             long ps, float *scratch) {
     const int tw = w / 2, th = h / 2, tpi = th * tw;
     /* Tile rows [ty0, ty1) read padded rows [2 ty0, 2 ty1 + 2): image rows 2 ty0 - 1 to 2 ty1. */
     const int r0 = 2 * ty0 - 1 < 0 ? 0 : 2 * ty0 - 1, r1 = 2 * ty1 + 1 > h ? h : 2 * ty1 + 1;
@@ -28,9 +32,10 @@ AVX2 void rk_wino2_input_avx2(const float *x, long cs, int c0, int c1, int image
     memset(scratch, 0, sizeof(float) * 2 * (h + 2) * rs);
     for (int ci = c0; ci < c1; ci++) {
         for (int n = 0; n < images; n++) {
-            const float *src = x + ci * cs + (long)n * h * w;
             for (int r = r0; r < r1; r++) {
-                const float *s = src + (long)r * w;
+                const float *s = r < 2 * ty0 ? above + ci * acs + n * is
+                               : r >= 2 * ty1 ? below + ci * bcs + n * is
+                               : x + ci * cs + n * is + (long)(r - 2 * ty0) * w;
                 float *e = even + (r + 1) * rs, *o = odd + (r + 1) * rs;
                 for (int k = 0; k < tw; k += 4) {
                     const __m128 a = _mm_loadu_ps(s + 2 * k), b = _mm_loadu_ps(s + 2 * k + 4);
@@ -62,6 +67,20 @@ AVX2 void rk_wino2_input_avx2(const float *x, long cs, int c0, int c1, int image
             }
         }
     }
+}
+
+AVX2 void rk_wino2_input_avx2(const float *x, long cs, int c0, int c1, int images, int h, int w,
+                              int ty0, int ty1, float *v, long ldv, long ps, float *scratch) {
+    const float *above = ty0 > 0 ? x + (long)(2 * ty0 - 1) * w : NULL;
+    const float *below = 2 * ty1 < h ? x + (long)(2 * ty1) * w : NULL;
+    wino2_input(x + (long)(2 * ty0) * w, cs, above, cs, below, cs, (long)h * w, c0, c1, images, h, w, ty0, ty1, v,
+                ldv, ps, scratch);
+}
+
+AVX2 void rk_wino2_input_rows_avx2(const float *x, long cs, const float *above, long acs, const float *below, long bcs,
+                                   int c0, int c1, int h, int w, int ty0, int ty1, float *v, long ldv, long ps,
+                                   float *scratch) {
+    wino2_input(x, cs, above, acs, below, bcs, 0, c0, c1, 1, h, w, ty0, ty1, v, ldv, ps, scratch);
 }
 
 AVX2 void rk_wino2_output_avx2(const float *m, long ldm, long ps, int c0, int c1, int images, int h, int w,
@@ -146,6 +165,9 @@ void rk_wino2_input_avx2(const float *x, long cs, int c0, int c1, int images, in
                          int ty0, int ty1, float *v, long ldv, long ps, float *scratch) { abort(); }
 void rk_wino2_output_avx2(const float *m, long ldm, long ps, int c0, int c1, int images, int h, int w,
                           int ty0, int ty1, float *y, long cs) { abort(); }
+void rk_wino2_input_rows_avx2(const float *x, long cs, const float *above, long acs, const float *below, long bcs,
+                              int c0, int c1, int h, int w, int ty0, int ty1, float *v, long ldv, long ps,
+                              float *scratch) { abort(); }
 void rk_wino2_output_grad_avx2(const float *dy, long cs, int c0, int c1, int images, int h, int w,
                                float *dm, long ldm, long ps) { abort(); }
 #endif

@@ -338,6 +338,9 @@ final class WinogradTests: XCTestCase {
                 let banded = model.forward(x, mode: .eval).array
                 XCTAssertEqual(model.conv1.output.bands?.parts, threads, "width \(width), \(threads) threads: the stem's output by bands")
                 XCTAssertNil(model.blocks[1].conv2.output.bands, "a stage's last output is planar")
+                if width == 16 {  // stage 2: 32 channels of 16x16 split by F(2x2) bands
+                    XCTAssertEqual(model.blocks[2].conv2.output.bands?.tileSize, 2, "\(threads) threads: stage 2 by bands")
+                }
                 XCTAssertEqual(banded, planar, "width \(width), \(threads) threads")
                 XCTAssertEqual(banded, one, "width \(width), \(threads) threads against one")
             }

@@ -52,6 +52,10 @@ void rk_wino4_output_avx2(const float *m, long ldm, long plane_stride, int c0, i
  * + tile row * (w/2) + tile column; scratch holds 2 (h+2) (w/2+1) floats. */
 void rk_wino2_input_avx2(const float *x, long channel_stride, int c0, int c1, int images, int h, int w,
                          int ty0, int ty1, float *v, long ldv, long plane_stride, float *scratch);
+/* The same with the band's rows and its neighbours' edge rows apart (rk_wino4_input_rows_avx2). */
+void rk_wino2_input_rows_avx2(const float *x, long cs, const float *above, long acs, const float *below, long bcs,
+                              int c0, int c1, int h, int w, int ty0, int ty1, float *v, long ldv, long plane_stride,
+                              float *scratch);
 
 /* Y = A^T m A from M[e][co][t] into y, tile rows [ty0, ty1) (output rows 2 ty0 to 2 ty1 - 1). */
 void rk_wino2_output_avx2(const float *m, long ldm, long plane_stride, int c0, int c1, int images, int h, int w,

@@ -470,12 +470,13 @@ extension Winograd {
     }
 
     /// The bands a single-image Winograd layer (3x3, stride 1, padding 1) on this thread's workers
-    /// would read its input in, if it can read them stored by bands (F(4x4) on AVX2): channels
+    /// would read its input in, if it can read them stored by bands (on AVX2): channels
     /// `cin`. nil when the layer would not split by bands or reads planar input only.
     static func bandSplit(n: Int, h: Int, w: Int, cin: Int, cout: Int) -> RowBands? {
         guard Kernels.avx2, applies(k: 3, stride: 1, pad: 1, n: n, h: h, w: w, cin: cin) else { return nil }
         let tile = self.tile(n: n, h: h, w: w), T = Threads.count
-        guard tile == .four, usesBands(n: n, h: h, w: w, cin: cin, cout: cout, tile: tile, workers: T) else { return nil }
+        guard tile == .four || w % 8 == 0, usesBands(n: n, h: h, w: w, cin: cin, cout: cout, tile: tile, workers: T)
+        else { return nil }
         return RowBands(channels: cin, h: h, w: w, tileSize: tile.rawValue, parts: min(T, h / tile.rawValue))
     }
 
@@ -488,7 +489,7 @@ extension Winograd {
     /// its own V and M with its band's tiles as the row length, so no cache line is written by
     /// two workers (a 16x16 plane's tile row of V is one line).
     /// x and the residual may be stored by bands (`xBands`, `residualBands`, RowBands with this
-    /// split); with `bandOutput` (F(4x4) on AVX2 only) y is too, each worker's rows one
+    /// split); with `bandOutput` (AVX2 only) y is too, each worker's rows one
     /// contiguous region. Returns y's layout.
     static func convolveBands(_ x: UnsafePointer<Float>, h: Int, w: Int, cin: Int, cout: Int, tile: WinogradTile,
                               u: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, epilogue: ChannelAffine?,
@@ -503,7 +504,7 @@ extension Winograd {
         let bufs = workspace.buffers(E * (vStride + mStride) + scratch, slots: parts)
         let split = RowBands(channels: cin, h: h, w: w, tileSize: size, parts: parts)
         let outSplit = RowBands(channels: cout, h: h, w: w, tileSize: size, parts: parts)
-        let rowsKernel = tile == .four && Kernels.avx2
+        let rowsKernel = Kernels.avx2 && (tile == .four || w % 8 == 0)  // the AVX2 input transforms
         precondition(xBands == nil || (xBands == split && rowsKernel), "input bands \(String(describing: xBands)), split \(split)")
         precondition(residualBands == nil || (residualBands == outSplit && epilogue != nil),
                      "residual bands \(String(describing: residualBands)), split \(outSplit)")
@@ -524,8 +525,9 @@ extension Winograd {
                     let (base, cs) = xb.band(t, xp)
                     let above = t > 0 ? xb.row(r0 - 1, xp) : nil
                     let below = t + 1 < parts ? xb.row(r0 + nr, xp) : nil
-                    rk_wino4_input_rows_avx2(base, cs, above?.0, above?.1 ?? 0, below?.0, below?.1 ?? 0, 0, Int32(cin),
-                                             Int32(h), Int32(w), Int32(ty0), Int32(ty1), v - t0, nt, vStride, s)
+                    let rows = tile == .four ? rk_wino4_input_rows_avx2 : rk_wino2_input_rows_avx2
+                    rows(base, cs, above?.0, above?.1 ?? 0, below?.0, below?.1 ?? 0, 0, Int32(cin),
+                         Int32(h), Int32(w), Int32(ty0), Int32(ty1), v - t0, nt, vStride, s)
                 } else {
                     tile.transformInput(xp, channelStride: plane, channels: 0..<cin, images: 1, h: h, w: w,
                                         tileRows: ty0..<ty1, v: v - t0, ldv: nt, planeStride: vStride, scratch: s)
