@@ -15,16 +15,23 @@ public final class Workspace: @unchecked Sendable {
         return storage.prefix(slots).map(\.data)
     }
 
-    /// A buffer of at least `count` floats apart from the slots: the direct convolution's packed
-    /// input, which every worker writes a part of. In slot 0 it would share memory with worker
-    /// 0's Winograd bands, whose cache lines then come back from the other cores every layer
-    /// (measured apart, three alternating pairs of width-16 passes: 351.6-352.4 against
-    /// 354.7-355.8 us, the caller's serial shortcut im2col into slot 0 38 -> 34 us).
-    func packBuffer(_ count: Int) -> UnsafeMutablePointer<Float> {
-        if pack.count < count { pack = Tensor([count]) }
-        return pack.data
+    /// A buffer of at least `count` floats apart from the slots, for scratch that every worker
+    /// writes a part of: the direct convolution's packed input, the Winograd phases' V and M.
+    /// Slot t is written by worker t alone (a single image's bands, the fused shortcut), so its
+    /// lines stay in that worker's cache; scratch that all workers write, kept in slot 0, sent
+    /// worker 0's lines to the other cores every layer. Measured apart: the direct pack in its
+    /// own buffer, three alternating pairs of width-16 passes 351.6-352.4 against 354.7-355.8 us
+    /// (the caller's serial shortcut im2col into slot 0 38 -> 34 us); the Winograd phases in
+    /// their own buffer, three pairs 345.1-347.9 against 347.4-348.4 us (the stem's band 0
+    /// 8.6 -> 5.9 us, now even with band 1).
+    /// One buffer per use (`Shared`): two multi-writer uses in one buffer split it differently.
+    func sharedBuffer(_ count: Int, for use: Shared) -> UnsafeMutablePointer<Float> {
+        if shared[use.rawValue].count < count { shared[use.rawValue] = Tensor([count]) }
+        return shared[use.rawValue].data
     }
-    private var pack = Tensor([0])
+    private var shared = [Tensor([0]), Tensor([0])]
 
-    public var bytes: Int { storage.reduce(pack.count * 4) { $0 + $1.count * 4 } }
+    enum Shared: Int { case directPack = 0, winogradPhases = 1 }
+
+    public var bytes: Int { storage.reduce(shared.reduce(0) { $0 + $1.count * 4 }) { $0 + $1.count * 4 } }
 }

@@ -48,7 +48,7 @@ extension Conv2d {
                        shortcut: (Conv2d, ChannelAffine)? = nil) -> Tensor {
         let planeIn = g.h * g.w, planeOut = g.ho * g.wo
         let (c, h, wd, st) = (Int32(cin), Int32(g.h), Int32(g.w), Int32(g.stride))
-        nonisolated(unsafe) let xpad = workspace.packBuffer(rk_conv3x3_packed_count(c, h, wd, st))
+        nonisolated(unsafe) let xpad = workspace.sharedBuffer(rk_conv3x3_packed_count(c, h, wd, st), for: .directPack)
         nonisolated(unsafe) let w = weight.value.data, xp = x.data, yp = output.data
         nonisolated(unsafe) let rp: UnsafeMutablePointer<Float>? = residual?.data
         let (cout, cols) = (self.cout, g.cols)
