@@ -132,8 +132,10 @@ _declare("robust_score_file", ctypes.c_int, _P, ctypes.c_char_p, ctypes.c_int32,
          ctypes.POINTER(_Score), _F, ctypes.c_size_t)
 _declare("robust_score_encoded", ctypes.c_int, _P, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int32,
          ctypes.POINTER(_Policy), ctypes.POINTER(_Score), _F, ctypes.c_size_t)
-_declare("robust_score_rgb", ctypes.c_int, _P, _U8, ctypes.c_int32, ctypes.c_int32, ctypes.c_size_t, ctypes.c_int32,
-         ctypes.POINTER(_Policy), ctypes.POINTER(_Score), _F, ctypes.c_size_t)
+# The single-image call takes its buffers as addresses (numpy's .ctypes.data): data_as() cost
+# about 2 us a pointer, a hundredth of a width-16 image's whole call.
+_declare("robust_score_rgb", ctypes.c_int, _P, _P, ctypes.c_int32, ctypes.c_int32, ctypes.c_size_t, ctypes.c_int32,
+         ctypes.POINTER(_Policy), ctypes.POINTER(_Score), _P, ctypes.c_size_t)
 _declare("robust_score_rgb_batch", ctypes.c_int, _P, _U8, ctypes.c_int32, ctypes.c_int32, ctypes.c_int32, _I32,
          ctypes.POINTER(_Policy), ctypes.POINTER(_Score), _F, ctypes.c_size_t)
 _declare("robust_entropy", ctypes.c_int, _F, ctypes.c_size_t, _F, _F)
@@ -423,16 +425,17 @@ class Model:
         pol = ctypes.byref(policy._c()) if policy else None
         out = _Score()
         probs = np.empty(self.num_classes, dtype=np.float32)
-        pp = probs.ctypes.data_as(_F)
         if isinstance(image, np.ndarray):
-            a = self._rgb(image)
-            _check(_lib.robust_score_rgb(h, a.ctypes.data_as(_U8), a.shape[1], a.shape[0], 0, c, pol,
-                                         ctypes.byref(out), pp, probs.size))
+            a = self._rgb(image)  # a and probs stay alive until the call returns
+            _check(_lib.robust_score_rgb(h, a.ctypes.data, a.shape[1], a.shape[0], 0, c, pol,
+                                         ctypes.byref(out), probs.ctypes.data, probs.size))
         elif isinstance(image, (bytes, bytearray, memoryview)):
             b = bytes(image)
-            _check(_lib.robust_score_encoded(h, b, len(b), c, pol, ctypes.byref(out), pp, probs.size))
+            _check(_lib.robust_score_encoded(h, b, len(b), c, pol, ctypes.byref(out), probs.ctypes.data_as(_F),
+                                             probs.size))
         else:
-            _check(_lib.robust_score_file(h, os.fsencode(image), c, pol, ctypes.byref(out), pp, probs.size))
+            _check(_lib.robust_score_file(h, os.fsencode(image), c, pol, ctypes.byref(out), probs.ctypes.data_as(_F),
+                                          probs.size))
         return Score._from(out, probs)
 
     def score_batch(self, images: np.ndarray, claimed: Optional[Sequence] = None,
