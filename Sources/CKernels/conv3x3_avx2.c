@@ -46,17 +46,30 @@ void rk_conv3x3_pack(const float *x, long channel_stride, int cin, int h, int w,
     rk_conv3x3_pack_range(x, channel_stride, 0, cin, cin, h, w, stride, xp, use_avx2);
 }
 
+/* Row r of channel ci in a single image stored by bands (rk_row_bands). */
+static inline const float *band_row(const rk_row_bands *b, int ci, long r, int w) {
+    int t = 0;
+    while (t + 1 < b->parts && r >= b->row_start[t + 1]) t++;
+    return b->base[t] + ci * b->cs[t] + (r - b->row_start[t]) * w;
+}
+
 void rk_conv3x3_pack_range(const float *x, long channel_stride, int c0, int c1, int cin, int h, int w, int stride,
                            float *xp, int use_avx2) {
+    const int rows[2] = {0, h};
+    const rk_row_bands one = {1, rows, &x, &channel_stride};
+    rk_conv3x3_pack_range_bands(&one, c0, c1, cin, h, w, stride, xp, use_avx2);
+}
+
+void rk_conv3x3_pack_range_bands(const rk_row_bands *x, int c0, int c1, int cin, int h, int w, int stride,
+                                 float *xp, int use_avx2) {
     const geom g = geometry(h, w, stride);
     for (int ci = c0; ci < c1; ci++) {
-        const float *s = x + ci * channel_stride;
         float *d = xp + ci * g.chan;
         if (stride == 1) {
             const long wp = g.wq;
             memset(d, 0, (size_t)(wp + 1) * sizeof(float));               /* top row, left border of row 0 */
             for (int y = 0; y < h; y++) {
-                memcpy(d + (y + 1) * wp + 1, s + (long)y * w, (size_t)w * sizeof(float));
+                memcpy(d + (y + 1) * wp + 1, band_row(x, ci, y, w), (size_t)w * sizeof(float));
                 d[(y + 2) * wp] = 0;                                       /* right border = next left border */
             }
             memset(d + (h + 1) * wp + 1, 0, (size_t)wp * sizeof(float));  /* bottom row */
@@ -78,11 +91,11 @@ void rk_conv3x3_pack_range(const float *x, long channel_stride, int c0, int c1, 
                     if (r < 0 || r >= h) {
                         memset(row, 0, (size_t)(g.wo + 1) * sizeof(float));
                     } else if (b == 1) {
-                        rk_gather_strided(row, s + r * w, g.wo, 2, use_avx2);
+                        rk_gather_strided(row, band_row(x, ci, r, w), g.wo, 2, use_avx2);
                         row[g.wo] = 0;
                     } else {
                         row[0] = 0;
-                        rk_gather_strided(row + 1, s + r * w + 1, odd, 2, use_avx2);
+                        rk_gather_strided(row + 1, band_row(x, ci, r, w) + 1, odd, 2, use_avx2);
                         for (long j = odd + 1; j <= g.wo; j++) row[j] = 0;
                     }
                 }

@@ -337,7 +337,8 @@ final class WinogradTests: XCTestCase {
                 RowBands.enabled = true
                 let banded = model.forward(x, mode: .eval).array
                 XCTAssertEqual(model.conv1.output.bands?.parts, threads, "width \(width), \(threads) threads: the stem's output by bands")
-                XCTAssertNil(model.blocks[1].conv2.output.bands, "a stage's last output is planar")
+                XCTAssertNotNil(model.blocks[1].conv2.output.bands, "stage 1's last output by bands, for the stride-2 layers")
+                XCTAssertNil(model.blocks[7].conv2.output.bands, "the last block's output, for the pooling, is planar")
                 if width == 16 {  // stage 2: 32 channels of 16x16 split by F(2x2) bands
                     XCTAssertEqual(model.blocks[2].conv2.output.bands?.tileSize, 2, "\(threads) threads: stage 2 by bands")
                 }
@@ -360,7 +361,7 @@ final class WinogradTests: XCTestCase {
         let a = Conv2d("a", cin: 16, cout: 16, k: 3, stride: 1, pad: 1, workspace: ws)
         let b = Conv2d("b", cin: 16, cout: 16, k: 3, stride: 1, pad: 1, workspace: ws)
         for c in [a, b] { for i in 0..<c.weight.value.count { c.weight.value[i] = 0.1 * rng.normal() } }
-        a.bandedOutput = true
+        a.bandedOutput = .sameSplit
         let x = Tensor([16, 1, 32, 32])
         for i in 0..<x.count { x[i] = rng.normal() }
         let affine = ChannelAffine(scale: [Float](repeating: 1, count: 16), shift: [Float](repeating: 0, count: 16), relu: true)

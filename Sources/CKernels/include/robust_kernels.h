@@ -113,6 +113,18 @@ void rk_conv3x3_pack(const float *x, long channel_stride, int cin, int h, int w,
  * c1 = cin): disjoint ranges may be packed by different threads at once. */
 void rk_conv3x3_pack_range(const float *x, long channel_stride, int c0, int c1, int cin, int h, int w, int stride,
                            float *xp, int use_avx2);
+/* A single image stored by bands of rows (RobustCore's RowBands): band t holds image rows
+ * [row_start[t], row_start[t + 1]), channel ci's row r of it at
+ * base[t] + ci * cs[t] + (r - row_start[t]) * w. One band is the usual [C][H][W]. */
+typedef struct {
+    int parts;
+    const int *row_start;      /* parts + 1 entries */
+    const float *const *base;  /* parts entries */
+    const long *cs;            /* parts entries */
+} rk_row_bands;
+/* rk_conv3x3_pack_range reading its input stored by bands. */
+void rk_conv3x3_pack_range_bands(const rk_row_bands *x, int c0, int c1, int cin, int h, int w, int stride,
+                                 float *xp, int use_avx2);
 void rk_conv3x3_avx2(long M, int cin, int h, int w, int stride, const float *A, const float *xp, float *y, long ldy);
 /* The same convolution with the output channels in the vector lanes (conv3x3_cvec_avx2.c): no
  * lanes spent on border columns. rk_conv3x3_cvec_weights (portable C) lays out A (M rows of 9

@@ -29,10 +29,12 @@ public final class Conv2d: Module, @unchecked Sendable {
     /// The direct kernel's filters in blocks of 16 output channels, and their weight version.
     let directW = Tensor([0])
     var directVersion = -1
-    /// Whether a single image's output may be stored by bands (RowBands) when this layer and
-    /// the next one split by the same bands: set by the network, for layers whose consumers
-    /// (the next convolution, a residual) are stride-1 3x3 layers of the same size.
-    var bandedOutput = false
+    /// Whether a single image's output may be stored by bands (RowBands), set by the network:
+    /// when the next layer splits by the same bands (its consumers, the next convolution and a
+    /// residual, are stride-1 3x3 layers of the same size), or whatever the split (its consumers
+    /// are the direct kernel and a fused shortcut, which read any bands).
+    var bandedOutput = BandedOutput.never
+    enum BandedOutput { case never, sameSplit, anySplit }
     /// Planar copies of inputs or residuals stored by bands, for paths that read [C, N, H, W].
     let planarInput = Tensor([0]), planarResidual = Tensor([0])
 
@@ -92,15 +94,18 @@ public final class Conv2d: Module, @unchecked Sendable {
         // A single image's band layers pass activations stored by bands (RowBands); every
         // other path, or a different split, reads them planar.
         let split = mode == .eval && winograd ? Winograd.bandSplit(n: g.n, h: g.h, w: g.w, cin: cin, cout: self.cout) : nil
-        let x = Conv2d.planar(x, unless: split, into: planarInput)
+        // The direct kernel packs a single image from its bands, whatever the split.
+        let direct = mode == .eval && !winograd && DirectConv.applies(k: k, stride: stride, pad: pad, n: g.n)
+        let x = direct && g.n == 1 ? x : Conv2d.planar(x, unless: split, into: planarInput)
         let residual = residual.map { Conv2d.planar($0, unless: split?.with(channels: self.cout), into: planarResidual) }
         nonisolated(unsafe) let rp: UnsafeMutablePointer<Float>? = residual?.data
         output.reshape([self.cout, g.n, g.ho, g.wo])
         input = mode == .train ? x : nil
         if winograd {
             // The next layer reads bands only if it splits the same way: same size and channels.
-            let bandOut = bandedOutput && RowBands.enabled && split != nil
-                && Winograd.bandSplit(n: g.n, h: g.h, w: g.w, cin: self.cout, cout: self.cout) == split?.with(channels: self.cout)
+            let bandOut = RowBands.enabled && split != nil
+                && (bandedOutput == .anySplit || (bandedOutput == .sameSplit
+                    && Winograd.bandSplit(n: g.n, h: g.h, w: g.w, cin: self.cout, cout: self.cout) == split?.with(channels: self.cout)))
             if let (sc, ep) = shortcut { sc.forward(x, mode: .eval, epilogue: ep) }
             return forwardWinograd(x, g, mode: mode, epilogue: epilogue, residual: residual, bandOutput: bandOut)
         }

@@ -37,13 +37,16 @@ public final class ResNet18: Module, @unchecked Sendable {
         self.blocks = blocks
         linear = Linear("linear", inFeatures: 8 * width, outFeatures: numClasses)
         shareGradientBuffers()
-        // A single image's activations may stay stored by bands (RowBands) from the stem to the
-        // end of each stage's stride-1 run: the stem, every block's first convolution, and a
-        // block's last when the next block keeps the size (its conv1 and its residual read it).
-        conv1.bandedOutput = true
+        // A single image's activations may stay stored by bands (RowBands) through each stage's
+        // band layers: the stem, every block's first convolution, and a block's last when the
+        // next block keeps the size (its conv1 and its residual read the same bands) or starts
+        // the next stage (its stride-2 conv1 and fused shortcut read any bands). The last block
+        // feeds the pooling, which reads planar.
+        conv1.bandedOutput = .sameSplit
         for (i, blk) in blocks.enumerated() {
-            blk.conv1.bandedOutput = true
-            blk.conv2.bandedOutput = i + 1 < blocks.count && blocks[i + 1].shortcutConv == nil
+            blk.conv1.bandedOutput = .sameSplit
+            blk.conv2.bandedOutput = i + 1 == blocks.count ? .never
+                : blocks[i + 1].shortcutConv == nil ? .sameSplit : .anySplit
         }
     }
 

@@ -81,6 +81,17 @@ extension Conv2d {
                 sc.forward(x, mode: .eval, epilogue: ep)
             }
         }
+        precondition(x.bands == nil || g.n == 1, "only a single image is stored by bands")
+        // A single image stored by bands (RowBands: the end of a stage's band layers) is packed
+        // from its bands; the pack is the layout the kernel reads either way.
+        func pack(_ c0: Int, _ c1: Int, _ n: Int) {
+            if let xb = x.bands {
+                xb.withC(xp) { rk_conv3x3_pack_range_bands($0, Int32(c0), Int32(c1), c, h, wd, st, xpad, Kernels.avx2 ? 1 : 0) }
+            } else {
+                rk_conv3x3_pack_range(xp + n * planeIn, g.n * planeIn, Int32(c0), Int32(c1), c, h, wd, st, xpad,
+                                      Kernels.avx2 ? 1 : 0)
+            }
+        }
         for n in 0..<g.n {
             Profiler.measure("conv.direct.pack") {
                 if parts > 1 && DirectConv.parallelPack {
@@ -92,13 +103,10 @@ extension Conv2d {
                     let unit = inBlocks >= parts ? 16 : 1, units = inBlocks >= parts ? inBlocks : cin
                     parallelFor(parts) { t in
                         let c0 = min(cin, unit * (units * t / parts)), c1 = min(cin, unit * (units * (t + 1) / parts))
-                        if c1 > c0 {
-                            rk_conv3x3_pack_range(xp + n * planeIn, g.n * planeIn, Int32(c0), Int32(c1), c, h, wd, st, xpad,
-                                                  Kernels.avx2 ? 1 : 0)
-                        }
+                        if c1 > c0 { pack(c0, c1, n) }
                     }
                 } else {
-                    rk_conv3x3_pack(xp + n * planeIn, g.n * planeIn, c, h, wd, st, xpad, Kernels.avx2 ? 1 : 0)
+                    pack(0, cin, n)
                 }
             }
             Profiler.measure(epilogue == nil ? "conv.direct" : "conv.direct+bn", flops: flopsPerImage) {
@@ -134,12 +142,15 @@ struct FusedShortcut: @unchecked Sendable {
     let x: UnsafePointer<Float>, w: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>
     let columns: [UnsafeMutablePointer<Float>]
     let epilogue: ChannelAffine
+    /// The input's layout when stored by bands (then gathered row by row from the bands).
+    let bands: RowBands?
 
     init(conv: Conv2d, epilogue: ChannelAffine, x: Tensor, g: ConvGeometry, parts: Int, workspace: Workspace) {
         geometry = ConvGeometry(cin: g.cin, n: 1, h: g.h, w: g.w, k: 1, stride: conv.stride, pad: 0)
         (self.parts, cout, self.epilogue) = (parts, conv.cout, epilogue)
         conv.output.reshape([conv.cout, 1, geometry.ho, geometry.wo])
         (self.x, w, y) = (UnsafePointer(x.data), UnsafePointer(conv.weight.value.data), conv.output.data)
+        bands = x.bands
         columns = workspace.buffers(geometry.rows * geometry.cols, slots: parts)
     }
 
@@ -149,7 +160,18 @@ struct FusedShortcut: @unchecked Sendable {
         let r0 = min(cout, 16 * (blocks * t / parts)), r1 = min(cout, 16 * (blocks * (t + 1) / parts))
         if r1 <= r0 { return }
         let g = geometry, col = columns[t]
-        im2col(g, x, channelStride: g.h * g.w, col, parallel: false)
+        if let b = bands {
+            // col[ci][oy wo + ox] = x[ci][stride oy][stride ox], as im2col copies it
+            let xm = UnsafeMutablePointer(mutating: x), avx2: Int32 = Kernels.avx2 ? 1 : 0
+            for oy in 0..<g.ho {
+                let (row, cs) = b.row(g.stride * oy, xm)
+                for ci in 0..<g.cin {
+                    rk_gather_strided(col + ci * g.cols + oy * g.wo, row + ci * cs, g.wo, Int32(g.stride), avx2)
+                }
+            }
+        } else {
+            im2col(g, x, channelStride: g.h * g.w, col, parallel: false)
+        }
         BLAS.gemm(m: r1 - r0, n: g.cols, k: g.rows, a: w + r0 * g.rows, lda: g.rows, b: col, ldb: g.cols,
                   c: y + r0 * g.cols, ldc: g.cols)
         epilogue.apply(y + r0 * g.cols, rows: r1 - r0, firstRow: r0, columns: g.cols, ld: g.cols)

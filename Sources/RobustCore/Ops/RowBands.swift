@@ -14,6 +14,8 @@
 // (Conv2d.bandedOutput, set by the network); any other consumer converts it back first
 // (Conv2d.planar), so the layout is never visible outside a forward pass's band layers.
 
+import CKernels
+
 struct RowBands: Equatable, Sendable {
     let channels: Int, h: Int, w: Int
     /// Rows per tile and tile rows per band: band t holds rows [rowStart(t), rowStart(t + 1)).
@@ -53,6 +55,22 @@ struct RowBands: Equatable, Sendable {
             let base = src + channels * rowStart(t) * w, n = rows(t) * w
             for c in 0..<channels {
                 (dst + c * plane + rowStart(t) * w).update(from: base + c * n, count: n)
+            }
+        }
+    }
+
+    /// body with this layout of the tensor at p as CKernels' rk_row_bands (valid inside body only).
+    func withC<R>(_ p: UnsafeMutablePointer<Float>, _ body: (UnsafePointer<rk_row_bands>) -> R) -> R {
+        let starts = (0...parts).map { Int32(rowStart($0)) }
+        let bases: [UnsafePointer<Float>?] = (0..<parts).map { UnsafePointer(band($0, p).0) }
+        let strides = (0..<parts).map { band($0, p).1 }
+        return starts.withUnsafeBufferPointer { st in
+            bases.withUnsafeBufferPointer { bs in
+                strides.withUnsafeBufferPointer { cs in
+                    var c = rk_row_bands(parts: Int32(parts), row_start: st.baseAddress, base: bs.baseAddress,
+                                         cs: cs.baseAddress)
+                    return withUnsafePointer(to: &c) { body($0) }
+                }
             }
         }
     }
