@@ -31,6 +31,12 @@ enum DirectConv {
     /// calling thread, for comparison).
     nonisolated(unsafe) static var parallelPack: Bool = getenvString("ROBUST_DIRECT_PACK") != "serial"
 
+    /// A single image on several workers: each worker packs the whole input into its own slot,
+    /// inside the convolution's job (on), or the workers pack it together in a job of its own
+    /// and each then reads the other's half (off). ROBUST_DIRECT_PRIVATE_PACK=0;
+    /// `bench --ab private-pack`.
+    nonisolated(unsafe) static var privatePack: Bool = getenvString("ROBUST_DIRECT_PRIVATE_PACK") != "0"
+
     static func applies(k: Int, stride: Int, pad: Int, n: Int) -> Bool {
         Kernels.avx2 && k == 3 && (stride == 1 || stride == 2) && pad == 1 && n <= maxImages
     }
@@ -71,20 +77,27 @@ extension Conv2d {
         let blocks = (cout + rows - 1) / rows
         let parts = Int(flopsPerImage) < minParallelFlops ? 1 : min(Threads.count, blocks)
         let inBlocks = (cin + 15) / 16
+        // A single image on several workers: each packs the whole input into its own slot inside
+        // the convolution's job (DirectConv.privatePack), else the workers pack it together first.
+        let privatePack = g.n == 1 && parts > 1 && DirectConv.privatePack
+        let packCount = privatePack ? (Int(rk_conv3x3_packed_count(c, h, wd, st)) + 15) / 16 * 16 : 0
         // The shortcut inside this job (one image, several workers) or on its own.
         var fused: FusedShortcut?
-        if let (sc, ep) = shortcut {
+        var slots: [UnsafeMutablePointer<Float>] = []
+        if let (sc, ep) = shortcut, g.n == 1 && parts > 1 {
             precondition(sc.k == 1 && sc.pad == 0 && sc.stride == stride && sc.cin == cin, "shortcut \(sc.weight.name)")
-            if g.n == 1 && parts > 1 {
-                fused = FusedShortcut(conv: sc, epilogue: ep, x: x, g: g, parts: parts, workspace: workspace)
-            } else {
-                sc.forward(x, mode: .eval, epilogue: ep)
-            }
+            let sg = FusedShortcut.geometry(of: sc, g)
+            slots = workspace.buffers(packCount + sg.rows * sg.cols, slots: parts)
+            fused = FusedShortcut(conv: sc, epilogue: ep, x: x, geometry: sg, parts: parts, columns: slots.map { $0 + packCount })
+        } else if let (sc, ep) = shortcut {
+            sc.forward(x, mode: .eval, epilogue: ep)
         }
+        if privatePack && slots.isEmpty { slots = workspace.buffers(packCount, slots: parts) }
+        nonisolated(unsafe) let ownPacks = slots
         precondition(x.bands == nil || g.n == 1, "only a single image is stored by bands")
         // A single image stored by bands (RowBands: the end of a stage's band layers) is packed
         // from its bands; the pack is the layout the kernel reads either way.
-        func pack(_ c0: Int, _ c1: Int, _ n: Int) {
+        func pack(_ c0: Int, _ c1: Int, _ n: Int, into xpad: UnsafeMutablePointer<Float>) {
             if let xb = x.bands {
                 xb.withC(xp) { rk_conv3x3_pack_range_bands($0, Int32(c0), Int32(c1), c, h, wd, st, xpad, Kernels.avx2 ? 1 : 0) }
             } else {
@@ -94,7 +107,9 @@ extension Conv2d {
         }
         for n in 0..<g.n {
             Profiler.measure("conv.direct.pack") {
-                if parts > 1 && DirectConv.parallelPack {
+                if privatePack {
+                    return  // inside the convolution's job below
+                } else if parts > 1 && DirectConv.parallelPack {
                     // Each worker packs the channels it most likely wrote as the previous layer's
                     // output (the same split in blocks of 16), so only the packed copy crosses cores.
                     // Fewer blocks than workers (16 channels after a Winograd layer, which splits
@@ -103,10 +118,10 @@ extension Conv2d {
                     let unit = inBlocks >= parts ? 16 : 1, units = inBlocks >= parts ? inBlocks : cin
                     parallelFor(parts) { t in
                         let c0 = min(cin, unit * (units * t / parts)), c1 = min(cin, unit * (units * (t + 1) / parts))
-                        if c1 > c0 { pack(c0, c1, n) }
+                        if c1 > c0 { pack(c0, c1, n, into: xpad) }
                     }
                 } else {
-                    pack(0, cin, n)
+                    pack(0, cin, n, into: xpad)
                 }
             }
             Profiler.measure(epilogue == nil ? "conv.direct" : "conv.direct+bn", flops: flopsPerImage) {
@@ -114,6 +129,11 @@ extension Conv2d {
                     let r0 = min(cout, rows * (blocks * t / parts)), r1 = min(cout, rows * (blocks * (t + 1) / parts))
                     if r1 <= r0 { return }
                     let at = r0 * cols + n * planeOut
+                    var xpad = xpad
+                    if privatePack {
+                        xpad = ownPacks[t]
+                        pack(0, cin, n, into: xpad)
+                    }
                     if channelLanes {
                         rk_conv3x3_cvec_avx2(r0, r1, c, h, wd, st, wt, xpad, yp + n * planeOut, cols)
                     } else {
@@ -145,13 +165,19 @@ struct FusedShortcut: @unchecked Sendable {
     /// The input's layout when stored by bands (then gathered row by row from the bands).
     let bands: RowBands?
 
-    init(conv: Conv2d, epilogue: ChannelAffine, x: Tensor, g: ConvGeometry, parts: Int, workspace: Workspace) {
-        geometry = ConvGeometry(cin: g.cin, n: 1, h: g.h, w: g.w, k: 1, stride: conv.stride, pad: 0)
-        (self.parts, cout, self.epilogue) = (parts, conv.cout, epilogue)
+    /// The shortcut's geometry on the input of the layer with geometry g.
+    static func geometry(of conv: Conv2d, _ g: ConvGeometry) -> ConvGeometry {
+        ConvGeometry(cin: g.cin, n: 1, h: g.h, w: g.w, k: 1, stride: conv.stride, pad: 0)
+    }
+
+    /// `columns`: worker t's im2col buffer of geometry.rows x geometry.cols floats.
+    init(conv: Conv2d, epilogue: ChannelAffine, x: Tensor, geometry: ConvGeometry, parts: Int,
+         columns: [UnsafeMutablePointer<Float>]) {
+        self.geometry = geometry
+        (self.parts, cout, self.epilogue, self.columns) = (parts, conv.cout, epilogue, columns)
         conv.output.reshape([conv.cout, 1, geometry.ho, geometry.wo])
         (self.x, w, y) = (UnsafePointer(x.data), UnsafePointer(conv.weight.value.data), conv.output.data)
         bands = x.bands
-        columns = workspace.buffers(geometry.rows * geometry.cols, slots: parts)
     }
 
     /// Worker t's rows.

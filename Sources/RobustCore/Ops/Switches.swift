@@ -30,6 +30,10 @@ public enum EngineSwitch: String, CaseIterable, Sendable {
     /// A residual block's 1x1 shortcut computed inside conv1's parallel job (on) or on its own
     /// (off). ROBUST_FUSED_SHORTCUT=0.
     case fusedShortcut = "fused-shortcut"
+    /// A single image's direct layers: each worker packs the whole input privately inside the
+    /// convolution's job (on), or the workers pack it together first (off).
+    /// ROBUST_DIRECT_PRIVATE_PACK=0.
+    case privatePack = "private-pack"
 
     /// Whether the switch is on now.
     public var isOn: Bool {
@@ -42,6 +46,7 @@ public enum EngineSwitch: String, CaseIterable, Sendable {
         case .adaptiveWorkers: return WorkerChoice.enabled
         case .bandedLayout: return RowBands.enabled
         case .fusedShortcut: return FusedShortcut.enabled
+        case .privatePack: return DirectConv.privatePack
         }
     }
 
@@ -56,6 +61,7 @@ public enum EngineSwitch: String, CaseIterable, Sendable {
         case .adaptiveWorkers: WorkerChoice.enabled = on
         case .bandedLayout: RowBands.enabled = on
         case .fusedShortcut: FusedShortcut.enabled = on
+        case .privatePack: DirectConv.privatePack = on
         }
     }
 }
