@@ -266,7 +266,9 @@ final class WinogradTests: XCTestCase {
         Profiler.reset(); Profiler.enabled = true
         let y = conv.forward(x, mode: .eval).array
         Profiler.enabled = false
-        XCTAssertNotNil(Profiler.entries["conv.winograd.gemm"], "the 8x8 layer did not take Winograd")
+        // by phases, or split by output channels (Winograd.channelSplit) on several workers
+        XCTAssertNotNil(Profiler.entries["conv.winograd.gemm"] ?? Profiler.entries["conv.winograd.channels"],
+                        "the 8x8 layer did not take Winograd")
         Winograd.enabled = false
         let ref = conv.forward(x, mode: .eval).array
         XCTAssertLessThan(relativeError(y, ref), 1e-5)
@@ -346,6 +348,34 @@ final class WinogradTests: XCTestCase {
                 XCTAssertEqual(banded, one, "width \(width), \(threads) threads against one")
             }
         }
+    }
+
+    /// At width 64 the first stages have too many channels for bands: a single image's Winograd
+    /// layers split by output channels (Winograd.channelSplit), each worker transforming the
+    /// whole input; the logits are bit-identical to one worker's and to the split by phases.
+    func testChannelSplitWinogradGivesTheSameLogits() throws {
+        try XCTSkipUnless(Kernels.avx2, "the AVX2 kernels")
+        let saved = (Threads.configured, WorkerChoice.enabled, Winograd.channelSplit)
+        defer { Threads.set(saved.0); WorkerChoice.enabled = saved.1; Winograd.channelSplit = saved.2 }
+        WorkerChoice.enabled = false
+        var rng = RNG(seed: 13)
+        let model = ResNet18(width: 64)
+        model.initialize(seed: 5)
+        let x = Tensor([3, 1, 32, 32])
+        for i in 0..<x.count { x[i] = rng.normal() }
+        Threads.set(1)
+        let one = model.forward(x, mode: .eval).array
+        for threads in [2, 3] {
+            Threads.set(threads)
+            Winograd.channelSplit = true
+            Profiler.reset(); Profiler.enabled = true
+            XCTAssertEqual(model.forward(x, mode: .eval).array, one, "\(threads) threads, split by channels")
+            Profiler.enabled = false
+            XCTAssertNotNil(Profiler.entries["conv.winograd.channels+bn"], "\(threads) threads: the channel split ran")
+            Winograd.channelSplit = false
+            XCTAssertEqual(model.forward(x, mode: .eval).array, one, "\(threads) threads, by phases")
+        }
+        Profiler.reset()
     }
 
     /// A tensor stored by bands given to a layer that reads planar input (another split, or

@@ -34,6 +34,9 @@ public enum EngineSwitch: String, CaseIterable, Sendable {
     /// convolution's job (on), or the workers pack it together first (off).
     /// ROBUST_DIRECT_PRIVATE_PACK=0.
     case privatePack = "private-pack"
+    /// A single image's Winograd layers with too many channels for bands split by output
+    /// channels (on) or by phases (off). ROBUST_WINOGRAD_CHANNEL_SPLIT=0.
+    case winogradChannels = "winograd-channels"
 
     /// Whether the switch is on now.
     public var isOn: Bool {
@@ -47,6 +50,7 @@ public enum EngineSwitch: String, CaseIterable, Sendable {
         case .bandedLayout: return RowBands.enabled
         case .fusedShortcut: return FusedShortcut.enabled
         case .privatePack: return DirectConv.privatePack
+        case .winogradChannels: return Winograd.channelSplit
         }
     }
 
@@ -62,6 +66,7 @@ public enum EngineSwitch: String, CaseIterable, Sendable {
         case .bandedLayout: RowBands.enabled = on
         case .fusedShortcut: FusedShortcut.enabled = on
         case .privatePack: DirectConv.privatePack = on
+        case .winogradChannels: Winograd.channelSplit = on
         }
     }
 }

@@ -404,6 +404,34 @@ extension Winograd {
                                  bandOutput: bandOutput)
         }
         precondition(xBands == nil && residualBands == nil, "Winograd phases take planar tensors")
+        // One image on several workers, too many channels for bands: each worker transforms the
+        // whole input into its own V, then takes its output channels through the GEMMs and the
+        // output transform (Winograd.channelSplit).
+        let blocks = (cout + 15) / 16
+        if n == 1 && T > 1 && blocks > 1 && channelSplit && Int(gemmFlops) >= minParallelFlops {
+            let parts = min(T, blocks)
+            let bufs = workspace.buffers(E * (vStride + mStride) + scratch, slots: parts)
+            Profiler.measure(epilogue == nil ? "conv.winograd.channels" : "conv.winograd.channels+bn", flops: gemmFlops) {
+                parallelFor(parts) { t in
+                    // Output channels in blocks of 16, as splitGemm cuts rows.
+                    let c0 = min(cout, 16 * (blocks * t / parts)), c1 = min(cout, 16 * (blocks * (t + 1) / parts))
+                    if c1 <= c0 { return }
+                    let v = bufs[t], m = v + E * vStride, s = m + E * mStride
+                    input(xp, 0..<cin, 1, v, tilesPerImage, s)
+                    for e in 0..<E {
+                        Winograd.gemm(m: c1 - c0, n: tilesPerImage, k: cin, a: u + e * cout * cin + c0 * cin, lda: cin,
+                                      b: v + e * vStride, ldb: tilesPerImage, c: m + e * mStride + c0 * tilesPerImage,
+                                      ldc: tilesPerImage)
+                    }
+                    output(m, tilesPerImage, c0..<c1, 1, yp)
+                    if let ep = epilogue {
+                        ep.apply(yp + c0 * ld, rows: c1 - c0, firstRow: c0, columns: plane, ld: ld,
+                                 residual: rp.map { $0 + c0 * ld })
+                    }
+                }
+            }
+            return nil
+        }
         // Fewer slices than workers (small batches): each phase is split across the workers.
         // Every worker writes part of V and M: not slot 0, which worker 0's bands use (in slot 0,
         // width 16's stage-3 phases left the stem's band 0 taking 8.6 us against 6.0 for band 1).
@@ -454,6 +482,12 @@ extension Winograd {
         return defaultBandsMaxChannels
     }()
     static let defaultBandsMaxChannels = 32
+
+    /// A single image's layers with too many channels for bands: split by output channels, each
+    /// worker transforming the whole input into its own V (on), or by phases, V and M shared
+    /// (off: three hand-offs a layer, and each phase reads what the other worker wrote).
+    /// ROBUST_WINOGRAD_CHANNEL_SPLIT=0; `bench --ab winograd-channels`.
+    nonisolated(unsafe) static var channelSplit: Bool = getenvString("ROBUST_WINOGRAD_CHANNEL_SPLIT") != "0"
 
     /// A single image's band split pays from an eighth of minParallelFlops of GEMM work: a
     /// band also splits the layer's transforms, which outweigh the GEMMs where the input has few
