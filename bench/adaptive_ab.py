@@ -2,7 +2,7 @@
 Runtime, in one process.
 
     /tmp/tv/bin/python bench/adaptive_ab.py [--widths 64 32 16] [--seconds 20] [--threads 2]
-                                            [--turn-ms 50] [--gap-ms 20]
+                                            [--turn-ms 50] [--gap-ms 20] [--phases]
 
 robust chooses per call between one worker and all of them by timing both (WorkerChoice,
 robust_set_adaptive_workers). Whether that pays depends on the phase the VM is in, which moves
@@ -38,6 +38,8 @@ def main():
     ap.add_argument("--threads", type=int, default=2, help="per engine")
     ap.add_argument("--turn-ms", type=float, default=50)
     ap.add_argument("--gap-ms", type=float, default=20)
+    ap.add_argument("--phases", action="store_true",
+                    help="also split the rounds by the VM's phase (fast / slow, from ONNX Runtime's own turns)")
     args = ap.parse_args()
 
     env = prepare(args.threads)
@@ -81,12 +83,28 @@ def main():
             rounds.append(figures)
             i += 1
         robust.set_adaptive_workers(True)
-        ad, fx, ort = zip(*rounds)
-        q = quartiles([a / f for a, f, _ in rounds])
-        print(f"{w:>5} {len(rounds):>7} {q[1]:>14.3f}x [{q[0]:.2f}-{q[2]:.2f}]"
-              f" {statistics.median([o / a for a, _, o in rounds]):>12.2f}x {statistics.median([o / f for _, f, o in rounds]):>9.2f}x"
-              f" {1000 * statistics.median(ad):>12.3f} {1000 * statistics.median(fx):>7.3f} {1000 * statistics.median(ort):>7.3f}",
-              flush=True)
+
+        def row(label, rs):
+            if len(rs) < 4:
+                print(f"{label:>5} {len(rs):>7}  (too few rounds)")
+                return
+            ad, fx, ort = zip(*rs)
+            q = quartiles([a / f for a, f, _ in rs])
+            print(f"{label:>5} {len(rs):>7} {q[1]:>14.3f}x [{q[0]:.2f}-{q[2]:.2f}]"
+                  f" {statistics.median([o / a for a, _, o in rs]):>12.2f}x {statistics.median([o / f for _, f, o in rs]):>9.2f}x"
+                  f" {1000 * statistics.median(ad):>12.3f} {1000 * statistics.median(fx):>7.3f} {1000 * statistics.median(ort):>7.3f}",
+                  flush=True)
+
+        row(str(w), rounds)
+        if args.phases:
+            # The VM moves between phases within minutes (README: in slow ones the traffic between
+            # the two vCPUs costs about twice as much). ONNX Runtime's own turn says which one a
+            # round was in: slow when its median is 15% over its fastest rounds' (first decile).
+            floor = statistics.quantiles([o for _, _, o in rounds], n=10)[0]
+            fast = [r for r in rounds if r[2] <= 1.15 * floor]
+            slow = [r for r in rounds if r[2] > 1.15 * floor]
+            row("fast", fast)
+            row("slow", slow)
         ours.close()
     print("(adaptive/fixed below 1: the choice helped; ORT/x above 1: robust faster)")
 
