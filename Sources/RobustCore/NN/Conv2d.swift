@@ -338,10 +338,9 @@ func splitGemm(m: Int, n: Int, k: Int, _ workers: Int, _ body: (Int, Int, Int, I
     } else {
         // Row blocks in multiples of 16 (the GEMM kernels' register blocks).
         let parts = min(workers, max(1, m / 16))
-        let blocks = (m + 15) / 16
         parallelFor(parts) { t in
-            let r0 = min(m, 16 * (blocks * t / parts)), r1 = min(m, 16 * (blocks * (t + 1) / parts))
-            if r1 > r0 { body(r0, r1 - r0, 0, n) }
+            let r = blockRange(t, of: parts, count: m, block: 16)
+            if !r.isEmpty { body(r.lowerBound, r.count, 0, n) }
         }
     }
 }

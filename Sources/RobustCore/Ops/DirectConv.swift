@@ -97,9 +97,10 @@ extension Conv2d {
         precondition(x.bands == nil || g.n == 1, "only a single image is stored by bands")
         // A single image stored by bands (RowBands: the end of a stage's band layers) is packed
         // from its bands; the pack is the layout the kernel reads either way.
+        let xBands = x.bands.map { RowBands.CLayout($0, xp) }  // made once, read by every worker
         func pack(_ c0: Int, _ c1: Int, _ n: Int, into xpad: UnsafeMutablePointer<Float>) {
-            if let xb = x.bands {
-                xb.withC(xp) { rk_conv3x3_pack_range_bands($0, Int32(c0), Int32(c1), c, h, wd, st, xpad, Kernels.avx2 ? 1 : 0) }
+            if let xb = xBands {
+                rk_conv3x3_pack_range_bands(xb.pointer, Int32(c0), Int32(c1), c, h, wd, st, xpad, Kernels.avx2 ? 1 : 0)
             } else {
                 rk_conv3x3_pack_range(xp + n * planeIn, g.n * planeIn, Int32(c0), Int32(c1), c, h, wd, st, xpad,
                                       Kernels.avx2 ? 1 : 0)
@@ -115,10 +116,10 @@ extension Conv2d {
                     // Fewer blocks than workers (16 channels after a Winograd layer, which splits
                     // by rows anyway): plain channel ranges, or one worker packs alone while the
                     // other waits (measured: 7.7 us of 8.0 on one thread, width 16).
-                    let unit = inBlocks >= parts ? 16 : 1, units = inBlocks >= parts ? inBlocks : cin
+                    let unit = inBlocks >= parts ? 16 : 1
                     parallelFor(parts) { t in
-                        let c0 = min(cin, unit * (units * t / parts)), c1 = min(cin, unit * (units * (t + 1) / parts))
-                        if c1 > c0 { pack(c0, c1, n, into: xpad) }
+                        let r = blockRange(t, of: parts, count: cin, block: unit)
+                        if !r.isEmpty { pack(r.lowerBound, r.upperBound, n, into: xpad) }
                     }
                 } else {
                     pack(0, cin, n, into: xpad)
@@ -126,8 +127,8 @@ extension Conv2d {
             }
             Profiler.measure(epilogue == nil ? "conv.direct" : "conv.direct+bn", flops: flopsPerImage) {
                 parallelFor(parts) { t in
-                    let r0 = min(cout, rows * (blocks * t / parts)), r1 = min(cout, rows * (blocks * (t + 1) / parts))
-                    if r1 <= r0 { return }
+                    let r = blockRange(t, of: parts, count: cout, block: rows), (r0, r1) = (r.lowerBound, r.upperBound)
+                    if r.isEmpty { return }
                     let at = r0 * cols + n * planeOut
                     var xpad = xpad
                     if privatePack {
@@ -182,9 +183,8 @@ struct FusedShortcut: @unchecked Sendable {
 
     /// Worker t's rows.
     func run(_ t: Int) {
-        let blocks = (cout + 15) / 16
-        let r0 = min(cout, 16 * (blocks * t / parts)), r1 = min(cout, 16 * (blocks * (t + 1) / parts))
-        if r1 <= r0 { return }
+        let r = blockRange(t, of: parts, count: cout, block: 16), (r0, r1) = (r.lowerBound, r.upperBound)
+        if r.isEmpty { return }
         let g = geometry, col = columns[t]
         if let b = bands {
             // col[ci][oy wo + ox] = x[ci][stride oy][stride ox], as im2col copies it

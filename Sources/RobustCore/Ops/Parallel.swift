@@ -113,6 +113,15 @@ public func parallelFor(_ n: Int, work: Int = Int.max, _ body: (Int) -> Void) {
     parallelChunks(n) { r in for i in r { body(i) } }
 }
 
+/// Part t of `parts` of [0, count), cut at multiples of `block` (the GEMM and direct kernels'
+/// register blocks; 1: anywhere). Every split of output rows or channels over the workers uses
+/// it, so that a layer's sums do not depend on which path cut it.
+@inline(__always)
+public func blockRange(_ t: Int, of parts: Int, count: Int, block: Int) -> Range<Int> {
+    let blocks = (count + block - 1) / block
+    return min(count, block * (blocks * t / parts))..<min(count, block * (blocks * (t + 1) / parts))
+}
+
 /// body(i) for i in 0..<n, on the workers when `parallel`, else inline.
 @inline(__always)
 public func forEach(_ n: Int, parallel: Bool, work: Int = Int.max, _ body: (Int) -> Void) {

@@ -59,19 +59,29 @@ struct RowBands: Equatable, Sendable {
         }
     }
 
-    /// body with this layout of the tensor at p as CKernels' rk_row_bands (valid inside body only).
-    func withC<R>(_ p: UnsafeMutablePointer<Float>, _ body: (UnsafePointer<rk_row_bands>) -> R) -> R {
-        let starts = (0...parts).map { Int32(rowStart($0)) }
-        let bases: [UnsafePointer<Float>?] = (0..<parts).map { UnsafePointer(band($0, p).0) }
-        let strides = (0..<parts).map { band($0, p).1 }
-        return starts.withUnsafeBufferPointer { st in
-            bases.withUnsafeBufferPointer { bs in
-                strides.withUnsafeBufferPointer { cs in
-                    var c = rk_row_bands(parts: Int32(parts), row_start: st.baseAddress, base: bs.baseAddress,
-                                         cs: cs.baseAddress)
-                    return withUnsafePointer(to: &c) { body($0) }
-                }
+    /// This layout of the tensor at p as CKernels' rk_row_bands, owning the arrays it points to:
+    /// made once per layer and read by every worker.
+    final class CLayout: @unchecked Sendable {
+        let pointer: UnsafeMutablePointer<rk_row_bands>
+        private let starts: UnsafeMutablePointer<Int32>, bases: UnsafeMutablePointer<UnsafePointer<Float>?>
+        private let strides: UnsafeMutablePointer<Int>
+
+        init(_ b: RowBands, _ p: UnsafeMutablePointer<Float>) {
+            starts = .allocate(capacity: b.parts + 1)
+            bases = .allocate(capacity: b.parts)
+            strides = .allocate(capacity: b.parts)
+            for t in 0...b.parts { starts[t] = Int32(b.rowStart(t)) }
+            for t in 0..<b.parts {
+                let (base, cs) = b.band(t, p)
+                bases[t] = UnsafePointer(base)
+                strides[t] = cs
             }
+            pointer = .allocate(capacity: 1)
+            pointer.initialize(to: rk_row_bands(parts: Int32(b.parts), row_start: starts, base: bases, cs: strides))
+        }
+
+        deinit {
+            pointer.deallocate(); starts.deallocate(); bases.deallocate(); strides.deallocate()
         }
     }
 

@@ -414,8 +414,8 @@ extension Winograd {
             Profiler.measure(epilogue == nil ? "conv.winograd.channels" : "conv.winograd.channels+bn", flops: gemmFlops) {
                 parallelFor(parts) { t in
                     // Output channels in blocks of 16, as splitGemm cuts rows.
-                    let c0 = min(cout, 16 * (blocks * t / parts)), c1 = min(cout, 16 * (blocks * (t + 1) / parts))
-                    if c1 <= c0 { return }
+                    let r = blockRange(t, of: parts, count: cout, block: 16), (c0, c1) = (r.lowerBound, r.upperBound)
+                    if r.isEmpty { return }
                     let v = bufs[t], m = v + E * vStride, s = m + E * mStride
                     input(xp, 0..<cin, 1, v, tilesPerImage, s)
                     for e in 0..<E {
