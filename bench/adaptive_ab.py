@@ -22,7 +22,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(ROOT, "bench"))
-from interleaved import engines, prepare, quartiles  # noqa: E402
+from interleaved import back_to_back, engines, prepare, quartiles  # noqa: E402
 
 
 # All six orders in turn: each player follows each other player equally often. (With three
@@ -54,12 +54,7 @@ def main():
         image, x1 = images[0], np.ascontiguousarray(x[:1])
 
         def turn(call):
-            own = []
-            end = time.perf_counter() + args.turn_ms / 1000
-            while not own or time.perf_counter() < end:
-                t = time.perf_counter()
-                call()
-                own.append(time.perf_counter() - t)
+            own = back_to_back(call, args.turn_ms)
             time.sleep(args.gap_ms / 1000)
             return statistics.median(own)
 

@@ -58,6 +58,17 @@ def build_library():
     return os.path.join(bin_path, "librobust.so")
 
 
+def back_to_back(call, turn_ms):
+    """Calls `call` back to back for turn_ms milliseconds (at least once); their durations."""
+    own = []
+    end = time.perf_counter() + turn_ms / 1000
+    while not own or time.perf_counter() < end:
+        t = time.perf_counter()
+        call()
+        own.append(time.perf_counter() - t)
+    return own
+
+
 def quartiles(v):
     q = statistics.quantiles(v, n=4)
     return q[0], statistics.median(v), q[2]
@@ -153,12 +164,7 @@ def main():
                 call()
                 times.append(time.perf_counter() - t)
                 return times[-1]
-            own = []
-            end = time.perf_counter() + args.turn_ms / 1000
-            while not own or time.perf_counter() < end:
-                t = time.perf_counter()
-                call()
-                own.append(time.perf_counter() - t)
+            own = back_to_back(call, args.turn_ms)
             times.extend(own)
             return statistics.median(own)
 

@@ -321,16 +321,7 @@ final class WinogradTests: XCTestCase {
         WorkerChoice.enabled = false
         var rng = RNG(seed: 11)
         for width in [16, 32] {
-            let model = ResNet18(width: width)
-            model.initialize(seed: 4)
-            // Batch norm other than the identity, so the epilogue's residual rows matter.
-            for bn in [model.bn1] + model.blocks.flatMap({ [$0.bn1, $0.bn2] }) {
-                for c in 0..<bn.channels { bn.runningMean.value[c] = 0.1 * rng.normal(); bn.runningVar.value[c] = 1 + 0.5 * rng.uniform() }
-            }
-            let x = Tensor([3, 1, 32, 32])
-            for i in 0..<x.count { x[i] = rng.normal() }
-            Threads.set(1)
-            let one = model.forward(x, mode: .eval).array
+            let (model, x, one) = oneWorkerPass(width: width, seed: 4, &rng)
             for threads in [2, 3] {
                 Threads.set(threads)
                 RowBands.enabled = false
@@ -359,12 +350,7 @@ final class WinogradTests: XCTestCase {
         defer { Threads.set(saved.0); WorkerChoice.enabled = saved.1; Winograd.channelSplit = saved.2 }
         WorkerChoice.enabled = false
         var rng = RNG(seed: 13)
-        let model = ResNet18(width: 64)
-        model.initialize(seed: 5)
-        let x = Tensor([3, 1, 32, 32])
-        for i in 0..<x.count { x[i] = rng.normal() }
-        Threads.set(1)
-        let one = model.forward(x, mode: .eval).array
+        let (model, x, one) = oneWorkerPass(width: 64, seed: 5, &rng)
         for threads in [2, 3] {
             Threads.set(threads)
             Winograd.channelSplit = true
@@ -426,6 +412,20 @@ final class WinogradTests: XCTestCase {
         let withResidual = b.forward(planar, mode: .eval, epilogue: affine, residual: banded).array
         let planarResidual = b.forward(planar, mode: .eval, epilogue: affine, residual: planar).array
         assertSame(withResidual, planarResidual, "residual by bands, input planar")
+    }
+
+    /// A width-`width` model with batch norm other than the identity (so that the epilogue's
+    /// residual rows matter), a random image, and the image's logits on one worker.
+    private func oneWorkerPass(width: Int, seed: UInt64, _ rng: inout RNG) -> (ResNet18, Tensor, [Float]) {
+        let model = ResNet18(width: width)
+        model.initialize(seed: seed)
+        for bn in [model.bn1] + model.blocks.flatMap({ [$0.bn1, $0.bn2] }) {
+            for c in 0..<bn.channels { bn.runningMean.value[c] = 0.1 * rng.normal(); bn.runningVar.value[c] = 1 + 0.5 * rng.uniform() }
+        }
+        let x = Tensor([3, 1, 32, 32])
+        for i in 0..<x.count { x[i] = rng.normal() }
+        Threads.set(1)
+        return (model, x, model.forward(x, mode: .eval).array)
     }
 
     /// Equal element by element; on failure the count and the largest difference, not the arrays.
