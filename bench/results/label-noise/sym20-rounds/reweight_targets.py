@@ -14,30 +14,35 @@ A flagged sample is one whose weight is below 1 (unflagged samples keep weight 1
 """
 import csv
 import json
+import os
 import struct
 import sys
 
 import numpy as np
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."))
+from labelnoise_io import load_safetensors  # noqa: E402  (bench/)
+
 CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
-DTYPES = {"F32": np.float32, "I32": np.int32, "I64": np.int64}
+_NAMES = {np.dtype(np.float32): "F32", np.dtype(np.int64): "I64"}
 
 
-def load(path):
-    raw = open(path, "rb").read()
-    n = struct.unpack("<Q", raw[:8])[0]
-    header = json.loads(raw[8:8 + n])
-    tensors = {}
-    for name, v in header.items():
-        if name == "__metadata__":
-            continue
-        s, e = v["data_offsets"]
-        tensors[name] = np.frombuffer(raw[8 + n + s:8 + n + e], dtype=DTYPES[v["dtype"]]).reshape(v["shape"]).copy()
-    return tensors, raw, n, header
+def save_safetensors(path, tensors, meta):
+    """Writes {name: ndarray} and the metadata dict as a safetensors file."""
+    header, blobs, at = {"__metadata__": meta}, [], 0
+    for name, a in tensors.items():
+        data = np.ascontiguousarray(a).tobytes()
+        header[name] = {"dtype": _NAMES[a.dtype], "shape": list(a.shape), "data_offsets": [at, at + len(data)]}
+        blobs.append(data)
+        at += len(data)
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
 
 
 def main():
-    tensors, raw, hn, header = load("t2.safetensors")
+    tensors, meta = load_safetensors("t2.safetensors")
     rows = list(csv.DictReader(open("r1/noise.csv")))
     truth = np.array([CLASSES.index(r["true_label"]) for r in rows])
     given = np.array([CLASSES.index(r["given_label"]) for r in rows])
@@ -50,15 +55,6 @@ def main():
         off = float((weights * (1 - t[rows_idx, truth])).sum() / weights.sum())
         print(f"{name:34s} top class wrong {wrong.sum():5d}  weighted {float((weights * wrong).sum()):7.0f}  "
               f"weighted mass off the true class {off:.3f}  total weight {weights.sum():.0f}")
-
-    def save(path, t, weights):
-        out = bytearray(raw)
-        for name, arr in (("targets", t), ("weights", weights)):
-            s, e = header[name]["data_offsets"]
-            data = np.ascontiguousarray(arr, dtype=np.float32).tobytes()
-            assert len(data) == e - s
-            out[8 + hn + s:8 + hn + e] = data
-        open(path, "wb").write(bytes(out))
 
     onehot = np.eye(len(CLASSES), dtype=np.float32)[given]
     mixed = targets.copy()
@@ -73,7 +69,8 @@ def main():
         stats(name, t, weights)
     if len(sys.argv) > 1:
         t, weights, _ = variants[sys.argv[1]]
-        save(f"t2-{sys.argv[1]}.safetensors", t, weights.astype(np.float32))
+        save_safetensors(f"t2-{sys.argv[1]}.safetensors",
+                         dict(tensors, targets=t.astype(np.float32), weights=weights.astype(np.float32)), meta)
 
 
 if __name__ == "__main__":
