@@ -64,6 +64,15 @@ grep -q '"after_epoch":1' "$T/ln1/summary.json" || fail "summary.json does not r
 grep -q '"final_pass_views":4' "$T/ln1/summary.json" || fail "label-noise --views 4 did not reach the final pass"
 grep -q '"final_pass_views":2' "$T/ln/summary.json" || fail "label-noise's final pass should average 2 views by default"
 
+# cleaning with the finished run's decision, then training on from the audited model
+"$CLI" label-noise --data "$T/data" --width 2 --epochs 2 --noise 0.2 --clean soft --teacher-weight 0.5 --clean-from audited --no-test \
+    --out "$T/lnw" > "$T/lnw.out" 2> "$T/lnw.err" || { cat "$T/lnw.err"; fail "label-noise --clean-from audited failed"; }
+grep -q "trained on from the audited model" "$T/lnw.out" || fail "the cleaned run does not say it started from the audited model"
+grep -q '"start":"audited"' "$T/lnw/summary.json" || fail "summary.json does not record where the cleaned run started"
+grep -q '"start":"scratch"' "$T/ln/summary.json" || fail "summary.json does not record a cleaned run from scratch"
+refused "clean-from audited needs --clean" "$CLI" label-noise --data "$T/data" --width 2 --epochs 2 --clean-from audited --out "$T/x"
+refused "clean-from audited needs --clean" "$CLI" label-noise --data "$T/data" --width 2 --epochs 2 --clean drop --clean-epoch 1 --clean-from audited --out "$T/x"
+
 # training on a cleaned subset: labels from a CSV, unlisted images left out
 { echo "path,given_label"; sed -n '2,101p' "$T/ln/noise.csv" | awk -F, '{print $2","$4}'; } > "$T/kept.csv"
 "$CLI" train --data "$T/data" --labels "$T/kept.csv" --drop-unlisted --width 2 --epochs 1 --out "$T/kept.safetensors" > /dev/null 2> "$T/kept.err" \
@@ -112,6 +121,27 @@ grep -q "views must be one of 1, 2, 4, 6" "$T/v3.err" || fail "--views 3: unclea
 "$CLI" train --data "$T/data" --labels "$T/ln/noise.csv" --targets "$T/targets.safetensors" --width 2 --epochs 1 \
     --out "$T/soft.safetensors" > /dev/null 2> "$T/tt.err" || { cat "$T/tt.err"; fail "train --targets failed"; }
 grep -q "soft targets from" "$T/tt.err" || fail "train --targets did not say it used the targets"
+# train on from the audited model (--init-from): at learning rate 0 the weights stay the model's
+"$CLI" train --data "$T/data" --labels "$T/ln/noise.csv" --targets "$T/targets.safetensors" --width 2 --epochs 1 --lr 0 \
+    --init-from "$T/ln/noisy.safetensors" --out "$T/warm.safetensors" > /dev/null 2> "$T/tw.err" || { cat "$T/tw.err"; fail "train --init-from failed"; }
+grep -q "starting from the weights of" "$T/tw.err" || fail "train --init-from did not say where it started"
+"$CLI" train --data "$T/data" --width 2 --epochs 1 --lr 0 --out "$T/cold.safetensors" > /dev/null 2>&1 || fail "train --lr 0 failed"
+(cd bench && "$PY" - "$T/ln/noisy.safetensors" "$T/warm.safetensors" "$T/cold.safetensors" <<'PYEOF'
+import sys
+import numpy as np
+from labelnoise_io import load_safetensors
+init, warm, cold = (load_safetensors(p)[0] for p in sys.argv[1:])
+w = [k for k in init if k.endswith(".weight") and init[k].ndim == 4]
+assert w, "no conv weights"
+same = max(float(np.abs(init[k] - warm[k]).max()) for k in w)
+other = max(float(np.abs(init[k] - cold[k]).max()) for k in w)
+assert same == 0 and other > 1e-3, (same, other)
+PYEOF
+) || fail "--init-from did not start from the model's weights"
+if "$CLI" train --data "$T/data" --width 4 --epochs 1 --init-from "$T/ln/noisy.safetensors" --out "$T/x.safetensors" > /dev/null 2> "$T/tiw.err"; then
+    fail "--init-from a width-2 model accepted --width 4"
+fi
+grep -q "noisy.safetensors: a width-2 model" "$T/tiw.err" || fail "the --init-from width mismatch is not explained"
 # targets for another dataset (100 images, not 400): a clear error naming the file
 "$CLI" synth --out "$T/small" --train 100 --test 10 > /dev/null 2>&1
 if "$CLI" train --data "$T/small" --targets "$T/targets.safetensors" --width 2 --epochs 1 --out "$T/x.safetensors" > /dev/null 2> "$T/tm.err"; then

@@ -8,6 +8,16 @@ enum CleanMode: String, ExpressibleByArgument, CaseIterable {
     case drop, relabel, soft
 }
 
+/// Where the cleaned run starts when it cleans with the finished run's decision.
+enum CleanStart: String, ExpressibleByArgument, CaseIterable {
+    /// Fresh random weights: the cleaned run is a new model on the cleaned data.
+    case scratch
+    /// The audited model's weights, a fresh schedule: train on, as the early-learning design
+    /// does, but after the whole run. The noisy model's features are kept and only what the
+    /// cleaned targets change must be learned again.
+    case audited
+}
+
 struct LabelNoise: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "label-noise",
@@ -22,6 +32,8 @@ struct LabelNoise: ParsableCommand {
     var clean: CleanMode?
     @Option(help: "Epoch after which cleaning happens and training goes on from that epoch's state; 0 (the default) cleans with the finished run's decision and retrains from scratch.")
     var cleanEpoch = 0
+    @Option(help: "With --clean-epoch 0: start the cleaned run from random weights (scratch) or from the audited model's (audited), with a fresh schedule of --epochs.")
+    var cleanFrom: CleanStart = .scratch
     @Flag(help: "Also train on the true labels with the same recipe, for the accuracy gap.") var cleanReference = false
     @Option(help: "With --clean soft: weight of the model's probabilities in the unflagged samples' targets (0: one-hot; above 0: distillation).")
     var teacherWeight: Float = 0
@@ -33,6 +45,9 @@ struct LabelNoise: ParsableCommand {
         try correction.check(epochs: options.epochs)
         guard noise.isFinite, (0...1).contains(noise) else { throw ValidationError("--noise must lie in [0, 1]") }
         if cleanEpoch < 0 || cleanEpoch >= options.epochs { throw ValidationError("--clean-epoch must lie in 0..<epochs") }
+        if cleanFrom == .audited && (clean == nil || cleanEpoch > 0) {
+            throw ValidationError("--clean-from audited needs --clean and --clean-epoch 0 (a run cleaned at --clean-epoch trains on from there anyway)")
+        }
         if options.ensemble > 1 && correction.enabled {
             throw ValidationError("--ensemble with --self-adaptive-from: the extra members would train on the plain labels; audit one self-adaptive run, or an ensemble without it")
         }
@@ -205,7 +220,9 @@ struct LabelNoise: ParsableCommand {
                     : LabelAudit.clean(noisyTrain, issues: issues, relabel: mode == .relabel)
                 let resumed: Trainer
                 if c == 0 {
-                    resumed = Trainer(config: cfg, train: cleaned, test: test)
+                    // The audited model as saved above (with --ensemble: the first member, the audited run).
+                    let start = cleanFrom == .audited ? try ModelIO.loadResNet(path: joinPath(outDir, "noisy.safetensors")).0 : nil
+                    resumed = Trainer(config: cfg, train: cleaned, test: test, model: start)
                 } else {
                     resumed = try Trainer.resume(from: snapshot, train: noisyTrain, test: test)
                     resumed.replaceTrainingSet(cleaned)
@@ -227,10 +244,11 @@ struct LabelNoise: ParsableCommand {
                     }
                     softNote = ", weighted target mass off the true class \(fmt(100 * wrong / max(total, 1e-9), 1))%"
                 }
-                print("\ncleaned run (\(mode.rawValue), \(c == 0 ? "retrained from scratch" : "from epoch \(c)")): \(cleaned.count) training samples, \(remainingWrong) still mislabeled\(mode == .soft ? " by their target's top class" : "")\(softNote)")
+                print("\ncleaned run (\(mode.rawValue), \(c == 0 ? (cleanFrom == .audited ? "trained on from the audited model, a fresh schedule" : "retrained from scratch") : "from epoch \(c)")): \(cleaned.count) training samples, \(remainingWrong) still mislabeled\(mode == .soft ? " by their target's top class" : "")\(softNote)")
                 let acc = try trainToEnd(resumed, tag: "cleaned", csv: joinPath(outDir, "cleaned-epochs.csv"))
                 try resumed.saveModel(joinPath(outDir, "cleaned.safetensors"))
                 summary.append(("cleaning", .object([("mode", .string(mode.rawValue)), ("after_epoch", .int(Int64(c))),
+                                                     ("start", .string(c == 0 ? cleanFrom.rawValue : "epoch_\(c)")),
                                                      ("flagged", setJSON(set)), ("still_mislabeled", .int(Int64(remainingWrong))),
                                                      ("cleaned_test_accuracy", acc.map { .double($0) } ?? .null)])))
             }

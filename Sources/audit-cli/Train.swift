@@ -12,6 +12,8 @@ struct Train: ParsableCommand {
     @Option(help: "Model file to write (safetensors).") var out = "model.safetensors"
     @Option(help: "Random seed: the same seed gives the same run.") var seed: UInt64 = 0
     @Option(help: "Checkpoint to resume from.") var resume: String?
+    @Option(help: "Start from this model's weights instead of random ones (a fresh optimizer and schedule): train on after an audit.")
+    var initFrom: String?
     @Option(help: "Checkpoint written after every epoch (default: OUT.ckpt).") var checkpoint: String?
     @Option(help: "Per-epoch log, JSON lines (default: OUT.log.jsonl).") var log: String?
     @Option(help: "Batch size.") var batchSize = 128
@@ -34,6 +36,7 @@ struct Train: ParsableCommand {
         if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1") }
         if targets != nil && dropUnlisted { throw ValidationError("--targets rows follow the full training set: leave out --drop-unlisted") }
         if resume == nil { try correction.check(epochs: epochs) }
+        if initFrom != nil && resume != nil { throw ValidationError("--init-from starts a new run; --resume continues one: give one of them") }
         if (targets != nil || correction.enabled) && resume != nil { throw ValidationError("--targets and --self-adaptive-from are not stored in checkpoints: they cannot be resumed") }
     }
 
@@ -59,7 +62,20 @@ struct Train: ParsableCommand {
                 cfg.lr = lr; cfg.weightDecay = weightDecay; cfg.nesterov = nesterov; cfg.warmupEpochs = warmup
                 cfg.labelSmoothing = labelSmoothing; cfg.augment = !noAugment
                 try cfg.validate()
-                trainer = Trainer(config: cfg, train: train, test: d.test)
+                var start: (model: ResNet18, normalization: Normalization)?
+                if let path = initFrom {
+                    let (m, info) = try ModelIO.loadResNet(path: path)
+                    guard info.width == width else {
+                        throw RobustError.invalidArgument("\(path): a width-\(info.width) model; pass --width \(info.width) to train on from it")
+                    }
+                    guard info.classNames == train.classNames else {
+                        throw RobustError.invalidArgument("\(path): classes \(info.classNames.joined(separator: ",")) differ from the data's \(train.classNames.joined(separator: ","))")
+                    }
+                    start = (m, info.normalization)
+                    note("starting from the weights of \(path)")
+                }
+                trainer = Trainer(config: cfg, train: train, test: d.test, normalization: start?.normalization ?? .cifar10,
+                                  model: start?.model)
             }
             if (targets != nil || correction.enabled) && train.classNames.count < 2 {
                 throw RobustError.invalidArgument("\(dir): soft targets need at least two classes")
