@@ -30,7 +30,7 @@ struct LabelNoise: ParsableCommand {
     @Option(help: "Output folder for CSV/JSON/dynamics (default: label-noise-KIND-RATE).") var out: String?
     @Option(help: "Auto-cleaning at --clean-epoch, then train on (also reports the uncleaned run): drop the flagged samples, relabel them to their suggested class, or soft-relabel them (the model's probabilities as the target, weighted by their largest value).")
     var clean: CleanMode?
-    @Option(help: "Epoch after which cleaning happens and training goes on from that epoch's state; 0 (the default) cleans with the finished run's decision and retrains from scratch.")
+    @Option(help: "Epoch after which cleaning happens and training goes on from that epoch's state; 0 (the default) cleans with the finished run's decision and starts a new run (see --clean-from).")
     var cleanEpoch = 0
     @Option(help: "With --clean-epoch 0: start the cleaned run from random weights (scratch) or from the audited model's (audited), with a fresh schedule of --epochs.")
     var cleanFrom: CleanStart = .scratch

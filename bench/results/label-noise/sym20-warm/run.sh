@@ -13,6 +13,9 @@ w() {  # w NAME ARGS...: one 15-epoch width-16 training, stdout to NAME.out
 # The round-1 soft targets again (one model, 6 views; the same 10,926 flags as r1.out).
 $B audit-labels --data $D --model r1/noisy.safetensors --views 6 --labels r1/noise.csv \
   --targets-out t1.safetensors --teacher-weight 0.5 --out flagged1.csv > audit1.out 2> audit1.err
+# The same audit's targets without distillation (teacher weight 0), not trained on yet.
+$B audit-labels --data $D --model r1/noisy.safetensors --views 6 --labels r1/noise.csv \
+  --targets-out t1-tw0.safetensors --out flagged1-tw0.csv > audit1-tw0.out 2> audit1-tw0.err
 # A: the audited noisy model trained on for 15 epochs on the cleaned targets.
 w wA15 --init-from r1/noisy.safetensors --labels r1/noise.csv --targets t1.safetensors
 # Controls with the same compute: 15 more epochs on the noisy labels (B), and 15 more epochs
