@@ -20,6 +20,9 @@ public final class BatchNorm2d: Module, @unchecked Sendable {
     public let inputGrad = Tensor([0])
     private var input: Tensor?
     private var mean: [Float], invStd: [Float]
+    /// The training forward's y = x*scale + shift per channel: with the fused ReLU the backward
+    /// recomputes the mask (y > 0) from x instead of reading y, one stream fewer in both passes.
+    private var scale: [Float], shift: [Float]
 
     public init(_ name: String, channels: Int, relu: Bool = false) {
         self.channels = channels
@@ -33,6 +36,8 @@ public final class BatchNorm2d: Module, @unchecked Sendable {
         runningVar.value.fill(1)
         mean = Array(repeating: 0, count: channels)
         invStd = Array(repeating: 1, count: channels)
+        scale = Array(repeating: 1, count: channels)
+        shift = Array(repeating: 0, count: channels)
     }
 
     public var parameters: [Parameter] { [weight, bias, runningMean, runningVar] }
@@ -51,10 +56,12 @@ public final class BatchNorm2d: Module, @unchecked Sendable {
             let eps = self.eps, mom = self.momentum
             nonisolated(unsafe) let g = weight.value.data, b = bias.value.data
             nonisolated(unsafe) let rm = runningMean.value.data, rv = runningVar.value.data
-            var meanOut = mean, invOut = invStd
+            var meanOut = mean, invOut = invStd, scaleOut = scale, shiftOut = shift
             meanOut.withUnsafeMutableBufferPointer { mb in
-                invOut.withUnsafeMutableBufferPointer { ib in
-                    nonisolated(unsafe) let mb = mb, ib = ib
+              invOut.withUnsafeMutableBufferPointer { ib in
+                scaleOut.withUnsafeMutableBufferPointer { sb in
+                  shiftOut.withUnsafeMutableBufferPointer { hb in
+                    nonisolated(unsafe) let mb = mb, ib = ib, sb = sb, hb = hb
                     parallelFor(channels, work: 3 * x.count) { c in
                         let xc = xp + c * m
                         // One pass: moments about a sample of the data (no cancellation).
@@ -69,11 +76,14 @@ public final class BatchNorm2d: Module, @unchecked Sendable {
                         rm[c] = (1 - mom) * rm[c] + mom * mu
                         rv[c] = (1 - mom) * rv[c] + mom * varUnbiased
                         let scale = g[c] * inv, shift = b[c] - mu * scale
+                        sb[c] = scale; hb[c] = shift
                         affine(xc, yp + c * m, m, scale, shift, relu)
                     }
+                  }
                 }
+              }
             }
-            mean = meanOut; invStd = invOut
+            mean = meanOut; invStd = invOut; scale = scaleOut; shift = shiftOut
             runningMean.markModified(); runningVar.markModified()  // folded() caches on versions
             numBatchesTracked.value += 1
         } else {
@@ -123,25 +133,30 @@ public final class BatchNorm2d: Module, @unchecked Sendable {
         guard let x = input else { preconditionFailure("BatchNorm2d.backward without a training forward") }
         inputGrad.reshape(x.shape)
         let m = x.count / channels
-        nonisolated(unsafe) let xp = x.data, yp = output.data, dyp = dy.data, dxp = inputGrad.data
+        nonisolated(unsafe) let xp = x.data, dyp = dy.data, dxp = inputGrad.data
         nonisolated(unsafe) let g = weight.value.data
         nonisolated(unsafe) let dg = weight.grad!.data, db = bias.grad!.data
-        let relu = self.relu
         Profiler.measure("bn.backward") {
+        let relu = self.relu
         mean.withUnsafeBufferPointer { mb in
-            invStd.withUnsafeBufferPointer { ib in
-                nonisolated(unsafe) let mb = mb, ib = ib
+          invStd.withUnsafeBufferPointer { ib in
+            scale.withUnsafeBufferPointer { sb in
+              shift.withUnsafeBufferPointer { hb in
+                nonisolated(unsafe) let mb = mb, ib = ib, sb = sb, hb = hb
                 parallelFor(channels, work: 2 * x.count) { c in
-                    let xc = xp + c * m, yc = yp + c * m, dyc = dyp + c * m, dxc = dxp + c * m
+                    let xc = xp + c * m, dyc = dyp + c * m, dxc = dxp + c * m
                     let mu = mb[c], inv = ib[c]
-                    let (sg, sgx) = bnBackwardSums(xc, yc, dyc, m, mean: mu, relu: relu)
+                    let (rs, rh) = (sb[c], hb[c])
+                    let (sg, sgx) = bnBackwardSums(xc, dyc, m, mean: mu, relu: relu, rs: rs, rh: rh)
                     let dbeta = Float(sg), dgamma = Float(sgx) * inv
                     db[c] = dbeta; dg[c] = dgamma
                     // dx = gamma*inv/m * (m*g - dbeta - xhat*dgamma), with xhat = (x - mu)*inv
-                    bnBackwardInput(xc, yc, dyc, dxc, m, mean: mu, scale: g[c] * inv / Float(m),
-                                    a: Float(m), b: -dbeta, cx: dgamma * inv, relu: relu)
+                    bnBackwardInput(xc, dyc, dxc, m, mean: mu, scale: g[c] * inv / Float(m),
+                                    a: Float(m), b: -dbeta, cx: dgamma * inv, relu: relu, rs: rs, rh: rh)
                 }
+              }
             }
+          }
         }
         }
         return inputGrad
@@ -177,27 +192,32 @@ func affine(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: In
     UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self)
 }
 
-/// sum(g) and sum(g * (x - mean)) where g = dy, masked by y > 0 when the ReLU is fused.
+/// sum(g) and sum(g * (x - mean)) where g = dy, masked where the fused ReLU's output is 0.
+/// The mask is recomputed from the batch norm's input: y = max(0, x*rs + rh) is 0 exactly where
+/// x*rs + rh <= 0, with the same float operations as the forward's `affine` (rs, rh: that
+/// channel's scale and shift).
 /// Branch-free (load, then select) so the loop vectorizes.
 @inline(__always)
-func bnBackwardSums(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ n: Int,
-                    mean: Float, relu: Bool) -> (Double, Double) {
+func bnBackwardSums(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ n: Int,
+                    mean: Float, relu: Bool, rs: Float, rh: Float) -> (Double, Double) {
     var sg = 0.0, sgx = 0.0
     let mu = SIMD16<Float>(repeating: mean)
+    let rsv = SIMD16<Float>(repeating: rs), rhv = SIMD16<Float>(repeating: rh)
     var i = 0
     while i < n {
         let end = min(n, i + 4096)
         var a = SIMD16<Float>.zero, b = SIMD16<Float>.zero
         while i + 16 <= end {
             var gv = load16(dy + i)
-            if relu { gv.replace(with: 0, where: load16(y + i) .<= 0) }
+            let xv = load16(x + i)
+            if relu { gv.replace(with: 0, where: xv * rsv + rhv .<= 0) }
             a += gv
-            b += gv * (load16(x + i) - mu)
+            b += gv * (xv - mu)
             i += 16
         }
         var ts = Double(a.sum()), tx = Double(b.sum())
         while i < end {
-            let gi = relu && y[i] <= 0 ? 0 : dy[i]
+            let gi = relu && x[i] * rs + rh <= 0 ? 0 : dy[i]
             ts += Double(gi); tx += Double(gi * (x[i] - mean))
             i += 1
         }
@@ -208,20 +228,22 @@ func bnBackwardSums(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ dy: 
 
 /// dx = scale * (a*g + b - (x - mean)*cx), g masked as in bnBackwardSums.
 @inline(__always)
-func bnBackwardInput(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
+func bnBackwardInput(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
                      _ dx: UnsafeMutablePointer<Float>, _ n: Int, mean: Float, scale: Float, a: Float, b: Float,
-                     cx: Float, relu: Bool) {
+                     cx: Float, relu: Bool, rs: Float, rh: Float) {
     let mu = SIMD16<Float>(repeating: mean), sv = SIMD16<Float>(repeating: scale)
     let av = SIMD16<Float>(repeating: a), bv = SIMD16<Float>(repeating: b), cv = SIMD16<Float>(repeating: cx)
+    let rsv = SIMD16<Float>(repeating: rs), rhv = SIMD16<Float>(repeating: rh)
     var i = 0
     while i + 16 <= n {
         var gv = load16(dy + i)
-        if relu { gv.replace(with: 0, where: load16(y + i) .<= 0) }
-        store16(sv * (av * gv + bv - (load16(x + i) - mu) * cv), dx + i)
+        let xv = load16(x + i)
+        if relu { gv.replace(with: 0, where: xv * rsv + rhv .<= 0) }
+        store16(sv * (av * gv + bv - (xv - mu) * cv), dx + i)
         i += 16
     }
     while i < n {
-        let gi = relu && y[i] <= 0 ? 0 : dy[i]
+        let gi = relu && x[i] * rs + rh <= 0 ? 0 : dy[i]
         dx[i] = scale * (a * gi + b - (x[i] - mean) * cx)
         i += 1
     }
