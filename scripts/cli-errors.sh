@@ -84,6 +84,15 @@ printf 'path,meta\nsomewhere/else.png,cat\n' > "$T/meta-elsewhere.csv"
 check "report: metadata names no image of the data" 2 "none of its 1 paths names an image" "$CLI" report --data "$T/data" --metadata "$T/meta-elsewhere.csv" --width 2 --epochs 1 --out "$T/rep"
 check "report: calibration file missing" 2 "$T/none.json" "$CLI" report --data "$T/data" --calibration "$T/none.json" --width 2 --epochs 1 --out "$T/rep"
 check "report: --folds (not the report's)" 64 "belong to audit-labels" "$CLI" report --data "$T/data" --folds 3
+# A model whose classes are not the data's (one class folder renamed: the sorted names, and so
+# the label indices, differ): every command that takes a model for a dataset refuses it.
+cp -r "$T/data" "$T/renamed" && mv "$T/renamed/train/cat" "$T/renamed/train/kitty" && mv "$T/renamed/test/cat" "$T/renamed/test/kitty"
+check "train --init-from: other classes" 2 "the model's classes airplane" "$CLI" train --data "$T/renamed" --init-from "$model" --width 4 --epochs 1 --out "$T/m.safetensors"
+check "train --init-from: other width" 2 "a width-4 model; pass --width 4" "$CLI" train --data "$T/data" --init-from "$model" --width 2 --epochs 1 --out "$T/m.safetensors"
+check "audit-labels --model: other classes" 2 "are not $T/renamed's" "$CLI" audit-labels --data "$T/renamed" --model "$model" --out "$T/i.csv"
+check "report --model: other classes" 2 "are not $T/renamed's" "$CLI" report --data "$T/renamed" --model "$model" --out "$T/rep"
+check "fusion --image-model: other classes" 2 "are not $T/renamed's" "$CLI" fusion --data "$T/renamed" --image-model "$model" --width 4 --epochs 1 --out "$T/f"
+check "fusion --image-model: other width" 2 "a width-4 model; pass --width 4" "$CLI" fusion --data "$T/data" --image-model "$model" --width 2 --epochs 1 --out "$T/f"
 check "bench: unknown engine switch" 64 "unknown switch 'warp-drive'" "$CLI" bench --ab warp-drive
 check "bench: --timeline of no passes" 64 "--timeline must be in" "$CLI" bench --timeline 0
 

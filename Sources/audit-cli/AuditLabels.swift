@@ -107,11 +107,9 @@ struct AuditLabels: ParsableCommand {
     /// scored out of sample).
     func auditWithModels(_ paths: [String], _ train: Dataset, truth: [Int32]?) throws {
         var tables: [[Float]] = []
+        let dir = try resolveDataPath(options.data)
         for (i, path) in paths.enumerated() {
-            let (m, info) = try ModelIO.loadResNet(path: path)
-            guard info.classNames == train.classNames else {
-                throw RobustError.invalidArgument("\(path): the model's classes \(info.classNames) are not the data's \(train.classNames)")
-            }
+            let (m, info) = try loadResNet(path, for: train, data: dir)
             let what = paths.count == 1 ? "scoring" : "scoring with model \(i + 1)/\(paths.count)"
             tables.append(predictShowingProgress(what, m, train, normalization: info.normalization,
                                                  views: TestTimeViewsOption.resolve(options.views, flipTta: flipTta)).probabilities)

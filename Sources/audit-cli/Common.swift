@@ -185,6 +185,24 @@ func loadModelAndTestSet(model: String?, data: String?) throws
     return (modelPath, net, info, dir, test)
 }
 
+/// A trained ResNet-18 file for use on a training set: its classes must be the data's, in the
+/// same order (a label index must mean the same class to both), and with `width` it must have
+/// that width (`use` ends the width error's advice: "to train on from it"). One check and one
+/// wording for every command that takes a model for a dataset (train --init-from,
+/// audit-labels --model, report --model, fusion --image-model).
+func loadResNet(_ path: String, for train: Dataset, data dir: String, width: Int? = nil,
+                use: String = "to use it") throws -> (ResNet18, ModelInfo) {
+    let (net, info) = try ModelIO.loadResNet(path: path)
+    if let w = width, info.width != w {
+        throw RobustError.invalidArgument("\(path): a width-\(info.width) model; pass --width \(info.width) \(use)")
+    }
+    guard info.classNames == train.classNames else {
+        throw RobustError.invalidArgument("\(path): the model's classes \(info.classNames.joined(separator: ",")) "
+            + "are not \(dir)'s \(train.classNames.joined(separator: ","))")
+    }
+    return (net, info)
+}
+
 /// `--views` (and `--flip-tta`, its older spelling of 2) wherever a trained model scores images:
 /// the checks live here once, and the default of a trained model's pass (a label run's final
 /// pass defaults to 2 views instead: `LabelTrainingOptions.finalViews`).

@@ -111,10 +111,7 @@ struct FusionCommand: ParsableCommand {
                 var encoder: ResNet18?
                 var normalization = Normalization.cifar10
                 if let im = imageModel {
-                    let (net, info) = try ModelIO.loadResNet(path: im)
-                    guard info.classNames == train.classNames, net.width == width else {
-                        throw RobustError.invalidArgument("\(im): width \(net.width) and classes \(info.classNames) do not match --width \(width) and \(dir)'s classes \(train.classNames)")
-                    }
+                    let (net, info) = try loadResNet(im, for: train, data: dir, width: width, use: "to use it as the image encoder")
                     encoder = net
                     normalization = info.normalization   // the encoder learned on inputs normalized this way
                 }

@@ -77,10 +77,7 @@ struct ReportCommand: ParsableCommand {
             let net: ResNet18, info: ModelInfo
             if let path = model {
                 stage.begin("label audit with \(path) (one clean pass, \(options.finalViews) view\(options.finalViews == 1 ? "" : "s"))")
-                (net, info) = try ModelIO.loadResNet(path: path)
-                guard info.classNames == train.classNames else {
-                    throw RobustError.invalidArgument("\(path): the model's classes \(info.classNames) are not the data's \(train.classNames)")
-                }
+                (net, info) = try loadResNet(path, for: train, data: dir)
                 let p = predictShowingProgress("scoring", net, train, normalization: info.normalization, views: options.finalViews).probabilities
                 ctx.trainProbabilities = p
                 ctx.issues = ConfidentLearning.findIssues(probabilities: p, given: train.labels, numClasses: k, filter: options.filter)

@@ -64,13 +64,7 @@ struct Train: ParsableCommand {
                 try cfg.validate()
                 var start: (model: ResNet18, normalization: Normalization)?
                 if let path = initFrom {
-                    let (m, info) = try ModelIO.loadResNet(path: path)
-                    guard info.width == width else {
-                        throw RobustError.invalidArgument("\(path): a width-\(info.width) model; pass --width \(info.width) to train on from it")
-                    }
-                    guard info.classNames == train.classNames else {
-                        throw RobustError.invalidArgument("\(path): classes \(info.classNames.joined(separator: ",")) differ from the data's \(train.classNames.joined(separator: ","))")
-                    }
+                    let (m, info) = try loadResNet(path, for: train, data: dir, width: width, use: "to train on from it")
                     start = (m, info.normalization)
                     note("starting from the weights of \(path)")
                 }
