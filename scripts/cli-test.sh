@@ -64,11 +64,19 @@ grep -q '"after_epoch":1' "$T/ln1/summary.json" || fail "summary.json does not r
 grep -q '"final_pass_views":4' "$T/ln1/summary.json" || fail "label-noise --views 4 did not reach the final pass"
 grep -q '"final_pass_views":2' "$T/ln/summary.json" || fail "label-noise's final pass should average 2 views by default"
 
-# cleaning with the finished run's decision, then training on from the audited model
-"$CLI" label-noise --data "$T/data" --width 2 --epochs 2 --noise 0.2 --clean soft --teacher-weight 0.5 --clean-from audited --no-test \
-    --out "$T/lnw" > "$T/lnw.out" 2> "$T/lnw.err" || { cat "$T/lnw.err"; fail "label-noise --clean-from audited failed"; }
+# cleaning with the finished run's decision, then training on from the audited model, with the
+# controls of the same compute: the audited model on its noisy labels, a true-label model trained on
+"$CLI" label-noise --data "$T/data" --width 2 --epochs 2 --noise 0.2 --clean soft --teacher-weight 0.5 --clean-from audited \
+    --noisy-control --clean-reference --out "$T/lnw" > "$T/lnw.out" 2> "$T/lnw.err" || { cat "$T/lnw.err"; fail "label-noise --clean-from audited failed"; }
 grep -q "trained on from the audited model" "$T/lnw.out" || fail "the cleaned run does not say it started from the audited model"
 grep -q '"start":"audited"' "$T/lnw/summary.json" || fail "summary.json does not record where the cleaned run started"
+grep -q "^noisy control: the audited model trained on for 2 epochs" "$T/lnw.out" || fail "no noisy control run"
+grep -q "^reference trained on for 2 epochs" "$T/lnw.out" || fail "the reference was not trained on to the cleaned run's compute"
+for k in noisy_control_test_accuracy clean_reference_first_run_test_accuracy clean_reference_test_accuracy; do
+    grep -qE "\"$k\":0\.[0-9]+" "$T/lnw/summary.json" || fail "summary.json has no $k"
+done
+[ "$(wc -l < "$T/lnw/noisy-control-epochs.csv")" = 3 ] || fail "noisy-control-epochs.csv does not have a row per epoch"
+refused "--noisy-control is the control of --clean-from audited" "$CLI" label-noise --data "$T/data" --width 2 --epochs 2 --clean soft --noisy-control --out "$T/x"
 grep -q '"start":"scratch"' "$T/ln/summary.json" || fail "summary.json does not record a cleaned run from scratch"
 refused "clean-from audited needs --clean" "$CLI" label-noise --data "$T/data" --width 2 --epochs 2 --clean-from audited --out "$T/x"
 refused "clean-from audited needs --clean" "$CLI" label-noise --data "$T/data" --width 2 --epochs 2 --clean drop --clean-epoch 1 --clean-from audited --out "$T/x"
