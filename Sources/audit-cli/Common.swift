@@ -193,12 +193,12 @@ func loadModelAndTestSet(model: String?, data: String?) throws
 func loadResNet(_ path: String, for train: Dataset, data dir: String, width: Int? = nil,
                 use: String = "to use it") throws -> (ResNet18, ModelInfo) {
     let (net, info) = try ModelIO.loadResNet(path: path)
-    if let w = width, info.width != w {
-        throw RobustError.invalidArgument("\(path): a width-\(info.width) model; pass --width \(info.width) \(use)")
-    }
     guard info.classNames == train.classNames else {
         throw RobustError.invalidArgument("\(path): the model's classes \(info.classNames.joined(separator: ",")) "
             + "are not \(dir)'s \(train.classNames.joined(separator: ","))")
+    }
+    if let w = width, info.width != w {
+        throw RobustError.invalidArgument("\(path): a width-\(info.width) model; pass --width \(info.width) \(use)")
     }
     return (net, info)
 }
