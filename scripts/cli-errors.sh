@@ -92,6 +92,7 @@ check "train --init-from: other width" 2 "a width-4 model; pass --width 4" "$CLI
 check "audit-labels --model: other classes" 2 "are not $T/renamed's" "$CLI" audit-labels --data "$T/renamed" --model "$model" --out "$T/i.csv"
 check "report --model: other classes" 2 "are not $T/renamed's" "$CLI" report --data "$T/renamed" --model "$model" --out "$T/rep"
 check "fusion --image-model: other classes" 2 "are not $T/renamed's" "$CLI" fusion --data "$T/renamed" --image-model "$model" --width 4 --epochs 1 --out "$T/f"
+check "fusion --baseline: other classes" 2 "are not $T/renamed's" "$CLI" fusion --data "$T/renamed" --baseline "$model" --width 4 --epochs 1 --out "$T/f"
 check "fusion --image-model: other width" 2 "a width-4 model; pass --width 4" "$CLI" fusion --data "$T/data" --image-model "$model" --width 2 --epochs 1 --out "$T/f"
 check "bench: unknown engine switch" 64 "unknown switch 'warp-drive'" "$CLI" bench --ab warp-drive
 check "bench: --timeline of no passes" 64 "--timeline must be in" "$CLI" bench --timeline 0

@@ -101,7 +101,7 @@ struct FusionCommand: ParsableCommand {
                 }
                 line.finish()
                 outcomes.append(gated(Outcome(recipe: m, config: nil, report: r)))
-                baselineAccuracy = try baselineModel().map { try plainAccuracy($0, test) }
+                baselineAccuracy = try baselineModel().map { try plainAccuracy($0, test, dir: dir) }
             } else {
                 let d = try loadData(dir, needTrain: true, needTest: true, skipBad: true, limitPerClass: limitPerClass)
                 guard let train = d.train, train.count > 0 else { throw RobustError.invalidArgument("\(dir): no training images") }
@@ -115,7 +115,7 @@ struct FusionCommand: ParsableCommand {
                     encoder = net
                     normalization = info.normalization   // the encoder learned on inputs normalized this way
                 }
-                baselineAccuracy = try baselineModel().map { try plainAccuracy($0, test) }
+                baselineAccuracy = try baselineModel().map { try plainAccuracy($0, test, dir: dir) }
                 modelInfo = (hidden, width)
                 // A frozen encoder is shared by every recipe: its features are computed once.
                 var trainFeatures: Tensor?, testFeatures: Tensor?
@@ -183,11 +183,10 @@ struct FusionCommand: ParsableCommand {
 
     func baselineModel() throws -> String? { baseline ?? imageModel }
 
-    func plainAccuracy(_ path: String, _ test: Dataset) throws -> Double {
-        let (net, info) = try ModelIO.loadResNet(path: path)
-        guard info.classNames.count == test.classNames.count else {
-            throw RobustError.invalidArgument("\(path) has \(info.classNames.count) classes, the test set \(test.classNames.count)")
-        }
+    func plainAccuracy(_ path: String, _ test: Dataset, dir: String) throws -> Double {
+        // The shared check: the same classes in the same order (a count alone would score a
+        // model with two classes swapped against the wrong labels).
+        let (net, info) = try loadResNet(path, for: test, data: dir, use: "as the baseline")
         let a = Evaluator.predict(net, test, normalization: info.normalization).accuracy
         note("baseline \(path): \(pct(a)) on \(test.count) test images")
         return a
