@@ -42,6 +42,17 @@ final class LabelAuditTests: XCTestCase {
 
     // MARK: ranking measures
 
+    func testGapClosedIsTheShareOfTheNoisyToCleanGap() {
+        XCTAssertEqual(gapClosed(noisy: 0.82, cleaned: 0.84, clean: 0.86)!, 0.5, accuracy: 1e-12)
+        XCTAssertEqual(gapClosed(noisy: 0.80, cleaned: 0.90, clean: 0.90)!, 1, accuracy: 1e-12)
+        XCTAssertEqual(gapClosed(noisy: 0.80, cleaned: 0.78, clean: 0.90)!, -0.2, accuracy: 1e-12)
+        XCTAssertEqual(gapClosed(noisy: 0.80, cleaned: 0.95, clean: 0.90)!, 1.5, accuracy: 1e-12)
+        // no gap: the true labels did not beat the noisy ones
+        XCTAssertNil(gapClosed(noisy: 0.85, cleaned: 0.84, clean: 0.85))
+        XCTAssertNil(gapClosed(noisy: 0.86, cleaned: 0.84, clean: 0.85))
+        XCTAssertNil(gapClosed(noisy: .nan, cleaned: 0.84, clean: 0.85))
+    }
+
     func testAUROCAgainstHandCountedPairs() {
         // positives 0.9, 0.4; negatives 0.5, 0.1, 0.4: pairs won 3 + (1 tie = 0.5) + 1 = 4.5 of 6
         XCTAssertEqual(auroc([0.9, 0.5, 0.4, 0.1, 0.4], positives: [true, false, true, false, false]), 4.5 / 6, accuracy: 1e-12)
