@@ -76,6 +76,16 @@ for k in noisy_control_test_accuracy clean_reference_first_run_test_accuracy cle
     grep -qE "\"$k\":0\.[0-9]+" "$T/lnw/summary.json" || fail "summary.json has no $k"
 done
 [ "$(wc -l < "$T/lnw/noisy-control-epochs.csv")" = 3 ] || fail "noisy-control-epochs.csv does not have a row per epoch"
+# the gap figure: present, with each model's 4 epochs, exactly when the true labels beat the noisy control
+ref=$(grep -oE '"clean_reference_test_accuracy":[0-9.e-]+' "$T/lnw/summary.json" | cut -d: -f2)
+ctl=$(grep -oE '"noisy_control_test_accuracy":[0-9.e-]+' "$T/lnw/summary.json" | cut -d: -f2)
+if awk -v r="$ref" -v c="$ctl" 'BEGIN { exit !(r > c) }'; then
+    grep -qE '"gap_closed":\{"share":-?[0-9.e-]+,"epochs_per_model":4\}' "$T/lnw/summary.json" || fail "summary.json has no gap_closed for 4 epochs per model"
+    grep -q "^gap closed, each model trained 4 epochs: " "$T/lnw.out" || fail "no gap-closed line"
+else
+    grep -q "^no gap to close: " "$T/lnw.out" || fail "no word on the missing gap figure"
+    grep -q '"gap_closed"' "$T/lnw/summary.json" && fail "gap_closed written without a gap"
+fi
 refused "--noisy-control is the control of --clean-from audited" "$CLI" label-noise --data "$T/data" --width 2 --epochs 2 --clean soft --noisy-control --out "$T/x"
 grep -q '"start":"scratch"' "$T/ln/summary.json" || fail "summary.json does not record a cleaned run from scratch"
 refused "clean-from audited needs --clean" "$CLI" label-noise --data "$T/data" --width 2 --epochs 2 --clean-from audited --out "$T/x"
@@ -216,6 +226,22 @@ if "$CLI" label-noise --data "$T/data" --width 2 --epochs 1 --clean soft --teach
 if "$CLI" label-noise --data "$T/data" --width 2 --epochs 1 --clean drop --teacher-weight 0.5 --out "$T/x" > /dev/null 2>&1; then fail "--teacher-weight without --clean soft was accepted"; fi
 if "$CLI" train --data "$T/data" --width 2 --epochs 1 --self-adaptive-momentum 1 --self-adaptive-from 1 --out "$T/x.safetensors" > /dev/null 2>&1; then fail "momentum 1 was accepted"; fi
 if "$CLI" train --data "$T/data" --width 2 --epochs 1 --self-adaptive-from 3 --out "$T/x.safetensors" > /dev/null 2>&1; then fail "a self-adaptive start beyond the last epoch was accepted"; fi
+# early-learning regularization: in train and in the experiment's audited run, recorded, refused where it cannot work
+"$CLI" train --data "$T/data" --width 2 --epochs 1 --elr-weight 3 --elr-momentum 0.6 --out "$T/elr.safetensors" > /dev/null 2> "$T/elr.err" \
+    || { cat "$T/elr.err"; fail "train --elr-weight failed"; }
+grep -q "early-learning regularization, weight 3.00, momentum 0.60" "$T/elr.err" || fail "train did not use early-learning regularization"
+"$CLI" label-noise --data "$T/data" --width 2 --epochs 2 --noise 0.2 --elr-weight 3 --no-test --out "$T/elr" > /dev/null 2> "$T/elr2.err" \
+    || { cat "$T/elr2.err"; fail "label-noise --elr-weight failed"; }
+grep -q '"elr_weight":3,"elr_momentum":0.7' "$T/elr/summary.json" || fail "summary.json does not record the regularization"
+refused "elr-weight must be at least 0" "$CLI" train --data "$T/data" --width 2 --epochs 1 --elr-weight=-1 --out "$T/x.safetensors"
+refused "elr-momentum must lie in" "$CLI" train --data "$T/data" --width 2 --epochs 1 --elr-weight 3 --elr-momentum 1 --out "$T/x.safetensors"
+refused "cannot be resumed" "$CLI" train --data "$T/data" --width 2 --epochs 2 --elr-weight 3 --resume "$T/elr.safetensors.ckpt" --out "$T/x.safetensors"
+refused "elr-weight" "$CLI" label-noise --data "$T/data" --epochs 2 --ensemble 2 --elr-weight 3 --out "$T/x"
+refused "elr-weight with --clean-epoch" "$CLI" label-noise --data "$T/data" --epochs 2 --elr-weight 3 --clean drop --clean-epoch 1 --out "$T/x"
+if "$CLI" train --data "$T/data" --resume "$T/elr.safetensors.ckpt" --width 2 --epochs 1 --out "$T/x.safetensors" > /dev/null 2> "$T/rs.err"; then
+    fail "a checkpoint of a regularized run was resumed without it"
+fi
+grep -q "cannot be resumed" "$T/rs.err" || fail "the resume refusal of a regularized run is not explained"
 # a run on soft targets cannot be resumed on one-hot labels
 if "$CLI" train --data "$T/data" --resume "$T/soft.safetensors.ckpt" --width 2 --epochs 1 --out "$T/x.safetensors" > /dev/null 2> "$T/rs.err"; then
     fail "a checkpoint of a soft-target run was resumed"

@@ -8,8 +8,16 @@ struct CorrectionOptions: ParsableArguments {
     var selfAdaptiveFrom = 0
     @Option(help: "Self-adaptive training: momentum m of the target update t <- m t + (1 - m) p, once per epoch per sample.")
     var selfAdaptiveMomentum: Float = 0.9
+    @Option(help: "Early-learning regularization (Liu et al. 2020): weight lambda of the term lambda * log(1 - <p, t>) that holds each sample's prediction p near its running average t, so wrong labels are not learned (0 = off; the paper uses 3).")
+    var elrWeight: Float = 0
+    @Option(help: "Early-learning regularization: momentum b of the running prediction t <- b t + (1 - b) p, updated each time a sample is seen.")
+    var elrMomentum: Float = 0.7
 
     func validate() throws {
+        guard elrWeight.isFinite, elrWeight >= 0 else { throw ValidationError("--elr-weight must be at least 0") }
+        guard elrMomentum.isFinite, elrMomentum >= 0, elrMomentum < 1 else {
+            throw ValidationError("--elr-momentum must lie in [0, 1)")
+        }
         if selfAdaptiveFrom < 0 { throw ValidationError("--self-adaptive-from must be at least 0") }
         guard selfAdaptiveMomentum.isFinite, selfAdaptiveMomentum >= 0, selfAdaptiveMomentum < 1 else {
             throw ValidationError("--self-adaptive-momentum must lie in [0, 1)")
@@ -17,6 +25,18 @@ struct CorrectionOptions: ParsableArguments {
     }
 
     var enabled: Bool { selfAdaptiveFrom > 0 }
+    var earlyLearningEnabled: Bool { elrWeight > 0 }
+
+    /// The early-learning regularizer for `count` samples, or nil when off.
+    func earlyLearning(count: Int, numClasses: Int) -> EarlyLearningRegularizer? {
+        guard earlyLearningEnabled else { return nil }
+        return EarlyLearningRegularizer(count: count, numClasses: numClasses, weight: elrWeight, momentum: elrMomentum)
+    }
+
+    /// How the run corrects labels, for the log.
+    var earlyLearningNote: String {
+        "early-learning regularization, weight \(fmt(Double(elrWeight), 2)), momentum \(fmt(Double(elrMomentum), 2))"
+    }
 
     /// Rejects a start epoch the run never reaches (the option would silently do nothing).
     func check(epochs: Int) throws {
@@ -89,3 +109,6 @@ func loadTargets(_ path: String, for ds: Dataset) throws -> LabelTargets {
         throw RobustError.format(path: path, reason: "\(error)")
     }
 }
+
+/// A Float option as the decimal the user typed (0.7, not 0.699999988079071), for JSON records.
+func decimal(_ f: Float) -> Double { Double("\(f)") ?? Double(f) }

@@ -37,7 +37,9 @@ struct Train: ParsableCommand {
         if targets != nil && dropUnlisted { throw ValidationError("--targets rows follow the full training set: leave out --drop-unlisted") }
         if resume == nil { try correction.check(epochs: epochs) }
         if initFrom != nil && resume != nil { throw ValidationError("--init-from starts a new run; --resume continues one: give one of them") }
-        if (targets != nil || correction.enabled) && resume != nil { throw ValidationError("--targets and --self-adaptive-from are not stored in checkpoints: they cannot be resumed") }
+        if (targets != nil || correction.enabled || correction.earlyLearningEnabled) && resume != nil {
+            throw ValidationError("--targets, --self-adaptive-from and --elr-weight are not stored in checkpoints: they cannot be resumed")
+        }
     }
 
     func run() throws {
@@ -71,7 +73,7 @@ struct Train: ParsableCommand {
                 trainer = Trainer(config: cfg, train: train, test: d.test, normalization: start?.normalization ?? .cifar10,
                                   model: start?.model)
             }
-            if (targets != nil || correction.enabled) && train.classNames.count < 2 {
+            if (targets != nil || correction.enabled || correction.earlyLearningEnabled) && train.classNames.count < 2 {
                 throw RobustError.invalidArgument("\(dir): soft targets need at least two classes")
             }
             if let t = targets {
@@ -84,6 +86,10 @@ struct Train: ParsableCommand {
                 correction.apply(to: t)
                 trainer.targets = t
                 note("self-adaptive training from epoch \(correction.selfAdaptiveFrom), momentum \(fmt(Double(correction.selfAdaptiveMomentum), 2))")
+            }
+            if let e = correction.earlyLearning(count: train.count, numClasses: train.classNames.count) {
+                trainer.earlyLearning = e
+                note(correction.earlyLearningNote)
             }
             let ckpt = checkpoint ?? out + ".ckpt"
             let logPath = log ?? out + ".log.jsonl"

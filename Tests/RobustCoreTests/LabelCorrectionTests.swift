@@ -149,3 +149,106 @@ final class LabelCorrectionTests: XCTestCase {
         XCTAssertLessThan(meanFlipped, meanKept)
     }
 }
+
+/// Early-learning regularization: the running predictions, the term's value and gradient, and
+/// the property it exists for (it cancels the pull of a wrong label the network disagrees with).
+final class EarlyLearningTests: XCTestCase {
+    func probabilities(_ x: Tensor) -> [Float] {
+        let (n, k) = (x.shape[0], x.shape[1])
+        var p = [Float](repeating: 0, count: n * k)
+        p.withUnsafeMutableBufferPointer { softmax(x.data, $0.baseAddress!, rows: n, cols: k) }
+        return p
+    }
+
+    func testRunningPredictionsAverageTheNormalizedClampedProbabilities() {
+        let e = EarlyLearningRegularizer(count: 3, numClasses: 2, weight: 1, momentum: 0.7)
+        var g = [Float](repeating: 0, count: 2)
+        let p: [Float] = [0.25, 0.75]
+        p.withUnsafeBufferPointer { pp in g.withUnsafeMutableBufferPointer { gp in
+            _ = e.apply([2], probabilities: pp.baseAddress!, grad: gp.baseAddress!)
+            _ = e.apply([2], probabilities: pp.baseAddress!, grad: gp.baseAddress!)
+        } }
+        // zero start: t1 = 0.3 p, t2 = 0.7 t1 + 0.3 p = 0.51 p; other samples untouched
+        XCTAssertEqual(e.targets[4], 0.51 * 0.25, accuracy: 1e-6)
+        XCTAssertEqual(e.targets[5], 0.51 * 0.75, accuracy: 1e-6)
+        XCTAssertEqual(Array(e.targets[0..<4]), [0, 0, 0, 0])
+        // a certain prediction is clamped before it is averaged, so 1 - <p, t> stays above 0
+        let certain: [Float] = [0, 1]
+        var v: Float = 0
+        for _ in 0..<200 {
+            v = certain.withUnsafeBufferPointer { pp in g.withUnsafeMutableBufferPointer { gp in
+                e.apply([0], probabilities: pp.baseAddress!, grad: gp.baseAddress!) } }
+        }
+        XCTAssertEqual(e.targets[1], 1 - EarlyLearningRegularizer.clamp, accuracy: 1e-6)
+        XCTAssertTrue(v.isFinite)
+    }
+
+    /// lambda * mean_n log(1 - <p_n, t_n>) by hand, and its logit gradient against central differences.
+    func testValueAndGradient() {
+        let (n, k) = (4, 5)
+        var rng = RNG(seed: 7)
+        let x = Tensor([n, k])
+        for i in 0..<x.count { x[i] = rng.normal() * 1.5 }
+        let e = EarlyLearningRegularizer(count: 10, numClasses: k, weight: 3, momentum: 0.6)
+        let idx = [7, 1, 4, 9][...]
+        // give the running predictions some history from other logits
+        for s in 0..<3 {
+            let y = Tensor([n, k])
+            for i in 0..<y.count { y[i] = rng.normal() * 2 + Float(s) }
+            var p = probabilities(y), g = [Float](repeating: 0, count: n * k)
+            p.withUnsafeMutableBufferPointer { pp in g.withUnsafeMutableBufferPointer { gp in
+                _ = e.apply(idx, probabilities: pp.baseAddress!, grad: gp.baseAddress!) } }
+        }
+        let t = e.targets
+        func value(grad g: inout [Float]) -> Double {
+            let p = probabilities(x)
+            return Double(p.withUnsafeBufferPointer { pp in g.withUnsafeMutableBufferPointer { gp in
+                e.apply(idx, probabilities: pp.baseAddress!, grad: gp.baseAddress!, update: false) } })
+        }
+        var g = [Float](repeating: 0.5, count: n * k)  // the gradient is added to what is there
+        let v = value(grad: &g)
+        XCTAssertEqual(e.targets, t, "update: false must leave the running predictions alone")
+        let p = probabilities(x)
+        var expected = 0.0
+        for (b, i) in idx.enumerated() {
+            var r = 0.0
+            for j in 0..<k { r += Double(p[b * k + j]) * Double(t[i * k + j]) }
+            expected += log(1 - r)
+        }
+        expected *= 3 / Double(n)
+        XCTAssertEqual(v, expected, accuracy: 1e-5)
+        let h: Float = 1e-2
+        var scratch = [Float](repeating: 0, count: n * k)
+        for i in 0..<x.count {
+            let x0 = x[i]
+            x[i] = x0 + h; let lp = value(grad: &scratch)
+            x[i] = x0 - h; let lm = value(grad: &scratch)
+            x[i] = x0
+            XCTAssertEqual((lp - lm) / Double(2 * h), Double(g[i] - 0.5), accuracy: 2e-3, "logit \(i)")
+        }
+    }
+
+    /// A sample labeled 1 that the network has long predicted as class 0: cross-entropy pushes
+    /// logit 0 down, the regularizer (weight 3) pushes it up by more, so the sum keeps class 0.
+    func testItCancelsTheCrossEntropyPullOfAWrongLabel() {
+        let x = Tensor([1, 3])
+        x[0] = 2; x[1] = 0; x[2] = -1
+        let p = probabilities(x)
+        let e = EarlyLearningRegularizer(count: 1, numClasses: 3, weight: 3, momentum: 0.7)
+        var scratch = [Float](repeating: 0, count: 3)
+        for _ in 0..<20 {
+            p.withUnsafeBufferPointer { pp in scratch.withUnsafeMutableBufferPointer { gp in
+                _ = e.apply([0], probabilities: pp.baseAddress!, grad: gp.baseAddress!) } }
+        }
+        let ce = SoftmaxCrossEntropy()
+        let label: [Int32] = [1]
+        _ = label.withUnsafeBufferPointer { ce(x, $0) }
+        let ceGrad = ce.inputGrad.array
+        XCTAssertGreaterThan(ceGrad[0], 0, "cross-entropy alone lowers the predicted class")
+        var g = ceGrad
+        p.withUnsafeBufferPointer { pp in g.withUnsafeMutableBufferPointer { gp in
+            _ = e.apply([0], probabilities: pp.baseAddress!, grad: gp.baseAddress!) } }
+        XCTAssertLessThan(g[0], 0, "with the regularizer the step raises the class the network has predicted all along")
+        XCTAssertGreaterThan(g[1], ceGrad[1], "and pulls less towards the given label")
+    }
+}

@@ -115,6 +115,11 @@ public final class Trainer: @unchecked Sendable {
         didSet { if let t = targets { precondition(t.count == train.count && t.numClasses == train.classNames.count, "targets do not match the training set") } }
     }
     private var targetRows: [Float] = [], targetWeights: [Float] = []
+    /// Early-learning regularization added to the loss; indexed like the training set. Not
+    /// stored in checkpoints.
+    public var earlyLearning: EarlyLearningRegularizer? {
+        didSet { if let e = earlyLearning { precondition(e.count == train.count && e.numClasses == train.classNames.count, "the regularizer does not match the training set") } }
+    }
 
     public var stepsPerEpoch: Int { (train.count + config.batchSize - 1) / config.batchSize }
 
@@ -147,6 +152,7 @@ public final class Trainer: @unchecked Sendable {
     public func replaceTrainingSet(_ ds: Dataset) {
         precondition(ds.classNames.count == train.classNames.count, "the new training set has other classes")
         precondition(targets == nil || targets!.count == ds.count, "replace the targets with the training set")
+        precondition(earlyLearning == nil || earlyLearning!.count == ds.count, "replace the early-learning regularizer with the training set")
         precondition(ds.count > 0, "empty training set")
         let v0 = scheduleStep(step)
         let remaining = ((ds.count + config.batchSize - 1) / config.batchSize) * (config.epochs - epoch)
@@ -175,7 +181,7 @@ public final class Trainer: @unchecked Sendable {
         }
         let logits = model.forward(input, mode: .train)
         onTrainingLogits?(indices, logits)
-        let r: LossResult
+        var r: LossResult
         if let t = targets {
             // The update uses this pass's predictions before the step, as self-adaptive training
             // does; fixed targets need no softmax here (the loss computes its own).
@@ -189,6 +195,9 @@ public final class Trainer: @unchecked Sendable {
                 lossFn(logits, targets: q.baseAddress!, weights: w.baseAddress!) } }
         } else {
             r = labels.withUnsafeBufferPointer { lossFn(logits, $0) }
+        }
+        if let elr = earlyLearning {
+            r.loss += elr.apply(indices, probabilities: lossFn.probabilities.data, grad: lossFn.inputGrad.data)
         }
         model.backward(lossFn.inputGrad)
         Profiler.measure("sgd.step") { optimizer.step(lr: learningRate(atStep: step)) }
@@ -263,7 +272,7 @@ public final class Trainer: @unchecked Sendable {
         meta["train_config"] = config.json.serialized
         // Per-sample targets are not stored: mark the checkpoint so a resume cannot silently
         // finish the run on the one-hot labels instead.
-        if targets != nil { meta["label_targets"] = "not stored" }
+        if targets != nil || earlyLearning != nil { meta["label_targets"] = "not stored" }
         w.metadata = meta
         try w.write(path)
     }
@@ -276,7 +285,7 @@ public final class Trainer: @unchecked Sendable {
             throw RobustError.format(path: path, reason: "not a training checkpoint (no train_config/checkpoint_epoch metadata)")
         }
         if st.metadata["label_targets"] != nil {
-            throw RobustError.invalidArgument("\(path): this run trained on per-sample targets (soft labels or self-adaptive training), which checkpoints do not store; it cannot be resumed, start it again")
+            throw RobustError.invalidArgument("\(path): this run trained on per-sample targets (soft labels, self-adaptive training or early-learning regularization), which checkpoints do not store; it cannot be resumed, start it again")
         }
         let cfg: TrainConfig
         do { cfg = try TrainConfig(json: JSON.parse(cfgText)) } catch { throw RobustError.format(path: path, reason: "bad train_config: \(error)") }
