@@ -77,6 +77,52 @@ final class GradientCheckTests: XCTestCase {
         }
     }
 
+    /// The fused ReLU's backward mask is recomputed from x (x * scale + shift <= 0) instead of
+    /// stored: it must match the forward's zeros exactly, also at the kink. With dy = 1 the bias
+    /// gradient of a channel is the count of its positive outputs, an exact integer in floats.
+    func testBatchNormReLUMaskMatchesTheForwardExactly() {
+        var rng = RNG(seed: 11)
+        let bn = BatchNorm2d("bn", channels: 4, relu: true)
+        for i in 0..<4 { bn.weight.value[i] = 1 + rng.normal() * 0.5; bn.bias.value[i] = rng.normal() * 0.3 }
+        let x = randomTensor([4, 8, 9, 9], &rng, scale: 3)  // [C, N, H, W]
+        // inputs on the batch mean make x - mean tiny: outputs at and near the kink
+        for i in stride(from: 0, to: x.count, by: 7) { x[i] = 0 }
+        let y = bn.forward(x, mode: .train).array
+        let dy = Tensor(x.shape)
+        for i in 0..<dy.count { dy[i] = 1 }
+        bn.backward(dy)
+        let db = bn.bias.grad!.array
+        let hw = 81
+        for c in 0..<4 {
+            var positive = 0
+            for n in 0..<8 { for i in 0..<hw where y[(c * 8 + n) * hw + i] > 0 { positive += 1 } }
+            XCTAssertEqual(db[c], Float(positive), "channel \(c)")
+        }
+        // Outputs exactly at the kink and one ulp either side: each channel holds -1 and +1 in
+        // equal numbers (mean 0, variance 1 exactly), and its bias is scale, or one ulp off it,
+        // so the -1 inputs give y = bias - scale in {-ulp, 0, +ulp}.
+        let k = BatchNorm2d("k", channels: 6, relu: true)
+        let inv = 1 / (Float(1) + k.eps).squareRoot()
+        let xk = Tensor([6, 4, 4, 4])
+        for i in 0..<xk.count { xk[i] = (i % 64) < 32 ? -1 : 1 }
+        for c in 0..<6 {
+            let g: Float = c < 3 ? 0.7 : 1.3
+            let scale = g * inv
+            k.weight.value[c] = g
+            k.bias.value[c] = [scale.nextDown, scale, scale.nextUp][c % 3]
+        }
+        let yk = k.forward(xk, mode: .train).array
+        let dyk = Tensor(xk.shape)
+        for i in 0..<dyk.count { dyk[i] = 1 }
+        k.backward(dyk)
+        let dbk = k.bias.grad!.array
+        for c in 0..<6 {
+            let positive = yk[(c * 64)..<(c * 64 + 64)].filter { $0 > 0 }.count
+            XCTAssertEqual(positive, c % 3 == 2 ? 64 : 32, "channel \(c): the construction missed the kink")
+            XCTAssertEqual(dbk[c], Float(positive), "channel \(c) at the kink")
+        }
+    }
+
     func testLinearPoolAndLossGradients() {
         var rng = RNG(seed: 9)
         let pool = GlobalAvgPool(), lin = Linear("l", inFeatures: 3, outFeatures: 5)

@@ -1,14 +1,7 @@
 #!/bin/bash
 # Second seeds of A and B, and A without distillation (2026-12-05, later; binary 3e8db2d, whose
 # training is bit-identical to 8faf427's). Same folder and variables as run.sh; then run-c1.sh.
-export SWIFT_BACKTRACE=enable=no
-B=${B:-audit-cli}
-D=${D:-../shared/data/cifar10-jpeg}
-w() {  # w NAME ARGS...: one 15-epoch width-16 training, stdout to NAME.out
-    name=$1; shift
-    /usr/bin/time -f "%e s" $B train --data $D --width 16 --epochs 15 --out $name.safetensors "$@" > $name.out 2> $name.err
-    echo "rc $?" >> $name.out
-}
+. "$(dirname "$0")/common.sh"
 # A with teacher weight 0: the unflagged samples keep their one-hot labels (no distillation
 # towards the noisy model the run starts from).
 w wA15-tw0 --init-from r1/noisy.safetensors --labels r1/noise.csv --targets t1-tw0.safetensors

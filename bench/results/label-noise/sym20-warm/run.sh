@@ -2,14 +2,7 @@
 # Cleaned runs that train on from the audited model instead of from scratch (2026-12-05).
 # Run in a folder holding r1/ from ../sym20-rounds/run1.sh (noise.csv, noisy.safetensors)
 # and clean-s2.safetensors from ../sym20-rounds/run2.sh. B is the audit-cli binary.
-export SWIFT_BACKTRACE=enable=no
-B=${B:-audit-cli}
-D=${D:-../shared/data/cifar10-jpeg}
-w() {  # w NAME ARGS...: one 15-epoch width-16 training, stdout to NAME.out
-    name=$1; shift
-    /usr/bin/time -f "%e s" $B train --data $D --width 16 --epochs 15 --out $name.safetensors "$@" > $name.out 2> $name.err
-    echo "rc $?" >> $name.out
-}
+. "$(dirname "$0")/common.sh"
 # The round-1 soft targets again (one model, 6 views; the same 10,926 flags as r1.out).
 $B audit-labels --data $D --model r1/noisy.safetensors --views 6 --labels r1/noise.csv \
   --targets-out t1.safetensors --teacher-weight 0.5 --out flagged1.csv > audit1.out 2> audit1.err
