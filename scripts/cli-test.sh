@@ -237,6 +237,8 @@ refused "elr-weight must be at least 0" "$CLI" train --data "$T/data" --width 2 
 refused "elr-momentum must lie in" "$CLI" train --data "$T/data" --width 2 --epochs 1 --elr-weight 3 --elr-momentum 1 --out "$T/x.safetensors"
 refused "cannot be resumed" "$CLI" train --data "$T/data" --width 2 --epochs 2 --elr-weight 3 --resume "$T/elr.safetensors.ckpt" --out "$T/x.safetensors"
 refused "elr-weight" "$CLI" label-noise --data "$T/data" --epochs 2 --ensemble 2 --elr-weight 3 --out "$T/x"
+refused "elr-momentum needs --elr-weight" "$CLI" train --data "$T/data" --width 2 --epochs 1 --elr-momentum 0.5 --out "$T/x.safetensors"
+refused "folds with --elr-weight" "$CLI" label-noise --data "$T/data" --epochs 2 --folds 2 --elr-weight 3 --out "$T/x"
 refused "elr-weight with --clean-epoch" "$CLI" label-noise --data "$T/data" --epochs 2 --elr-weight 3 --clean drop --clean-epoch 1 --out "$T/x"
 if "$CLI" train --data "$T/data" --resume "$T/elr.safetensors.ckpt" --width 2 --epochs 1 --out "$T/x.safetensors" > /dev/null 2> "$T/rs.err"; then
     fail "a checkpoint of a regularized run was resumed without it"

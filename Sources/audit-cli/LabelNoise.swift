@@ -63,6 +63,9 @@ struct LabelNoise: ParsableCommand {
         if options.ensemble > 1 && correction.earlyLearningEnabled {
             throw ValidationError("--ensemble with --elr-weight: the extra members would train without it; audit one regularized run, or an ensemble without it")
         }
+        if options.folds >= 2 && correction.earlyLearningEnabled {
+            throw ValidationError("--folds with --elr-weight: the fold models, which make the decision, would train without it; audit the regularized run alone")
+        }
         if correction.earlyLearningEnabled && clean != nil && cleanEpoch > 0 {
             throw ValidationError("--elr-weight with --clean-epoch: the running predictions follow the full training set, which the cleaning replaces")
         }
@@ -214,7 +217,7 @@ struct LabelNoise: ParsableCommand {
                                           ("final_pass_views", .int(Int64(options.finalViews))),
                                           ("self_adaptive_from", .int(Int64(correction.selfAdaptiveFrom))),
                                           ("self_adaptive_momentum", .double(decimal(correction.selfAdaptiveMomentum))),
-                                          ("elr_weight", .double(decimal(correction.elrWeight))), ("elr_momentum", .double(decimal(correction.elrMomentum))), ("window", .string(options.window.rawValue)), ("rank_by", .string(options.rankBy ?? "self_confidence")),
+                                          ("elr_weight", .double(decimal(correction.elrWeight))), ("elr_momentum", .double(decimal(correction.earlyLearningMomentum))), ("window", .string(options.window.rawValue)), ("rank_by", .string(options.rankBy ?? "self_confidence")),
                                           ("filter", .string(options.filter.rawValue))])),
                 ("classes", .array(train.classNames.map { .string($0) })),
                 ("train_images", .int(Int64(train.count))),

@@ -10,13 +10,16 @@ struct CorrectionOptions: ParsableArguments {
     var selfAdaptiveMomentum: Float = 0.9
     @Option(help: "Early-learning regularization (Liu et al. 2020): weight lambda of the term lambda * log(1 - <p, t>) that holds each sample's prediction p near its running average t, so wrong labels are not learned (0 = off; the paper uses 3).")
     var elrWeight: Float = 0
-    @Option(help: "Early-learning regularization: momentum b of the running prediction t <- b t + (1 - b) p, updated each time a sample is seen.")
-    var elrMomentum: Float = 0.7
+    @Option(help: "Early-learning regularization: momentum b of the running prediction t <- b t + (1 - b) p, updated each time a sample is seen (default 0.7; needs --elr-weight).")
+    var elrMomentum: Float?
+    /// The momentum in use: the paper's CIFAR-10 value unless given.
+    var earlyLearningMomentum: Float { elrMomentum ?? 0.7 }
 
     func validate() throws {
         guard elrWeight.isFinite, elrWeight >= 0 else { throw ValidationError("--elr-weight must be at least 0") }
-        guard elrMomentum.isFinite, elrMomentum >= 0, elrMomentum < 1 else {
-            throw ValidationError("--elr-momentum must lie in [0, 1)")
+        if let m = elrMomentum {
+            guard m.isFinite, m >= 0, m < 1 else { throw ValidationError("--elr-momentum must lie in [0, 1)") }
+            if elrWeight == 0 { throw ValidationError("--elr-momentum needs --elr-weight (above 0): without it there is no regularization") }
         }
         if selfAdaptiveFrom < 0 { throw ValidationError("--self-adaptive-from must be at least 0") }
         guard selfAdaptiveMomentum.isFinite, selfAdaptiveMomentum >= 0, selfAdaptiveMomentum < 1 else {
@@ -30,12 +33,12 @@ struct CorrectionOptions: ParsableArguments {
     /// The early-learning regularizer for `count` samples, or nil when off.
     func earlyLearning(count: Int, numClasses: Int) -> EarlyLearningRegularizer? {
         guard earlyLearningEnabled else { return nil }
-        return EarlyLearningRegularizer(count: count, numClasses: numClasses, weight: elrWeight, momentum: elrMomentum)
+        return EarlyLearningRegularizer(count: count, numClasses: numClasses, weight: elrWeight, momentum: earlyLearningMomentum)
     }
 
     /// How the run corrects labels, for the log.
     var earlyLearningNote: String {
-        "early-learning regularization, weight \(fmt(Double(elrWeight), 2)), momentum \(fmt(Double(elrMomentum), 2))"
+        "early-learning regularization, weight \(fmt(Double(elrWeight), 2)), momentum \(fmt(Double(earlyLearningMomentum), 2))"
     }
 
     /// Rejects a start epoch the run never reaches (the option would silently do nothing).

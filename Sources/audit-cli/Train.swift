@@ -74,7 +74,7 @@ struct Train: ParsableCommand {
                                   model: start?.model)
             }
             if (targets != nil || correction.enabled || correction.earlyLearningEnabled) && train.classNames.count < 2 {
-                throw RobustError.invalidArgument("\(dir): soft targets need at least two classes")
+                throw RobustError.invalidArgument("\(dir): --targets, --self-adaptive-from and --elr-weight need at least two classes")
             }
             if let t = targets {
                 trainer.targets = try loadTargets(t, for: train)

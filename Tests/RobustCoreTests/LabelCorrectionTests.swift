@@ -172,7 +172,9 @@ final class EarlyLearningTests: XCTestCase {
         XCTAssertEqual(e.targets[4], 0.51 * 0.25, accuracy: 1e-6)
         XCTAssertEqual(e.targets[5], 0.51 * 0.75, accuracy: 1e-6)
         XCTAssertEqual(Array(e.targets[0..<4]), [0, 0, 0, 0])
-        // a certain prediction is clamped before it is averaged, so 1 - <p, t> stays above 0
+        // a certain prediction is clamped before it is averaged: 1 - <p, t> stays near clamp,
+        // not 0, and the value near log(clamp) (the floor of 1 - <p, t> at the smallest float
+        // would give -87)
         let certain: [Float] = [0, 1]
         var v: Float = 0
         for _ in 0..<200 {
@@ -180,7 +182,7 @@ final class EarlyLearningTests: XCTestCase {
                 e.apply([0], probabilities: pp.baseAddress!, grad: gp.baseAddress!) } }
         }
         XCTAssertEqual(e.targets[1], 1 - EarlyLearningRegularizer.clamp, accuracy: 1e-6)
-        XCTAssertTrue(v.isFinite)
+        XCTAssertEqual(Double(v), log(2 * Double(EarlyLearningRegularizer.clamp)), accuracy: 0.05)
     }
 
     /// lambda * mean_n log(1 - <p_n, t_n>) by hand, and its logit gradient against central differences.
@@ -189,6 +191,9 @@ final class EarlyLearningTests: XCTestCase {
         var rng = RNG(seed: 7)
         let x = Tensor([n, k])
         for i in 0..<x.count { x[i] = rng.normal() * 1.5 }
+        // row 2 saturated: p_0 stays inside the clamp, the others fall under it (no gradient
+        // through their own p); row 3 fully clamped: no gradient at all
+        for j in 0..<k { x[2 * k + j] = j == 0 ? 10 : 0; x[3 * k + j] = j == 0 ? 13 : 0 }
         let e = EarlyLearningRegularizer(count: 10, numClasses: k, weight: 3, momentum: 0.6)
         let idx = [7, 1, 4, 9][...]
         // give the running predictions some history from other logits
@@ -212,7 +217,7 @@ final class EarlyLearningTests: XCTestCase {
         var expected = 0.0
         for (b, i) in idx.enumerated() {
             var r = 0.0
-            for j in 0..<k { r += Double(p[b * k + j]) * Double(t[i * k + j]) }
+            for j in 0..<k { r += Double(min(max(p[b * k + j], 1e-4), 1 - 1e-4)) * Double(t[i * k + j]) }  // clamped
             expected += log(1 - r)
         }
         expected *= 3 / Double(n)
@@ -226,6 +231,45 @@ final class EarlyLearningTests: XCTestCase {
             x[i] = x0
             XCTAssertEqual((lp - lm) / Double(2 * h), Double(g[i] - 0.5), accuracy: 2e-3, "logit \(i)")
         }
+        // (row 2's clamped classes still get gradient, through the softmax of the unclamped one)
+        for j in 0..<k { XCTAssertEqual(g[3 * k + j], 0.5, "a fully clamped row passes no gradient") }
+    }
+
+    /// With per-sample weights (soft targets) the rows average like the weighted cross-entropy:
+    /// by sum(w), and a weight-0 sample gets no pull.
+    func testWeightedRowsAverageBySumOfWeights() {
+        let (n, k) = (3, 4)
+        var rng = RNG(seed: 9)
+        let x = Tensor([n, k])
+        for i in 0..<x.count { x[i] = rng.normal() }
+        let p = probabilities(x)
+        let e = EarlyLearningRegularizer(count: n, numClasses: k, weight: 2, momentum: 0.5)
+        var g = [Float](repeating: 0, count: n * k)
+        p.withUnsafeBufferPointer { pp in g.withUnsafeMutableBufferPointer { gp in
+            _ = e.apply(Array(0..<n)[...], probabilities: pp.baseAddress!, grad: gp.baseAddress!) } }  // a history
+        var plain = [Float](repeating: 0, count: n * k), weighted = plain
+        let w: [Float] = [1, 0, 0.5]
+        let v1 = p.withUnsafeBufferPointer { pp in plain.withUnsafeMutableBufferPointer { gp in
+            e.apply(Array(0..<n)[...], probabilities: pp.baseAddress!, grad: gp.baseAddress!, update: false) } }
+        let v2 = p.withUnsafeBufferPointer { pp in weighted.withUnsafeMutableBufferPointer { gp in
+            w.withUnsafeBufferPointer { wp in
+                e.apply(Array(0..<n)[...], probabilities: pp.baseAddress!, grad: gp.baseAddress!, weights: wp.baseAddress!, update: false) } } }
+        // plain rows carry 1/3 each; weighted rows w/1.5
+        for j in 0..<k {
+            XCTAssertEqual(weighted[j], plain[j] * 3 / 1.5, accuracy: 1e-6)
+            XCTAssertEqual(weighted[k + j], 0, "a weight-0 sample is not pulled")
+            XCTAssertEqual(weighted[2 * k + j], plain[2 * k + j] * 3 * 0.5 / 1.5, accuracy: 1e-6)
+        }
+        // the value: 2 * sum_n w_n log(1 - <p_n, t_n>) / sum(w), from the plain rows' terms
+        let t = e.targets
+        var terms = [Double]()
+        for i in 0..<n {
+            var r = 0.0
+            for j in 0..<k { r += Double(p[i * k + j]) * Double(t[i * k + j]) }
+            terms.append(log(1 - r))
+        }
+        XCTAssertEqual(Double(v1), 2 * terms.reduce(0, +) / 3, accuracy: 1e-5)
+        XCTAssertEqual(Double(v2), 2 * (terms[0] + 0.5 * terms[2]) / 1.5, accuracy: 1e-5)
     }
 
     /// A sample labeled 1 that the network has long predicted as class 0: cross-entropy pushes

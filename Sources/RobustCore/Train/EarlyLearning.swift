@@ -40,15 +40,20 @@ public final class EarlyLearningRegularizer: @unchecked Sendable {
     }
 
     /// Updates the running predictions of the batch's samples `indices` from its softmax
-    /// outputs `p` [B, K], then adds the regularizer's gradient (d/d logits, divided by B like
-    /// the cross-entropy's mean) to `grad` [B, K]. Returns the regularizer's value for the batch.
+    /// outputs `p` [B, K], then adds the regularizer's gradient (d/d logits) to `grad` [B, K].
+    /// Rows are averaged as the cross-entropy averages them: by B, or with per-sample
+    /// `weights` [B] (soft targets, self-adaptive training) by sum(w), so a sample the loss
+    /// sets aside (weight 0) is not pulled either. Returns the regularizer's value for the batch.
     /// `update: false` leaves the running predictions as they are (gradient checks).
     @discardableResult
     public func apply(_ indices: ArraySlice<Int>, probabilities p: UnsafePointer<Float>,
-                      grad: UnsafeMutablePointer<Float>, update: Bool = true) -> Float {
+                      grad: UnsafeMutablePointer<Float>, weights: UnsafePointer<Float>? = nil,
+                      update: Bool = true) -> Float {
         let k = numClasses, n = indices.count
         let lo = Self.clamp, hi = 1 - Self.clamp
-        let scale = weight / Float(n)
+        var wsum = 0.0
+        for b in 0..<n { wsum += Double(weights?[b] ?? 1) }
+        let norm = wsum > 0 ? 1 / wsum : 0
         var total = 0.0
         targets.withUnsafeMutableBufferPointer { tb in
             for (b, i) in indices.enumerated() {
@@ -66,13 +71,15 @@ public final class EarlyLearningRegularizer: @unchecked Sendable {
                     sIn += inside * t[j] * pr[j]
                 }
                 let oneMinus = max(1 - r, Float.leastNormalMagnitude)
-                total += Double(log(oneMinus))
+                let wb = Double(weights?[b] ?? 1)
+                total += wb * Double(log(oneMinus))
+                let scale = weight * Float(wb * norm)
                 for j in 0..<k {
                     let inside: Float = pr[j] > lo && pr[j] < hi ? 1 : 0
                     g[j] += scale * pr[j] * (sIn - inside * t[j]) / oneMinus
                 }
             }
         }
-        return Float(Double(weight) * total / Double(n))
+        return Float(Double(weight) * total * norm)
     }
 }

@@ -197,7 +197,11 @@ public final class Trainer: @unchecked Sendable {
             r = labels.withUnsafeBufferPointer { lossFn(logits, $0) }
         }
         if let elr = earlyLearning {
-            r.loss += elr.apply(indices, probabilities: lossFn.probabilities.data, grad: lossFn.inputGrad.data)
+            // Weighted like the cross-entropy: by the targets' sample weights when there are targets.
+            r.loss += targets == nil
+                ? elr.apply(indices, probabilities: lossFn.probabilities.data, grad: lossFn.inputGrad.data)
+                : targetWeights.withUnsafeBufferPointer {
+                    elr.apply(indices, probabilities: lossFn.probabilities.data, grad: lossFn.inputGrad.data, weights: $0.baseAddress!) }
         }
         model.backward(lossFn.inputGrad)
         Profiler.measure("sgd.step") { optimizer.step(lr: learningRate(atStep: step)) }
