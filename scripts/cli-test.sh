@@ -237,6 +237,13 @@ refused "elr-weight must be at least 0" "$CLI" train --data "$T/data" --width 2 
 refused "elr-momentum must lie in" "$CLI" train --data "$T/data" --width 2 --epochs 1 --elr-weight 3 --elr-momentum 1 --out "$T/x.safetensors"
 refused "cannot be resumed" "$CLI" train --data "$T/data" --width 2 --epochs 2 --elr-weight 3 --resume "$T/elr.safetensors.ckpt" --out "$T/x.safetensors"
 refused "elr-weight" "$CLI" label-noise --data "$T/data" --epochs 2 --ensemble 2 --elr-weight 3 --out "$T/x"
+# an in-run correction measured in one command: a plain noisy control and the true-label reference
+"$CLI" label-noise --data "$T/data" --width 2 --epochs 2 --noise 0.2 --elr-weight 3 --noisy-control --clean-reference --out "$T/elrc" > "$T/elrc.out" 2> "$T/elrc.err" \
+    || { cat "$T/elrc.err"; fail "label-noise --elr-weight --noisy-control --clean-reference failed"; }
+grep -q "^noisy control: a plain run on the noisy labels from scratch, 2 epochs" "$T/elrc.out" || fail "no plain noisy control for the regularized run"
+grep -qE "^(gap closed, each model trained 2 epochs: .*corrected in the run|no gap to close: )" "$T/elrc.out" || fail "no gap figure for the in-run correction"
+grep -qE '"noisy_control_test_accuracy":0\.[0-9]+' "$T/elrc/summary.json" || fail "summary.json has no plain noisy control"
+refused "noisy-control is the control of" "$CLI" label-noise --data "$T/data" --width 2 --epochs 2 --elr-weight 3 --clean soft --noisy-control --out "$T/x"
 refused "elr-momentum needs --elr-weight" "$CLI" train --data "$T/data" --width 2 --epochs 1 --elr-momentum 0.5 --out "$T/x.safetensors"
 refused "folds with --elr-weight" "$CLI" label-noise --data "$T/data" --epochs 2 --folds 2 --elr-weight 3 --out "$T/x"
 refused "elr-weight with --clean-epoch" "$CLI" label-noise --data "$T/data" --epochs 2 --elr-weight 3 --clean drop --clean-epoch 1 --out "$T/x"

@@ -36,11 +36,15 @@ struct LabelNoise: ParsableCommand {
     var cleanFrom: CleanStart = .scratch
     @Flag(help: "Also train on the true labels with the same recipe, for the accuracy gap (with --clean-from audited: from scratch, then on for --epochs more from that model, the cleaned model's compute).")
     var cleanReference = false
-    @Flag(help: "With --clean-from audited: also train the audited model on for --epochs on its noisy labels, the cleaned run's compute without the cleaning, so the cleaning's own gain shows.")
+    @Flag(help: "With --clean-from audited: also train the audited model on for --epochs on its noisy labels, the cleaned run's compute without the cleaning, so the cleaning's own gain shows. With --elr-weight or --self-adaptive-from (no --clean): a plain run on the noisy labels from scratch, the same epochs, so the in-run correction's gain shows.")
     var noisyControl = false
     @Option(help: "With --clean soft: weight of the model's probabilities in the unflagged samples' targets (0: one-hot; above 0: distillation).")
     var teacherWeight: Float = 0
     @OptionGroup var correction: CorrectionOptions
+
+    /// The audited run corrects its labels while it trains (early-learning regularization or
+    /// self-adaptive training).
+    var inRunCorrection: Bool { correction.enabled || correction.earlyLearningEnabled }
 
     func validate() throws {
         guard teacherWeight.isFinite, (0...1).contains(teacherWeight) else { throw ValidationError("--teacher-weight must lie in [0, 1]") }
@@ -51,8 +55,8 @@ struct LabelNoise: ParsableCommand {
         if cleanFrom == .audited && (clean == nil || cleanEpoch > 0) {
             throw ValidationError("--clean-from audited needs --clean and --clean-epoch 0 (a run cleaned at --clean-epoch trains on from there anyway)")
         }
-        if noisyControl && cleanFrom != .audited {
-            throw ValidationError("--noisy-control is the control of --clean-from audited (a cleaned run from scratch has the noisy run's compute already)")
+        if noisyControl && cleanFrom != .audited && !(inRunCorrection && clean == nil) {
+            throw ValidationError("--noisy-control is the control of --clean-from audited (a cleaned run from scratch has the noisy run's compute already), or of --elr-weight or --self-adaptive-from without --clean")
         }
         if options.ensemble > 1 && correction.enabled {
             throw ValidationError("--ensemble with --self-adaptive-from: the extra members would train on the plain labels; audit one self-adaptive run, or an ensemble without it")
@@ -280,7 +284,13 @@ struct LabelNoise: ParsableCommand {
             // the same compute on every side measures the cleaning.
             let warm = clean != nil && cleanAt == 0 && cleanFrom == .audited
             var controlAccuracy: Double?
-            if noisyControl {
+            if noisyControl && !warm {
+                // The audited run trained with an in-run correction: its control is a plain run.
+                print("\nnoisy control: a plain run on the noisy labels from scratch, \(cfg.epochs) epochs (no regularization or self-adaptive targets)")
+                let control = Trainer(config: cfg, train: noisyTrain, test: test)
+                controlAccuracy = try trainToEnd(control, tag: "noisy control", csv: joinPath(outDir, "noisy-control-epochs.csv"))
+                summary.append(("noisy_control_test_accuracy", controlAccuracy.map { .double($0) } ?? .null))
+            } else if noisyControl {
                 print("\nnoisy control: the audited model trained on for \(cfg.epochs) epochs on its noisy labels (no cleaning)")
                 let start = try ModelIO.loadResNet(path: joinPath(outDir, "noisy.safetensors")).0
                 let control = Trainer(config: cfg, train: noisyTrain, test: test, model: start)
@@ -301,10 +311,16 @@ struct LabelNoise: ParsableCommand {
                 // The noisy side has the cleaned run's compute: the audited run itself for a
                 // retraining from scratch, the noisy control for a run trained on from it.
                 let noisySide = controlAccuracy ?? (warm ? nil : reports.last!.testAccuracy)
-                if let a = acc, let cleanedAcc = cleanedAccuracy {
+                // An in-run correction without a cleaning step: the audited run is the corrected one.
+                let inRunOnly = inRunCorrection && clean == nil
+                if inRunOnly && controlAccuracy == nil, acc != nil {
+                    print("\nno gap figure: the audited run is the corrected one; add --noisy-control for a plain run on the noisy labels")
+                }
+                let correctedAccuracy = cleanedAccuracy ?? (inRunOnly && controlAccuracy != nil ? reports.last!.testAccuracy : nil)
+                if let a = acc, let cleanedAcc = correctedAccuracy {
                     let epochs = warm ? 2 * cfg.epochs : cfg.epochs
                     if let n = noisySide, let share = gapClosed(noisy: n, cleaned: cleanedAcc, clean: a) {
-                        print("\ngap closed, each model trained \(epochs) epochs: \(fmt(100 * share, 1))% (noisy \(fmt(100 * n, 2))%, cleaned \(fmt(100 * cleanedAcc, 2))%, true labels \(fmt(100 * a, 2))%)")
+                        print("\ngap closed, each model trained \(epochs) epochs: \(fmt(100 * share, 1))% (noisy \(fmt(100 * n, 2))%, \(inRunOnly ? "corrected in the run" : "cleaned") \(fmt(100 * cleanedAcc, 2))%, true labels \(fmt(100 * a, 2))%)")
                         summary.append(("gap_closed", .object([("share", .double(share)), ("epochs_per_model", .int(Int64(epochs)))])))
                     } else if let n = noisySide {
                         print("\nno gap to close: the true labels reached \(fmt(100 * a, 2))%, the noisy ones \(fmt(100 * n, 2))%")
