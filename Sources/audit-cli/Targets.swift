@@ -112,6 +112,3 @@ func loadTargets(_ path: String, for ds: Dataset) throws -> LabelTargets {
         throw RobustError.format(path: path, reason: "\(error)")
     }
 }
-
-/// A Float option as the decimal the user typed (0.7, not 0.699999988079071), for JSON records.
-func decimal(_ f: Float) -> Double { Double("\(f)") ?? Double(f) }

@@ -138,6 +138,13 @@ final class SafeTensorsTests: XCTestCase {
         XCTAssertEqual(String(decoding: try FileIO.read(path), as: UTF8.self), "old")
     }
 
+    func testFloatSettingsAreWrittenAsTheirDecimal() {
+        XCTAssertEqual(JSON.decimal(0.1).serialized, "0.1")
+        XCTAssertEqual(JSON.decimal(0.7).serialized, "0.7")
+        XCTAssertEqual(JSON.decimal(3).serialized, "3")
+        XCTAssertEqual(JSON.double(Double(Float(0.7))).serialized, "0.699999988079071", "the plain conversion this replaces")
+    }
+
     func testJSON() throws {
         let j = try JSON.parse(#" {"a": [1, -2.5e3, true, null, "x\u00e9\n"], "b": {}} "#)
         XCTAssertEqual(j["a"]?.arrayValue?.count, 5)

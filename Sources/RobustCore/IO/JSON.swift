@@ -11,6 +11,11 @@ public indirect enum JSON: Equatable, Sendable {
     case bool(Bool)
     case null
 
+    /// A Float setting as the decimal it was written as (0.1, not 0.10000000149011612): its
+    /// shortest round-tripping form. For records people read; values parsed back into a run
+    /// (checkpoint configs) keep `.double(Double(f))`, which is exact.
+    public static func decimal(_ f: Float) -> JSON { .double(Double("\(f)") ?? Double(f)) }
+
     public static func == (a: JSON, b: JSON) -> Bool {
         switch (a, b) {
         case let (.object(x), .object(y)): return x.count == y.count && zip(x, y).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
