@@ -27,6 +27,10 @@ refused() {  # refused EXPECTED-MESSAGE COMMAND...: the command must fail and sa
 grep -qE "^ +4 +[0-9]+ +[0-9.]+ +\[[0-9.]+-[0-9.]+\] +[0-9.]+ +[0-9.]+$" "$T/ab.out" || { cat "$T/ab.out"; fail "bench --ab printed no row for width 4"; }
 "$CLI" bench --ab adaptive-workers --widths 4 --seconds 0.2 > "$T/ab2.out" 2> "$T/ab2.err" || { cat "$T/ab2.err"; fail "bench --ab adaptive-workers failed"; }
 grep -qE "^ +4 +[0-9]+ +[0-9.]+ +\[[0-9.]+-[0-9.]+\] +[0-9.]+ +[0-9.]+$" "$T/ab2.out" || { cat "$T/ab2.out"; fail "bench --ab adaptive-workers printed no row"; }
+# a training switch times training steps (width 16 has the 4x4-tile layers the switch changes)
+"$CLI" bench --ab winograd-grad-tiles --widths 16 --train-batch 8 --seconds 0.2 > "$T/ab3.out" 2> "$T/ab3.err" || { cat "$T/ab3.err"; fail "bench --ab winograd-grad-tiles failed"; }
+grep -q "training step (batch 8)" "$T/ab3.out" && grep -qE "^ +16 +[0-9]+ +[0-9.]+ +\[[0-9.]+-[0-9.]+\] +[0-9.]+ +[0-9.]+$" "$T/ab3.out" \
+    || { cat "$T/ab3.out"; fail "bench --ab winograd-grad-tiles printed no training row"; }
 # bench --timeline: every traced pass splits into the same jobs, so the per-job table is there
 "$CLI" bench --timeline 20 --widths 16 --threads 2 > "$T/tl.out" 2> "$T/tl.err" || { cat "$T/tl.err"; fail "bench --timeline failed"; }
 grep -q "20 traced passes, threads 2" "$T/tl.out" && grep -qE "^ +0 +2 " "$T/tl.out" || { cat "$T/tl.out"; fail "bench --timeline printed no job table"; }

@@ -167,6 +167,62 @@ AVX2 void rk_wino4_output_avx2(const float *m, long ldm, long ps, int c0, int c1
     }
 }
 
+/* A y for four vectors (one row or one column of a 4x4 gradient tile, eight tiles a vector):
+ * the six values of the adjoint of at6, A = (A^T)^T:
+ * (y0, y0+y1+y2+y3, y0-y1+y2-y3, y0+2y1+4y2+8y3, y0-2y1+4y2-8y3, y3). */
+AVX2 static inline void a6(__m256 y0, __m256 y1, __m256 y2, __m256 y3, __m256 *o) {
+    const __m256 two = _mm256_set1_ps(2), four = _mm256_set1_ps(4), eight = _mm256_set1_ps(8);
+    const __m256 p = _mm256_add_ps(y0, y2), q = _mm256_add_ps(y1, y3);
+    const __m256 r = _mm256_fmadd_ps(four, y2, y0), s = _mm256_fmadd_ps(eight, y3, _mm256_mul_ps(two, y1));
+    o[0] = y0;
+    o[1] = _mm256_add_ps(p, q);
+    o[2] = _mm256_sub_ps(p, q);
+    o[3] = _mm256_add_ps(r, s);
+    o[4] = _mm256_sub_ps(r, s);
+    o[5] = y3;
+}
+
+/* Four columns of four neighbouring 4x4 tiles' row: 16 floats from p, transposed so that
+ * c[l] holds column l of the four tiles. */
+AVX2 static inline void columns4(const float *p, __m128 *c) {
+    __m128 a = _mm_loadu_ps(p), b = _mm_loadu_ps(p + 4), d = _mm_loadu_ps(p + 8), e = _mm_loadu_ps(p + 12);
+    _MM_TRANSPOSE4_PS(a, b, d, e);
+    c[0] = a; c[1] = b; c[2] = d; c[3] = e;
+}
+
+AVX2 void rk_wino4_output_grad_avx2(const float *dy, long cs, int c0, int c1, int images, int h, int w,
+                                    float *dm, long ldm, long ps) {
+    const int tw = w / 4, tpi = (h / 4) * tw;
+    __m256 t[24], o[6];
+    for (int co = c0; co < c1; co++) {
+        for (int n = 0; n < images; n++) {
+            const float *plane = dy + co * cs + (long)n * h * w;
+            float *dst = dm + co * ldm + (long)n * tpi;
+            for (int t0 = 0; t0 < tpi; t0 += 8) {
+                const int full = t0 + 8 <= tpi, ta = t0, tb = full ? t0 + 4 : t0;
+                const float *ra = plane + 4L * (ta / tw) * w + 4 * (ta % tw);
+                const float *rb = plane + 4L * (tb / tw) * w + 4 * (tb % tw);
+                for (int k = 0; k < 4; k++) {  /* dY A^T, row k: t[6k + j] */
+                    __m128 ca[4], cb[4];
+                    columns4(ra + (long)k * w, ca);
+                    if (full) columns4(rb + (long)k * w, cb); else { cb[0] = ca[0]; cb[1] = ca[1]; cb[2] = ca[2]; cb[3] = ca[3]; }
+                    __m256 y[4];
+                    for (int l = 0; l < 4; l++) y[l] = _mm256_insertf128_ps(_mm256_castps128_ps256(ca[l]), cb[l], 1);
+                    a6(y[0], y[1], y[2], y[3], t + 6 * k);
+                }
+                float *d = dst + t0;
+                for (int j = 0; j < 6; j++) {  /* A (dY A^T), column j: e = 6i + j */
+                    a6(t[j], t[6 + j], t[12 + j], t[18 + j], o);
+                    for (int i = 0; i < 6; i++) {
+                        if (full) _mm256_storeu_ps(d + (6 * i + j) * ps, o[i]);
+                        else _mm_storeu_ps(d + (6 * i + j) * ps, _mm256_castps256_ps128(o[i]));
+                    }
+                }
+            }
+        }
+    }
+}
+
 #else  /* not x86-64: rk_cpu_has_avx2_fma() is 0 and these are never called */
 #include <stdlib.h>
 void rk_wino4_input_avx2(const float *x, long cs, int c0, int c1, int images, int h, int w,
@@ -176,4 +232,6 @@ void rk_wino4_output_avx2(const float *m, long ldm, long ps, int c0, int c1, int
 void rk_wino4_input_rows_avx2(const float *x, long cs, const float *above, long acs, const float *below, long bcs,
                               int c0, int c1, int h, int w, int ty0, int ty1, float *v, long ldv, long ps,
                               float *scratch) { abort(); }
+void rk_wino4_output_grad_avx2(const float *dy, long cs, int c0, int c1, int images, int h, int w,
+                               float *dm, long ldm, long ps) { abort(); }
 #endif

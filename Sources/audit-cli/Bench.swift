@@ -19,7 +19,7 @@ struct Bench: ParsableCommand {
     var peakGflops: Double?
     @Flag(help: "Only train (a few steps at the first width) and print the process's peak memory: run one process per width.")
     var memory = false
-    @Option(help: ArgumentHelp("Only single-image latency, with this engine switch off and on alternately, call by call, for --seconds per width: the median of the paired ratios.",
+    @Option(help: ArgumentHelp("Only single-image latency (training steps for winograd-grad-tiles and filter-kernels), with this engine switch off and on alternately, call by call, for --seconds per width: the median of the paired ratios.",
                                valueName: EngineSwitch.allCases.map(\.rawValue).joined(separator: "|")))
     var ab: String?
     @Option(help: "Only single-image latency: trace this many forward passes on the worker pool and print where each thread's time goes.")
@@ -79,10 +79,13 @@ struct Bench: ParsableCommand {
     func pairedLatency(_ sw: EngineSwitch) {
         let was = sw.isOn
         defer { sw.set(was) }
-        if !json { print("\(sw.rawValue): single-image latency on / off, paired call by call (threads \(Threads.count))") }
+        let what = sw.measuresTraining ? "training step (batch \(trainBatch)) time on / off, paired step by step"
+                                       : "single-image latency on / off, paired call by call"
+        if !json { print("\(sw.rawValue): \(what) (threads \(Threads.count))") }
         if !json { print("width   pairs  on/off median  [IQR]          off ms   on ms") }
         for w in widths {
-            let r = BenchResult.pairedLatency(width: w, seconds: seconds, sw)
+            let r = sw.measuresTraining ? BenchResult.pairedTraining(width: w, batch: trainBatch, seconds: seconds, sw)
+                                        : BenchResult.pairedLatency(width: w, seconds: seconds, sw)
             if json {
                 print(JSON.object([("engine", .string("robust")), ("width", .int(Int64(w))), ("switch", .string(sw.rawValue)),
                                    ("pairs", .int(Int64(r.pairs))), ("on_over_off_median", .double(r.ratio[1])),
@@ -257,6 +260,30 @@ struct BenchResult {
                 sw.set(setting == 1)
                 let t = monotonicSeconds()
                 model.forward(one, mode: .eval)
+                d[setting] = monotonicSeconds() - t
+            }
+            ratios.append(d[1] / d[0]); off.append(d[0]); on.append(d[1])
+        }
+        func quartiles(_ v: [Double]) -> [Double] { let s = v.sorted(); return [s[s.count / 4], s[s.count / 2], s[3 * s.count / 4]] }
+        return (ratios.count, quartiles(ratios), 1000 * quartiles(off)[1], 1000 * quartiles(on)[1])
+    }
+
+    /// Training steps of a width-`width` model at batch `batch` for `seconds`, alternating `sw`
+    /// off and on every step (the order flips each pair), after a warm-up step of each: the
+    /// same model trains on throughout, as in a real run.
+    static func pairedTraining(width: Int, batch: Int, seconds: Double, _ sw: EngineSwitch)
+        -> (pairs: Int, ratio: [Double], offMs: Double, onMs: Double) {
+        let step = makeStep(width: width, batch: batch, training: true)
+        for on in [false, true] { sw.set(on); step() }
+        var ratios: [Double] = [], off: [Double] = [], on: [Double] = []
+        let t0 = monotonicSeconds()
+        while monotonicSeconds() - t0 < seconds || ratios.count < 3 {
+            var d = [0.0, 0.0]
+            for k in 0..<2 {
+                let setting = (k + ratios.count) % 2  // 0 off, 1 on
+                sw.set(setting == 1)
+                let t = monotonicSeconds()
+                step()
                 d[setting] = monotonicSeconds() - t
             }
             ratios.append(d[1] / d[0]); off.append(d[0]); on.append(d[1])

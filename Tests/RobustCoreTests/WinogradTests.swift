@@ -1,5 +1,6 @@
 import XCTest
 @testable import RobustCore
+import CKernels
 
 /// Inference through Winograd F(2x2,3x3) and F(4x4,3x3) against the direct convolution and
 /// the im2col path. Tolerance for both (largest error over largest output): 1e-5; the errors
@@ -167,7 +168,8 @@ final class WinogradTests: XCTestCase {
              (8, 32, 5, 7, 2, 2, true, true, false, true), (8, 8, 3, 5, 4, 2, false, true, false, true),
              (8, 8, 6, 5, 5, 2, false, true, true, true), (8, 8, 6, 5, 5, 2, false, false, true, true),
              (6, 12, 5, 7, 3, 2, false, true, false, true), (6, 12, 5, 7, 3, 2, false, true, true, true),
-             (8, 8, 6, 5, 5, 2, false, true, true, false)] {
+             (8, 8, 6, 5, 5, 2, false, true, true, false), (4, 16, 3, 5, 3, 2, true, true, false, true),
+             (8, 48, 4, 6, 2, 2, true, true, true, true), (8, 48, 4, 6, 2, 1, true, true, false, false)] {
             Conv2d.sliceBytes = oneImageSlices ? 1 : saved.6
             Winograd.smallGradMaxChannels = smallGrad ? saved.7 : 0
             Kernels.avx2 = avx2 && Kernels.cpuHasAVX2
@@ -187,6 +189,92 @@ final class WinogradTests: XCTestCase {
                 results.append(y + dx + conv.weight.grad!.array)
             }
             XCTAssertLessThan(relativeError(results[0], results[1]), 1e-5, "\(h)x\(w) cin \(cin) cout \(cout) n \(n)")
+        }
+    }
+
+    /// CKernels' filter transforms (eight filters a vector) against the portable Swift ones:
+    /// both tiles, the forward filters and the flipped ones (which the portable path builds by
+    /// copying `Conv2d.flippedFilters`), and the weight gradient's adjoint, on shapes whose
+    /// filter count is not a multiple of 8 (the tail) and whose cout is not either (flipped
+    /// filters wrap from one input channel to the next inside a vector). Only the 4x4 tiles'
+    /// reciprocal multiplications (in place of divisions) and FMA may differ: 1e-6.
+    func testAVX2FilterTransformsMatchPortableCode() throws {
+        guard Kernels.cpuHasAVX2 else { throw XCTSkip("this CPU has no AVX2/FMA") }
+        let saved = (Kernels.avx2, Threads.count)
+        defer { Kernels.avx2 = saved.0; Threads.set(saved.1) }
+        var rng = RNG(seed: 33)
+        for (cout, cin, threads) in [(5, 3, 1), (16, 16, 2), (7, 9, 2), (64, 80, 2), (1, 1, 1)] {
+            Threads.set(threads)
+            let conv = Conv2d("c", cin: cin, cout: cout, k: 3, stride: 1, pad: 1, workspace: Workspace())
+            for i in 0..<conv.weight.value.count { conv.weight.value[i] = rng.normal() }
+            let w = conv.weight.value.data
+            for tile in [WinogradTile.two, .four] {
+                let n = tile.planes * cout * cin
+                var results: [[Float]] = []
+                for avx2 in [false, true] {
+                    Kernels.avx2 = avx2
+                    let u = Tensor([n]), uf = Tensor([n]), dw = Tensor([cout * cin * 9])
+                    Winograd.transformWeights(w, cout: cout, cin: cin, tile: tile, into: u.data)
+                    if avx2 {
+                        Winograd.transformWeightsAVX2(w, cout: cout, cin: cin, tile: tile, flipped: true, into: uf.data)
+                    } else {
+                        Winograd.transformWeights(conv.flippedFilters(), cout: cin, cin: cout, tile: tile, into: uf.data)
+                    }
+                    // The adjoint, with U read as dU (any values serve).
+                    if avx2 {
+                        rk_wino_filter_grad_avx2(u.data, cout, cin, Int32(tile.rawValue), 0, cout * cin, dw.data)
+                    } else if tile == .four {
+                        Winograd4.filterGradient(u.data, cout: cout, cin: cin, into: dw.data)
+                    } else {
+                        Winograd.filterGradient(u.data, cout: cout, cin: cin, into: dw.data)
+                    }
+                    results.append(u.array + uf.array + dw.array)
+                }
+                XCTAssertLessThan(relativeError(results[1], results[0]), 1e-6, "\(tile) cout \(cout) cin \(cin)")
+            }
+        }
+    }
+
+    /// The weight gradient by F(2x2) and F(4x4) tiles against a double-precision reference,
+    /// on a width-16 network's 32x32 layer shape (16 channels, 4 images: 4,096 terms in each
+    /// sum), the measure is the largest error over the largest gradient. Measured here: 2x2
+    /// 3.4e-7 to 4.1e-7, 4x4 2.2e-6 to 2.4e-6 (its constants, up to 8 in A and 5 in B, make
+    /// larger partial sums that G's 1/6 and 1/24 then cancel); bounds 1e-6 and 5e-6. A wrong
+    /// transform (a sign, a constant, a plane) gives errors of order 1.
+    func testWeightGradientMatchesDoublePrecision() {
+        let saved = Kernels.avx2
+        defer { Kernels.avx2 = saved }
+        let (n, h, w, cin, cout) = (4, 32, 32, 16, 16)
+        var rng = RNG(seed: 9)
+        let x = (0..<cin * n * h * w).map { _ in Float(rng.normal()) }
+        let dy = (0..<cout * n * h * w).map { _ in Float(rng.normal()) }
+        var ref = [Double](repeating: 0, count: cout * cin * 9)
+        for co in 0..<cout { for ci in 0..<cin { for ky in 0..<3 { for kx in 0..<3 {
+            var acc = 0.0
+            for b in 0..<n { for yy in 0..<h {
+                let sy = yy + ky - 1
+                if sy < 0 || sy >= h { continue }
+                let drow = ((co * n + b) * h + yy) * w, xrow = ((ci * n + b) * h + sy) * w
+                for xx in 0..<w {
+                    let sx = xx + kx - 1
+                    if sx < 0 || sx >= w { continue }
+                    acc += Double(dy[drow + xx]) * Double(x[xrow + sx])
+                }
+            } }
+            ref[((co * cin + ci) * 3 + ky) * 3 + kx] = acc
+        } } } }
+        let refF = ref.map { Float($0) }
+        for tile in Kernels.cpuHasAVX2 ? [WinogradTile.two, .four] : [.two] {
+            Kernels.avx2 = Kernels.cpuHasAVX2
+            for threads in [1, 2] {
+                let partials = (0..<threads).map { _ in Tensor([tile.planes * cout * cin]) }
+                let dw = Tensor([cout * cin * 9])
+                Winograd.weightGradient(x: x, dy: dy, n: n, h: h, w: w, cin: cin, cout: cout, tile: tile, dw: dw.data,
+                                        partials: partials.map(\.data), workspace: Workspace())
+                let err = relativeError(dw.array, refF)
+                print("weight gradient, \(tile) tiles, \(threads) workers: relative error \(err)")
+                XCTAssertLessThan(err, tile == .four ? 5e-6 : 1e-6, "\(tile) tiles, \(threads) workers")
+            }
         }
     }
 

@@ -45,6 +45,23 @@ void rk_wino4_input_rows_avx2(const float *x, long cs, const float *above, long 
 void rk_wino4_output_avx2(const float *m, long ldm, long plane_stride, int c0, int c1, int images, int h, int w,
                           int ty0, int ty1, float *y, long channel_stride);
 
+/* dM = A dY A^T (the adjoint of the F(4x4, 3x3) output transform: the weight gradient's
+ * transform of the output gradient) for channels [c0, c1) of dy (the first image of channel
+ * 0, channels `channel_stride` floats apart; h a multiple of 4, w of 16) into dM[e][co][t],
+ * e = 6i + j, rows `ldm` apart, e-planes `plane_stride` apart, all tiles of each image. */
+void rk_wino4_output_grad_avx2(const float *dy, long channel_stride, int c0, int c1, int images, int h, int w,
+                               float *dm, long ldm, long plane_stride);
+
+/* Transformed filters U[e][.][.] = (G g G^T)[e] for filters [f0, f1) of the output order
+ * (tile 2: 16 planes, tile 4: 36; planes cout * cin floats apart) from w[cout][cin][3][3].
+ * flip 0: U[e][co][ci] from w[co][ci] (the forward pass); flip 1: U[e][ci][co] from w[co][ci]
+ * rotated by 180 degrees (the input gradient's filters), the output order then [cin][cout]. */
+void rk_wino_filters_avx2(const float *w, long cout, long cin, int tile, int flip, long f0, long f1, float *u);
+
+/* The adjoint: dW[f] = G^T dU[.][f] G for filters [f0, f1) of [cout][cin], from dU[e][cout][cin]
+ * (tile 2: 16 planes, tile 4: 36) into dw[cout][cin][3][3]. */
+void rk_wino_filter_grad_avx2(const float *du, long cout, long cin, int tile, long f0, long f1, float *dw);
+
 /* Winograd F(2x2, 3x3), the same layouts with 2x2 output tiles (RobustCore/Ops/Winograd.swift),
  * for widths that are a multiple of 8 (four tiles a half vector). */
 

@@ -37,6 +37,15 @@ public enum EngineSwitch: String, CaseIterable, Sendable {
     /// A single image's Winograd layers with too many channels for bands split by output
     /// channels (on) or by phases (off). ROBUST_WINOGRAD_CHANNEL_SPLIT=0.
     case winogradChannels = "winograd-channels"
+    /// Training: the Winograd weight gradient of the 32x32 and 16x16 layers by F(4x4, 3x3)
+    /// (on) or F(2x2, 3x3) (off). ROBUST_WINOGRAD_GRAD_TILE=2.
+    case winogradGradTiles = "winograd-grad-tiles"
+    /// Training: the filter transforms (and their adjoint) on CKernels' AVX2 kernel, eight
+    /// filters a vector (on), or the portable code (off). ROBUST_WINOGRAD_FILTER_KERNELS=0.
+    case filterKernels = "filter-kernels"
+
+    /// Whether `bench --ab` times training steps (true) or single-image passes.
+    public var measuresTraining: Bool { self == .winogradGradTiles || self == .filterKernels }
 
     /// Whether the switch is on now.
     public var isOn: Bool {
@@ -51,6 +60,8 @@ public enum EngineSwitch: String, CaseIterable, Sendable {
         case .fusedShortcut: return FusedShortcut.enabled
         case .privatePack: return DirectConv.privatePack
         case .winogradChannels: return Winograd.channelSplit
+        case .winogradGradTiles: return Winograd.largeGradTiles
+        case .filterKernels: return Winograd.filterKernels
         }
     }
 
@@ -67,6 +78,8 @@ public enum EngineSwitch: String, CaseIterable, Sendable {
         case .fusedShortcut: FusedShortcut.enabled = on
         case .privatePack: DirectConv.privatePack = on
         case .winogradChannels: Winograd.channelSplit = on
+        case .winogradGradTiles: Winograd.largeGradTiles = on
+        case .filterKernels: Winograd.filterKernels = on
         }
     }
 }

@@ -20,7 +20,8 @@
 //
 // The forward pass and the input gradient use F(4x4, 3x3) instead where the width is a
 // multiple of 16 (Winograd4.swift: 36 multiplies per 16 outputs, the 32x32 and 16x16 layers);
-// the weight gradient stays F(2x2, 3x3).
+// so does the weight gradient where the CPU has AVX2 (`gradTile`; its 4x4 output-gradient
+// transform is a CKernels kernel only), at about 6x F(2x2)'s rounding error (WinogradTests).
 //
 // Layout: a slice of images, channel-major like the rest of the engine; tile t of the slice is
 // (image, tile row, tile column) in that order, so a tile row's tiles are contiguous in V and
@@ -82,9 +83,33 @@ enum Winograd {
     /// U[e][co][ci] for the filters w[Cout, Cin, 3, 3] in the tile's transform (16 or 36 planes).
     static func transformWeights(_ w: UnsafePointer<Float>, cout: Int, cin: Int, tile: WinogradTile,
                                  into u: UnsafeMutablePointer<Float>) {
+        if avx2Filters {
+            transformWeightsAVX2(w, cout: cout, cin: cin, tile: tile, flipped: false, into: u)
+            return
+        }
         switch tile {
         case .two: transformWeights(w, cout: cout, cin: cin, into: u)
         case .four: Winograd4.transformWeights(w, cout: cout, cin: cin, into: u)
+        }
+    }
+
+    /// The same on CKernels' AVX2 kernel, eight filters a vector; `flipped`: the input
+    /// gradient's filters, U[e][ci][co] from w[co][ci] rotated by 180 degrees, without the copy
+    /// that `Conv2d.flippedFilters` makes. Two workers split the filters of large layers.
+    /// ROBUST_WINOGRAD_FILTER_KERNELS=0 keeps the portable filter transforms (for comparison).
+    nonisolated(unsafe) static var filterKernels: Bool = getenvString("ROBUST_WINOGRAD_FILTER_KERNELS") != "0"
+    static var avx2Filters: Bool { Kernels.avx2 && filterKernels }
+
+    static func transformWeightsAVX2(_ w: UnsafePointer<Float>, cout: Int, cin: Int, tile: WinogradTile, flipped: Bool,
+                                     into u: UnsafeMutablePointer<Float>) {
+        let count = cout * cin
+        nonisolated(unsafe) let w = w, u = u
+        let parts = count >= 4096 ? min(Threads.count, 2) : 1
+        parallelFor(parts, work: parts > 1 ? Int.max : 0) { t in
+            let r = blockRange(t, of: parts, count: count, block: 8)
+            if !r.isEmpty {
+                rk_wino_filters_avx2(w, cout, cin, Int32(tile.rawValue), flipped ? 1 : 0, r.lowerBound, r.upperBound, u)
+            }
         }
     }
 
@@ -706,32 +731,53 @@ extension Winograd {
         }
     }
 
+    /// The tile of the weight gradient's pass: F(4x4, 3x3) where the forward pass takes it and
+    /// the CPU has AVX2 (the 4x4 output-gradient transform exists only as an AVX2 kernel), else
+    /// F(2x2, 3x3). ROBUST_WINOGRAD_GRAD_TILE=2 keeps 2x2, for comparison.
+    /// 4x4 tiles need 36 GEMM planes per 16 pixels where 2x2 need 16 per 4: 44% fewer
+    /// multiplies, and V and dM are 2.25x the input and the output gradient instead of 4x.
+    /// The larger constants cost accuracy: WinogradTests bounds the weight gradient's error
+    /// against a double-precision reference for both tiles.
+    nonisolated(unsafe) static var largeGradTiles: Bool = getenvString("ROBUST_WINOGRAD_GRAD_TILE") != "2"
+
+    static func gradTile(n: Int, h: Int, w: Int) -> WinogradTile {
+        largeGradTiles && Kernels.avx2 ? tile(n: n, h: h, w: w) : .two
+    }
+
     /// dW of a 3x3 stride-1 pad-1 convolution: dU[e] = sum over tiles of dM[e] V[e]^T, then
-    /// dW = G^T dU G. Workers take whole slices and keep their own dU (in `partials`).
+    /// dW = G^T dU G. Workers take whole slices and keep their own dU (in `partials`, each
+    /// `tile.planes` * cout * cin floats).
     static func weightGradient(x: UnsafePointer<Float>, dy: UnsafePointer<Float>, n: Int, h: Int, w: Int,
-                               cin: Int, cout: Int, dw: UnsafeMutablePointer<Float>, partials: [UnsafeMutablePointer<Float>],
-                               workspace: Workspace) {
+                               cin: Int, cout: Int, tile: WinogradTile = .two, dw: UnsafeMutablePointer<Float>,
+                               partials: [UnsafeMutablePointer<Float>], workspace: Workspace) {
+        precondition(tile == .two || Kernels.avx2, "4x4 weight-gradient tiles need the AVX2 kernels")
         let T = partials.count
-        let plan = WinogradSlices(n: n, h: h, w: w, cin: cin, cout: cout, workers: T)
+        let E = tile.planes
+        let plan = WinogradSlices(n: n, h: h, w: w, cin: cin, cout: cout, workers: T, tile: tile)
         let (plane, tilesPerImage) = (h * w, plan.tilesPerImage)
         let (vStride, mStride) = (plan.vStride, plan.mStride)
         let active = min(T, plan.slices.count)
-        let scratch = max(scratchCount(h: h, w: w), 4 * (w / 2))
-        let bufs = workspace.buffers(16 * (vStride + mStride) + scratch, slots: active)
+        let scratch = max(tile.scratchCount(h: h, w: w), 4 * (w / 2))
+        let bufs = workspace.buffers(E * (vStride + mStride) + scratch, slots: active)
         let ld = n * plane
         nonisolated(unsafe) let xp = x, dyp = dy
         let du = partials
         let total = parallelTimed(active) { t, timer in
-            let v = bufs[t], m = v + 16 * vStride, s = m + 16 * mStride
+            let v = bufs[t], m = v + E * vStride, s = m + E * mStride
             var first = true
             for (n0, cnt) in plan.of(worker: t, active) {
                 let tsl = cnt * tilesPerImage
-                transformInput(xp + n0 * plane, channelStride: ld, channels: 0..<cin, images: cnt, h: h, w: w,
-                               v: v, ldv: tsl, planeStride: vStride, scratch: s)
-                transformOutputGrad(dyp + n0 * plane, channelStride: ld, channels: 0..<cout, images: cnt, h: h, w: w,
-                                    dm: m, ldm: tsl, planeStride: mStride, scratch: s)
+                tile.transformInput(xp + n0 * plane, channelStride: ld, channels: 0..<cin, images: cnt, h: h, w: w,
+                                    v: v, ldv: tsl, planeStride: vStride, scratch: s)
+                if tile == .four {
+                    rk_wino4_output_grad_avx2(dyp + n0 * plane, ld, 0, Int32(cout), Int32(cnt), Int32(h), Int32(w),
+                                              m, tsl, mStride)
+                } else {
+                    transformOutputGrad(dyp + n0 * plane, channelStride: ld, channels: 0..<cout, images: cnt, h: h, w: w,
+                                        dm: m, ldm: tsl, planeStride: mStride, scratch: s)
+                }
                 timer.lap(0)
-                for e in 0..<16 {
+                for e in 0..<E {
                     gemmABt(m: cout, n: cin, k: tsl, a: m + e * mStride, lda: tsl, b: v + e * vStride, ldb: tsl,
                             accumulate: !first, c: du[t] + e * cout * cin, ldc: cin)
                 }
@@ -740,11 +786,20 @@ extension Winograd {
             }
         }
         Profiler.add("conv.winograd.grad_transforms", seconds: total[0])
-        Profiler.add("conv.winograd.weight_grad", seconds: total[1], flops: 2.0 * 16 * Double(cout * cin) * Double(n * tilesPerImage))
-        let count = 16 * cout * cin
-        let sum = du[0]
-        for t in 1..<active { let p = du[t]; for i in 0..<count { sum[i] += p[i] } }
-        filterGradient(sum, cout: cout, cin: cin, into: dw)
+        Profiler.add("conv.winograd.weight_grad", seconds: total[1],
+                     flops: 2.0 * Double(E * cout * cin) * Double(n * tilesPerImage))
+        Profiler.measure("conv.winograd.filter_grad") {
+            let count = E * cout * cin
+            let sum = du[0]
+            for t in 1..<active { let p = du[t]; for i in 0..<count { sum[i] += p[i] } }
+            if avx2Filters {
+                rk_wino_filter_grad_avx2(sum, cout, cin, Int32(tile.rawValue), 0, cout * cin, dw)
+            } else if tile == .four {
+                Winograd4.filterGradient(sum, cout: cout, cin: cin, into: dw)
+            } else {
+                filterGradient(sum, cout: cout, cin: cin, into: dw)
+            }
+        }
     }
 }
 
@@ -755,14 +810,23 @@ extension Conv2d {
     func backwardWinograd(_ dy: Tensor, _ x: Tensor, _ g: ConvGeometry, needInputGrad: Bool) -> Tensor {
         let T = Threads.count
         let (cin, cout) = (self.cin, self.cout)
-        while winogradGradPartials.count < T { winogradGradPartials.append(Tensor([16 * cout * cin])) }
-        Winograd.weightGradient(x: x.data, dy: dy.data, n: g.n, h: g.h, w: g.w, cin: cin, cout: cout,
+        while winogradGradPartials.count < T { winogradGradPartials.append(Tensor([0])) }
+        let gradTile = Winograd.gradTile(n: g.n, h: g.h, w: g.w)
+        for p in winogradGradPartials { p.reshape([gradTile.planes * cout * cin]) }
+        Winograd.weightGradient(x: x.data, dy: dy.data, n: g.n, h: g.h, w: g.w, cin: cin, cout: cout, tile: gradTile,
                                 dw: weight.grad!.data, partials: winogradGradPartials.prefix(T).map(\.data),
                                 workspace: workspace)
         guard needInputGrad else { return inputGrad }
         let tile = Winograd.tile(n: g.n, h: g.h, w: g.w)
         winogradFlipped.reshape([tile.planes, cin, cout])
-        Winograd.transformWeights(flippedFilters(), cout: cin, cin: cout, tile: tile, into: winogradFlipped.data)
+        Profiler.measure("conv.winograd.filters") {
+            if Winograd.avx2Filters {
+                Winograd.transformWeightsAVX2(weight.value.data, cout: cout, cin: cin, tile: tile, flipped: true,
+                                              into: winogradFlipped.data)
+            } else {
+                Winograd.transformWeights(flippedFilters(), cout: cin, cin: cout, tile: tile, into: winogradFlipped.data)
+            }
+        }
         // (profiled inside convolve, under the conv.winograd.* entries of the forward pass)
         Winograd.convolve(dy.data, n: g.n, h: g.h, w: g.w, cin: cout, cout: cin, tile: tile, u: winogradFlipped.data,
                           y: inputGrad.data, epilogue: nil, residual: nil, workspace: workspace)

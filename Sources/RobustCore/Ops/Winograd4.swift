@@ -201,4 +201,26 @@ enum Winograd4 {
         let ac = Winograd.interleave(a, c), bd = Winograd.interleave(b, d)
         return SIMD16(lowHalf: Winograd.interleave(ac.lowHalf, bd.lowHalf), highHalf: Winograd.interleave(ac.highHalf, bd.highHalf))
     }
+
+    /// dW[co][ci] = G^T dU[.][co][ci] G: the adjoint of `transformWeights`, from
+    /// dU[36][Cout][Cin] (e = 6i + j), as Winograd.filterGradient is for 2x2 tiles.
+    static func filterGradient(_ du: UnsafePointer<Float>, cout: Int, cin: Int, into dw: UnsafeMutablePointer<Float>) {
+        let plane = cout * cin
+        // G's rows (6x3), the matrix in this file's header.
+        let g: [(Float, Float, Float)] = [(0.25, 0, 0), (-1.0 / 6, -1.0 / 6, -1.0 / 6), (-1.0 / 6, 1.0 / 6, -1.0 / 6),
+                                          (1.0 / 24, 1.0 / 12, 1.0 / 6), (1.0 / 24, -1.0 / 12, 1.0 / 6), (0, 0, 1)]
+        let rows = g.map { SIMD4<Float>($0.0, $0.1, $0.2, 0) }
+        for f in 0..<plane {
+            // T = G^T dU (3x6), one column j at a time (lanes: rows a of T); then dW = T G,
+            // accumulated as the three columns b of dW (lanes: rows a).
+            var r0 = SIMD4<Float>.zero, r1 = SIMD4<Float>.zero, r2 = SIMD4<Float>.zero
+            for j in 0..<6 {
+                var tj = SIMD4<Float>.zero
+                for i in 0..<6 { tj += rows[i] * du[(6 * i + j) * plane + f] }
+                r0 += tj * g[j].0; r1 += tj * g[j].1; r2 += tj * g[j].2
+            }
+            let o = dw + 9 * f
+            for a in 0..<3 { o[3 * a] = r0[a]; o[3 * a + 1] = r1[a]; o[3 * a + 2] = r2[a] }
+        }
+    }
 }
