@@ -83,15 +83,26 @@ AVX2 void rk_wino2_input_rows_avx2(const float *x, long cs, const float *above, 
     wino2_input(x, cs, above, acs, below, bcs, 0, c0, c1, 1, h, w, ty0, ty1, v, ldv, ps, scratch);
 }
 
-AVX2 void rk_wino2_output_avx2(const float *m, long ldm, long ps, int c0, int c1, int images, int h, int w,
-                               int ty0, int ty1, float *y, long cs) {
+/* The epilogue on one stored vector, as winograd4_avx2.c's (ChannelAffine.apply's operations). */
+AVX2 static inline __m256 epilogue2(__m256 v, const float *scale, __m256 sc, __m256 sh, const float *res, int relu) {
+    if (!scale) return v;
+    v = _mm256_add_ps(_mm256_mul_ps(v, sc), sh);
+    if (res) v = _mm256_add_ps(v, _mm256_loadu_ps(res));
+    return relu ? _mm256_max_ps(v, _mm256_setzero_ps()) : v;
+}
+
+AVX2 static inline void wino2_output(const float *m, long ldm, long ps, int c0, int c1, int images, int h, int w,
+                                     int ty0, int ty1, float *y, long cs, const float *scale, const float *shift,
+                                     const float *res, long rcs, int relu) {
     const int tw = w / 2, th = h / 2, tpi = th * tw;
     const int tbeg = ty0 * tw, tend = ty1 * tw;
     (void)th;
     for (int co = c0; co < c1; co++) {
+        const __m256 sc = _mm256_set1_ps(scale ? scale[co] : 1), sh = _mm256_set1_ps(shift ? shift[co] : 0);
         for (int n = 0; n < images; n++) {
             const float *src = m + co * ldm + (long)n * tpi;
             float *plane = y + co * cs + (long)n * h * w;
+            const float *rplane = res ? res + co * rcs + (long)n * h * w : NULL;
             for (int t0 = tbeg; t0 < tend; t0 += 8) {
                 const int full = t0 + 8 <= tend, ta = t0, tb = full ? t0 + 4 : t0;
                 const float *p = src + t0;
@@ -110,20 +121,32 @@ AVX2 void rk_wino2_output_avx2(const float *m, long ldm, long ps, int c0, int c1
                 const __m256 y01 = _mm256_add_ps(_mm256_add_ps(s[0][1], s[1][1]), s[2][1]);
                 const __m256 y10 = _mm256_sub_ps(_mm256_sub_ps(s[1][0], s[2][0]), s[3][0]);
                 const __m256 y11 = _mm256_sub_ps(_mm256_sub_ps(s[1][1], s[2][1]), s[3][1]);
-                float *ra = plane + 2L * (ta / tw) * w + 2 * (ta % tw);
-                float *rb = plane + 2L * (tb / tw) * w + 2 * (tb % tw);
+                const long ra = 2L * (ta / tw) * w + 2 * (ta % tw), rb = 2L * (tb / tw) * w + 2 * (tb % tw);
                 /* each tile's two columns side by side: unpacks interleave within 128-bit lanes */
                 const __m256 l0 = _mm256_unpacklo_ps(y00, y01), h0 = _mm256_unpackhi_ps(y00, y01);
                 const __m256 l1 = _mm256_unpacklo_ps(y10, y11), h1 = _mm256_unpackhi_ps(y10, y11);
-                _mm256_storeu_ps(ra, _mm256_permute2f128_ps(l0, h0, 0x20));
-                _mm256_storeu_ps(ra + w, _mm256_permute2f128_ps(l1, h1, 0x20));
+#define RES(o) (rplane ? rplane + (o) : NULL)
+                _mm256_storeu_ps(plane + ra, epilogue2(_mm256_permute2f128_ps(l0, h0, 0x20), scale, sc, sh, RES(ra), relu));
+                _mm256_storeu_ps(plane + ra + w, epilogue2(_mm256_permute2f128_ps(l1, h1, 0x20), scale, sc, sh, RES(ra + w), relu));
                 if (full) {
-                    _mm256_storeu_ps(rb, _mm256_permute2f128_ps(l0, h0, 0x31));
-                    _mm256_storeu_ps(rb + w, _mm256_permute2f128_ps(l1, h1, 0x31));
+                    _mm256_storeu_ps(plane + rb, epilogue2(_mm256_permute2f128_ps(l0, h0, 0x31), scale, sc, sh, RES(rb), relu));
+                    _mm256_storeu_ps(plane + rb + w, epilogue2(_mm256_permute2f128_ps(l1, h1, 0x31), scale, sc, sh, RES(rb + w), relu));
                 }
+#undef RES
             }
         }
     }
+}
+
+AVX2 void rk_wino2_output_avx2(const float *m, long ldm, long ps, int c0, int c1, int images, int h, int w,
+                               int ty0, int ty1, float *y, long cs) {
+    wino2_output(m, ldm, ps, c0, c1, images, h, w, ty0, ty1, y, cs, NULL, NULL, NULL, 0, 0);
+}
+
+AVX2 void rk_wino2_output_affine_avx2(const float *m, long ldm, long ps, int c0, int c1, int images, int h, int w,
+                                      int ty0, int ty1, float *y, long cs, const float *scale, const float *shift,
+                                      const float *res, long rcs, int relu) {
+    wino2_output(m, ldm, ps, c0, c1, images, h, w, ty0, ty1, y, cs, scale, shift, res, rcs, relu);
 }
 
 AVX2 void rk_wino2_output_grad_avx2(const float *dy, long cs, int c0, int c1, int images, int h, int w,
@@ -170,4 +193,7 @@ void rk_wino2_input_rows_avx2(const float *x, long cs, const float *above, long 
                               float *scratch) { abort(); }
 void rk_wino2_output_grad_avx2(const float *dy, long cs, int c0, int c1, int images, int h, int w,
                                float *dm, long ldm, long ps) { abort(); }
+void rk_wino2_output_affine_avx2(const float *m, long ldm, long ps, int c0, int c1, int images, int h, int w,
+                                 int ty0, int ty1, float *y, long cs, const float *scale, const float *shift,
+                                 const float *res, long rcs, int relu) { abort(); }
 #endif

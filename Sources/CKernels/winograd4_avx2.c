@@ -117,16 +117,29 @@ AVX2 void rk_wino4_input_rows_avx2(const float *x, long cs, const float *above, 
     wino4_input(x, cs, above, acs, below, bcs, 0, c0, c1, 1, h, w, ty0, ty1, v, ldv, ps, scratch);
 }
 
-AVX2 void rk_wino4_output_avx2(const float *m, long ldm, long ps, int c0, int c1, int images, int h, int w,
-                               int ty0, int ty1, float *y, long cs) {
+/* The epilogue on one stored vector: v * scale + shift (+ residual), clamped at 0 if relu; the
+ * same float operations, in the same order, as RobustCore's ChannelAffine.apply (no FMA), so
+ * the fused and unfused paths give identical outputs. */
+AVX2 static inline __m256 epilogue(__m256 v, const float *scale, __m256 sc, __m256 sh, const float *res, int relu) {
+    if (!scale) return v;
+    v = _mm256_add_ps(_mm256_mul_ps(v, sc), sh);
+    if (res) v = _mm256_add_ps(v, _mm256_loadu_ps(res));
+    return relu ? _mm256_max_ps(v, _mm256_setzero_ps()) : v;
+}
+
+AVX2 static inline void wino4_output(const float *m, long ldm, long ps, int c0, int c1, int images, int h, int w,
+                                     int ty0, int ty1, float *y, long cs, const float *scale, const float *shift,
+                                     const float *res, long rcs, int relu) {
     const int tw = w / 4, th = h / 4, tpi = th * tw;
     const int tbeg = ty0 * tw, tend = ty1 * tw;
     (void)th;
     __m256 t[24], u[16];
     for (int co = c0; co < c1; co++) {
+        const __m256 sc = _mm256_set1_ps(scale ? scale[co] : 1), sh = _mm256_set1_ps(shift ? shift[co] : 0);
         for (int n = 0; n < images; n++) {
             const float *src = m + co * ldm + (long)n * tpi;
             float *plane = y + co * cs + (long)n * h * w;
+            const float *rplane = res ? res + co * rcs + (long)n * h * w : NULL;
             for (int t0 = tbeg; t0 < tend; t0 += 8) {
                 const int full = t0 + 8 <= tend, ta = t0, tb = full ? t0 + 4 : t0;
                 const float *p = src + t0;
@@ -144,8 +157,7 @@ AVX2 void rk_wino4_output_avx2(const float *m, long ldm, long ps, int c0, int c1
                     at6(t[l], t[4 + l], t[8 + l], t[12 + l], t[16 + l], t[20 + l], yk);
                     for (int k = 0; k < 4; k++) u[4 * k + l] = yk[k];
                 }
-                float *oa = plane + 4L * (ta / tw) * w + 4 * (ta % tw);
-                float *ob = plane + 4L * (tb / tw) * w + 4 * (tb % tw);
+                const long offa = 4L * (ta / tw) * w + 4 * (ta % tw), offb = 4L * (tb / tw) * w + 4 * (tb % tw);
                 for (int k = 0; k < 4; k++) {
                     /* Output row k of the tiles: Y[k][0..3] of each tile side by side, a 4x4
                      * transpose within each half (unpacks and shuffles stay in 128-bit lanes). */
@@ -154,17 +166,32 @@ AVX2 void rk_wino4_output_avx2(const float *m, long ldm, long ps, int c0, int c1
                     const __m256 l23 = _mm256_unpacklo_ps(r2, r3), h23 = _mm256_unpackhi_ps(r2, r3);
                     const __m256 s0 = _mm256_shuffle_ps(l01, l23, 0x44), s1 = _mm256_shuffle_ps(l01, l23, 0xEE);
                     const __m256 s2 = _mm256_shuffle_ps(h01, h23, 0x44), s3 = _mm256_shuffle_ps(h01, h23, 0xEE);
-                    float *ra = oa + (long)k * w, *rb = ob + (long)k * w;
-                    _mm256_storeu_ps(ra, _mm256_permute2f128_ps(s0, s1, 0x20));
-                    _mm256_storeu_ps(ra + 8, _mm256_permute2f128_ps(s2, s3, 0x20));
+                    const long ra = offa + (long)k * w, rb = offb + (long)k * w;
+                    _mm256_storeu_ps(plane + ra, epilogue(_mm256_permute2f128_ps(s0, s1, 0x20), scale, sc, sh,
+                                                          rplane ? rplane + ra : NULL, relu));
+                    _mm256_storeu_ps(plane + ra + 8, epilogue(_mm256_permute2f128_ps(s2, s3, 0x20), scale, sc, sh,
+                                                              rplane ? rplane + ra + 8 : NULL, relu));
                     if (full) {
-                        _mm256_storeu_ps(rb, _mm256_permute2f128_ps(s0, s1, 0x31));
-                        _mm256_storeu_ps(rb + 8, _mm256_permute2f128_ps(s2, s3, 0x31));
+                        _mm256_storeu_ps(plane + rb, epilogue(_mm256_permute2f128_ps(s0, s1, 0x31), scale, sc, sh,
+                                                              rplane ? rplane + rb : NULL, relu));
+                        _mm256_storeu_ps(plane + rb + 8, epilogue(_mm256_permute2f128_ps(s2, s3, 0x31), scale, sc, sh,
+                                                                  rplane ? rplane + rb + 8 : NULL, relu));
                     }
                 }
             }
         }
     }
+}
+
+AVX2 void rk_wino4_output_avx2(const float *m, long ldm, long ps, int c0, int c1, int images, int h, int w,
+                               int ty0, int ty1, float *y, long cs) {
+    wino4_output(m, ldm, ps, c0, c1, images, h, w, ty0, ty1, y, cs, NULL, NULL, NULL, 0, 0);
+}
+
+AVX2 void rk_wino4_output_affine_avx2(const float *m, long ldm, long ps, int c0, int c1, int images, int h, int w,
+                                      int ty0, int ty1, float *y, long cs, const float *scale, const float *shift,
+                                      const float *res, long rcs, int relu) {
+    wino4_output(m, ldm, ps, c0, c1, images, h, w, ty0, ty1, y, cs, scale, shift, res, rcs, relu);
 }
 
 /* A y for four vectors (one row or one column of a 4x4 gradient tile, eight tiles a vector):
@@ -234,4 +261,7 @@ void rk_wino4_input_rows_avx2(const float *x, long cs, const float *above, long 
                               float *scratch) { abort(); }
 void rk_wino4_output_grad_avx2(const float *dy, long cs, int c0, int c1, int images, int h, int w,
                                float *dm, long ldm, long ps) { abort(); }
+void rk_wino4_output_affine_avx2(const float *m, long ldm, long ps, int c0, int c1, int images, int h, int w,
+                                 int ty0, int ty1, float *y, long cs, const float *scale, const float *shift,
+                                 const float *res, long rcs, int relu) { abort(); }
 #endif

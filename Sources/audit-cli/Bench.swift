@@ -19,7 +19,7 @@ struct Bench: ParsableCommand {
     var peakGflops: Double?
     @Flag(help: "Only train (a few steps at the first width) and print the process's peak memory: run one process per width.")
     var memory = false
-    @Option(help: ArgumentHelp("Only single-image latency (training steps for winograd-grad-tiles and filter-kernels), with this engine switch off and on alternately, call by call, for --seconds per width: the median of the paired ratios.",
+    @Option(help: ArgumentHelp("Only single-image latency (training steps for winograd-grad-tiles and filter-kernels, inference batches for fused-epilogue), with this engine switch off and on alternately, call by call, for --seconds per width: the median of the paired ratios.",
                                valueName: EngineSwitch.allCases.map(\.rawValue).joined(separator: "|")))
     var ab: String?
     @Option(help: "Only single-image latency: trace this many forward passes on the worker pool and print where each thread's time goes.")
@@ -79,13 +79,19 @@ struct Bench: ParsableCommand {
     func pairedLatency(_ sw: EngineSwitch) {
         let was = sw.isOn
         defer { sw.set(was) }
-        let what = sw.measuresTraining ? "training step (batch \(trainBatch)) time on / off, paired step by step"
-                                       : "single-image latency on / off, paired call by call"
+        let what = switch sw.measure {
+        case .training: "training step (batch \(trainBatch)) time on / off, paired step by step"
+        case .inference: "inference pass (batch \(inferBatch)) time on / off, paired pass by pass"
+        case .latency: "single-image latency on / off, paired call by call"
+        }
         if !json { print("\(sw.rawValue): \(what) (threads \(Threads.count))") }
         if !json { print("width   pairs  on/off median  [IQR]          off ms   on ms") }
         for w in widths {
-            let r = sw.measuresTraining ? BenchResult.pairedTraining(width: w, batch: trainBatch, seconds: seconds, sw)
-                                        : BenchResult.pairedLatency(width: w, seconds: seconds, sw)
+            let r = switch sw.measure {
+            case .training: BenchResult.pairedSteps(width: w, batch: trainBatch, training: true, seconds: seconds, sw)
+            case .inference: BenchResult.pairedSteps(width: w, batch: inferBatch, training: false, seconds: seconds, sw)
+            case .latency: BenchResult.pairedLatency(width: w, seconds: seconds, sw)
+            }
             if json {
                 print(JSON.object([("engine", .string("robust")), ("width", .int(Int64(w))), ("switch", .string(sw.rawValue)),
                                    ("pairs", .int(Int64(r.pairs))), ("on_over_off_median", .double(r.ratio[1])),
@@ -268,12 +274,12 @@ struct BenchResult {
         return (ratios.count, quartiles(ratios), 1000 * quartiles(off)[1], 1000 * quartiles(on)[1])
     }
 
-    /// Training steps of a width-`width` model at batch `batch` for `seconds`, alternating `sw`
-    /// off and on every step (the order flips each pair), after a warm-up step of each: the
-    /// same model trains on throughout, as in a real run.
-    static func pairedTraining(width: Int, batch: Int, seconds: Double, _ sw: EngineSwitch)
+    /// Training steps (or inference passes) of a width-`width` model at batch `batch` for
+    /// `seconds`, alternating `sw` off and on every step (the order flips each pair), after a
+    /// warm-up step of each: the same model trains on throughout, as in a real run.
+    static func pairedSteps(width: Int, batch: Int, training: Bool, seconds: Double, _ sw: EngineSwitch)
         -> (pairs: Int, ratio: [Double], offMs: Double, onMs: Double) {
-        let step = makeStep(width: width, batch: batch, training: true)
+        let step = makeStep(width: width, batch: batch, training: training)
         for on in [false, true] { sw.set(on); step() }
         var ratios: [Double] = [], off: [Double] = [], on: [Double] = []
         let t0 = monotonicSeconds()

@@ -192,6 +192,46 @@ final class WinogradTests: XCTestCase {
         }
     }
 
+    /// Evaluation's epilogue fused into the AVX2 output transforms gives the same outputs, bit
+    /// for bit, as the transform followed by ChannelAffine.apply: with and without the residual
+    /// and the ReLU; 4x4 tiles on 32x32, 16x16 (a tile row's four tiles the two halves of a
+    /// vector) and 4x16 planes (a lone half), 2x2 tiles on 8x8 and 2x8 planes (a lone half),
+    /// one and several images a slice.
+    func testFusedEpilogueIsBitIdentical() throws {
+        guard Kernels.cpuHasAVX2 else { throw XCTSkip("this CPU has no AVX2/FMA") }
+        let saved = (Kernels.avx2, Winograd.fusedOutputEpilogue, Threads.count, Conv2d.sliceBytes, Winograd.minTiles)
+        defer {
+            Kernels.avx2 = saved.0; Winograd.fusedOutputEpilogue = saved.1; Threads.set(saved.2)
+            Conv2d.sliceBytes = saved.3; Winograd.minTiles = saved.4
+        }
+        Kernels.avx2 = true
+        Winograd.minTiles = 0
+        var rng = RNG(seed: 41)
+        for (h, w, cin, cout, n, slice, tile) in [(32, 32, 3, 5, 2, 1, WinogradTile.four), (16, 16, 6, 4, 4, 1 << 30, .four),
+                                                  (4, 16, 3, 7, 3, 1, .four), (8, 8, 5, 6, 4, 1 << 30, .two), (2, 8, 3, 5, 3, 1, .two)] {
+            Threads.set(2)
+            Conv2d.sliceBytes = slice
+            XCTAssertEqual(Winograd.tile(n: n, h: h, w: w), tile)
+            let conv = Conv2d("c", cin: cin, cout: cout, k: 3, stride: 1, pad: 1, workspace: Workspace())
+            for i in 0..<conv.weight.value.count { conv.weight.value[i] = rng.normal() }
+            conv.weight.markModified()
+            let x = Tensor([cin, n, h, w]), res = Tensor([cout, n, h, w])
+            for i in 0..<x.count { x[i] = rng.normal() }
+            for i in 0..<res.count { res[i] = rng.normal() }
+            for (relu, residual) in [(true, true), (false, true), (true, false), (false, false)] {
+                let ep = ChannelAffine(scale: (0..<cout).map { _ in rng.normal() }, shift: (0..<cout).map { _ in rng.normal() },
+                                       relu: relu)
+                var outputs: [[Float]] = []
+                for fused in [false, true] {
+                    Winograd.fusedOutputEpilogue = fused
+                    outputs.append(conv.forward(x, mode: .eval, epilogue: ep, residual: residual ? res : nil).array)
+                }
+                XCTAssertEqual(outputs[0], outputs[1], "\(h)x\(w) n \(n) relu \(relu) residual \(residual)")
+                XCTAssertTrue(outputs[1].contains { $0 != 0 })
+            }
+        }
+    }
+
     /// CKernels' filter transforms (eight filters a vector) against the portable Swift ones:
     /// both tiles, the forward filters and the flipped ones (which the portable path builds by
     /// copying `Conv2d.flippedFilters`), and the weight gradient's adjoint, on shapes whose

@@ -45,6 +45,14 @@ void rk_wino4_input_rows_avx2(const float *x, long cs, const float *above, long 
 void rk_wino4_output_avx2(const float *m, long ldm, long plane_stride, int c0, int c1, int images, int h, int w,
                           int ty0, int ty1, float *y, long channel_stride);
 
+/* The same with evaluation's epilogue fused into the stores: y = v * scale[co] + shift[co]
+ * (+ res, at res + co * res_channel_stride in y's layout, when res is not NULL), clamped at 0
+ * when relu is nonzero. Bit-identical to the transform followed by RobustCore's
+ * ChannelAffine.apply, one pass over y fewer. */
+void rk_wino4_output_affine_avx2(const float *m, long ldm, long plane_stride, int c0, int c1, int images, int h, int w,
+                                 int ty0, int ty1, float *y, long channel_stride, const float *scale, const float *shift,
+                                 const float *res, long res_channel_stride, int relu);
+
 /* dM = A dY A^T (the adjoint of the F(4x4, 3x3) output transform: the weight gradient's
  * transform of the output gradient) for channels [c0, c1) of dy (the first image of channel
  * 0, channels `channel_stride` floats apart; h a multiple of 4, w of 16) into dM[e][co][t],
@@ -77,6 +85,10 @@ void rk_wino2_input_rows_avx2(const float *x, long cs, const float *above, long 
 /* Y = A^T m A from M[e][co][t] into y, tile rows [ty0, ty1) (output rows 2 ty0 to 2 ty1 - 1). */
 void rk_wino2_output_avx2(const float *m, long ldm, long plane_stride, int c0, int c1, int images, int h, int w,
                           int ty0, int ty1, float *y, long channel_stride);
+/* The same with evaluation's epilogue fused into the stores (rk_wino4_output_affine_avx2). */
+void rk_wino2_output_affine_avx2(const float *m, long ldm, long plane_stride, int c0, int c1, int images, int h, int w,
+                                 int ty0, int ty1, float *y, long channel_stride, const float *scale, const float *shift,
+                                 const float *res, long res_channel_stride, int relu);
 
 /* dM = A dY A^T (the adjoint of the output transform) for channels [c0, c1) of dy (the first
  * image of channel 0, channels `channel_stride` apart) into dM[e][co][t]. */

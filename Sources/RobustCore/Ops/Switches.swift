@@ -43,9 +43,19 @@ public enum EngineSwitch: String, CaseIterable, Sendable {
     /// Training: the filter transforms (and their adjoint) on CKernels' AVX2 kernel, eight
     /// filters a vector (on), or the portable code (off). ROBUST_WINOGRAD_FILTER_KERNELS=0.
     case filterKernels = "filter-kernels"
+    /// Inference at the bench's batch: evaluation's epilogue inside the F(4x4) output
+    /// transform's stores (on) or a pass after it (off). ROBUST_WINOGRAD_FUSED_EPILOGUE=0.
+    case fusedEpilogue = "fused-epilogue"
 
-    /// Whether `bench --ab` times training steps (true) or single-image passes.
-    public var measuresTraining: Bool { self == .winogradGradTiles || self == .filterKernels }
+    /// What `bench --ab` times for the switch.
+    public enum Measure: Sendable { case latency, training, inference }
+    public var measure: Measure {
+        switch self {
+        case .winogradGradTiles, .filterKernels: return .training
+        case .fusedEpilogue: return .inference
+        default: return .latency
+        }
+    }
 
     /// Whether the switch is on now.
     public var isOn: Bool {
@@ -62,6 +72,7 @@ public enum EngineSwitch: String, CaseIterable, Sendable {
         case .winogradChannels: return Winograd.channelSplit
         case .winogradGradTiles: return Winograd.largeGradTiles
         case .filterKernels: return Winograd.filterKernels
+        case .fusedEpilogue: return Winograd.fusedOutputEpilogue
         }
     }
 
@@ -80,6 +91,7 @@ public enum EngineSwitch: String, CaseIterable, Sendable {
         case .winogradChannels: Winograd.channelSplit = on
         case .winogradGradTiles: Winograd.largeGradTiles = on
         case .filterKernels: Winograd.filterKernels = on
+        case .fusedEpilogue: Winograd.fusedOutputEpilogue = on
         }
     }
 }

@@ -96,6 +96,14 @@ enum Winograd {
     /// The same on CKernels' AVX2 kernel, eight filters a vector; `flipped`: the input
     /// gradient's filters, U[e][ci][co] from w[co][ci] rotated by 180 degrees, without the copy
     /// that `Conv2d.flippedFilters` makes. Two workers split the filters of large layers.
+    /// Evaluation's epilogue (folded batch norm, residual, ReLU) inside the AVX2 output
+    /// transform's stores (F(4x4), and F(2x2) on widths that are a multiple of 8), where a
+    /// batch's slices take whole images (on), or as a pass over
+    /// each slice's output after it (off; ROBUST_WINOGRAD_FUSED_EPILOGUE=0). The same outputs
+    /// bit for bit, one pass over the output fewer.
+    nonisolated(unsafe) static var fusedOutputEpilogue: Bool = getenvString("ROBUST_WINOGRAD_FUSED_EPILOGUE") != "0"
+    static var fusedEpilogue: Bool { Kernels.avx2 && fusedOutputEpilogue }
+
     /// ROBUST_WINOGRAD_FILTER_KERNELS=0 keeps the portable filter transforms (for comparison).
     nonisolated(unsafe) static var filterKernels: Bool = getenvString("ROBUST_WINOGRAD_FILTER_KERNELS") != "0"
     static var avx2Filters: Bool { Kernels.avx2 && filterKernels }
@@ -409,9 +417,25 @@ extension Winograd {
                                       b: v + e * vStride, ldb: tsl, c: m + e * mStride, ldc: tsl)
                     }
                     timer.lap(1)
-                    output(m, tsl, 0..<cout, cnt, yp + n0 * plane)
-                    epilogue?.apply(yp + n0 * plane, rows: cout, columns: cnt * plane, ld: ld,
-                                    residual: rp.map { $0 + n0 * plane })
+                    if let ep = epilogue, fusedEpilogue, tile == .four || w % 8 == 0 {
+                        let r = rp.map { UnsafePointer($0 + n0 * plane) }
+                        ep.scale.withUnsafeBufferPointer { sc in
+                            ep.shift.withUnsafeBufferPointer { sh in
+                                let (s, f, relu) = (sc.baseAddress, sh.baseAddress, Int32(ep.relu ? 1 : 0))
+                                if tile == .four {
+                                    rk_wino4_output_affine_avx2(m, tsl, mStride, 0, Int32(cout), Int32(cnt), Int32(h), Int32(w),
+                                                                0, Int32(h / 4), yp + n0 * plane, ld, s, f, r, ld, relu)
+                                } else {
+                                    rk_wino2_output_affine_avx2(m, tsl, mStride, 0, Int32(cout), Int32(cnt), Int32(h), Int32(w),
+                                                                0, Int32(h / 2), yp + n0 * plane, ld, s, f, r, ld, relu)
+                                }
+                            }
+                        }
+                    } else {
+                        output(m, tsl, 0..<cout, cnt, yp + n0 * plane)
+                        epilogue?.apply(yp + n0 * plane, rows: cout, columns: cnt * plane, ld: ld,
+                                        residual: rp.map { $0 + n0 * plane })
+                    }
                     timer.lap(2)
                 }
             }
