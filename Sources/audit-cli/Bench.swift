@@ -22,6 +22,8 @@ struct Bench: ParsableCommand {
     @Option(help: ArgumentHelp("Only single-image latency (training steps for winograd-grad-tiles and filter-kernels, inference batches for fused-epilogue), with this engine switch off and on alternately, call by call, for --seconds per width: the median of the paired ratios.",
                                valueName: EngineSwitch.allCases.map(\.rawValue).joined(separator: "|")))
     var ab: String?
+    @Option(help: "What --ab times: latency, training or inference (default: the switch's own).")
+    var abMeasure: String?
     @Option(help: "Only single-image latency: trace this many forward passes on the worker pool and print where each thread's time goes.")
     var timeline: Int?
 
@@ -30,6 +32,9 @@ struct Bench: ParsableCommand {
         if trainBatch < 1 || inferBatch < 1 { throw ValidationError("batch sizes must be at least 1") }
         if !(seconds > 0) { throw ValidationError("--seconds must be positive") }
         if let t = timeline, t < 1 || t > 100_000 { throw ValidationError("--timeline must be in 1...100000") }
+        if let m = abMeasure, EngineSwitch.Measure(rawValue: m) == nil {
+            throw ValidationError("--ab-measure: '\(m)' is not one of latency, training, inference")
+        }
         if let name = ab, EngineSwitch(rawValue: name) == nil {
             throw ValidationError("--ab: unknown switch '\(name)' (known: \(EngineSwitch.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
@@ -79,7 +84,8 @@ struct Bench: ParsableCommand {
     func pairedLatency(_ sw: EngineSwitch) {
         let was = sw.isOn
         defer { sw.set(was) }
-        let what = switch sw.measure {
+        let measure = abMeasure.flatMap(EngineSwitch.Measure.init(rawValue:)) ?? sw.measure
+        let what = switch measure {
         case .training: "training step (batch \(trainBatch)) time on / off, paired step by step"
         case .inference: "inference pass (batch \(inferBatch)) time on / off, paired pass by pass"
         case .latency: "single-image latency on / off, paired call by call"
@@ -87,7 +93,7 @@ struct Bench: ParsableCommand {
         if !json { print("\(sw.rawValue): \(what) (threads \(Threads.count))") }
         if !json { print("width   pairs  on/off median  [IQR]          off ms   on ms") }
         for w in widths {
-            let r = switch sw.measure {
+            let r = switch measure {
             case .training: BenchResult.pairedSteps(width: w, batch: trainBatch, training: true, seconds: seconds, sw)
             case .inference: BenchResult.pairedSteps(width: w, batch: inferBatch, training: false, seconds: seconds, sw)
             case .latency: BenchResult.pairedLatency(width: w, seconds: seconds, sw)

@@ -107,7 +107,8 @@ final class WinogradTests: XCTestCase {
         // portable band code (a width that is not a multiple of 8).
         for (h, w, cin, cout, n) in [(4, 4, 3, 5, 3), (8, 8, 7, 4, 2), (2, 16, 4, 6, 5), (6, 28, 5, 3, 2), (32, 32, 2, 3, 1),
                                      (4, 16, 3, 5, 3), (12, 32, 6, 4, 2), (8, 48, 17, 9, 2), (16, 16, 33, 20, 4),
-                                     (16, 16, 5, 7, 1), (12, 32, 6, 4, 1), (14, 8, 7, 9, 1), (6, 28, 5, 3, 1), (16, 16, 40, 8, 1)] {
+                                     (16, 16, 5, 7, 1), (12, 32, 6, 4, 1), (14, 8, 7, 9, 1), (6, 28, 5, 3, 1), (16, 16, 40, 8, 1),
+                                     (4, 4, 6, 5, 10)] {
             XCTAssertTrue(Winograd.applies(k: 3, stride: 1, pad: 1, h: h, w: w))
             let conv = Conv2d("c", cin: cin, cout: cout, k: 3, stride: 1, pad: 1, workspace: Workspace())
             for i in 0..<conv.weight.value.count { conv.weight.value[i] = rng.normal() }
@@ -169,12 +170,14 @@ final class WinogradTests: XCTestCase {
              (8, 8, 6, 5, 5, 2, false, true, true, true), (8, 8, 6, 5, 5, 2, false, false, true, true),
              (6, 12, 5, 7, 3, 2, false, true, false, true), (6, 12, 5, 7, 3, 2, false, true, true, true),
              (8, 8, 6, 5, 5, 2, false, true, true, false), (4, 16, 3, 5, 3, 2, true, true, false, true),
-             (8, 48, 4, 6, 2, 2, true, true, true, true), (8, 48, 4, 6, 2, 1, true, true, false, false)] {
+             (8, 48, 4, 6, 2, 2, true, true, true, true), (8, 48, 4, 6, 2, 1, true, true, false, false),
+             (4, 4, 6, 5, 9, 2, true, true, false, true), (4, 4, 3, 5, 16, 2, true, true, true, true),
+             (4, 4, 7, 9, 8, 1, true, true, false, false)] {
             Conv2d.sliceBytes = oneImageSlices ? 1 : saved.6
             Winograd.smallGradMaxChannels = smallGrad ? saved.7 : 0
             Kernels.avx2 = avx2 && Kernels.cpuHasAVX2
             Winograd.largeTiles = large
-            XCTAssertEqual(Winograd.tile(n: n, h: h, w: w), large ? .four : .two)
+            XCTAssertEqual(Winograd.tile(n: n, h: h, w: w), large && (w % 16 == 0 || Kernels.avx2) ? .four : .two)
             Threads.set(threads)
             let conv = Conv2d("c", cin: cin, cout: cout, k: 3, stride: 1, pad: 1, workspace: Workspace())
             for i in 0..<conv.weight.value.count { conv.weight.value[i] = rng.normal() }
@@ -208,7 +211,8 @@ final class WinogradTests: XCTestCase {
         Winograd.minTiles = 0
         var rng = RNG(seed: 41)
         for (h, w, cin, cout, n, slice, tile) in [(32, 32, 3, 5, 2, 1, WinogradTile.four), (16, 16, 6, 4, 4, 1 << 30, .four),
-                                                  (4, 16, 3, 7, 3, 1, .four), (8, 8, 5, 6, 4, 1 << 30, .two), (2, 8, 3, 5, 3, 1, .two)] {
+                                                  (4, 16, 3, 7, 3, 1, .four), (8, 8, 5, 6, 4, 1 << 30, .two), (2, 8, 3, 5, 3, 1, .two),
+                                                  (4, 4, 5, 6, 11, 1 << 30, .four), (4, 4, 3, 4, 8, 1, .four)] {
             Threads.set(2)
             Conv2d.sliceBytes = slice
             XCTAssertEqual(Winograd.tile(n: n, h: h, w: w), tile)
@@ -349,7 +353,14 @@ final class WinogradTests: XCTestCase {
         XCTAssertEqual(Winograd.tile(n: 128, h: 32, w: 32), .four)
         XCTAssertEqual(Winograd.tile(n: 128, h: 16, w: 16), .four)
         XCTAssertEqual(Winograd.tile(n: 128, h: 8, w: 8), .two)    // 2 tiles a row
+        // a 4x4 plane is one tile, eight images a vector, on the AVX2 kernels only
+        XCTAssertEqual(Winograd.tile(n: 128, h: 4, w: 4), Kernels.avx2 ? .four : .two)
+        XCTAssertEqual(Winograd.tile(n: 32, h: 4, w: 4), .two)     // 32 tiles: too few
+        XCTAssertEqual(Winograd.tile(n: 128, h: 4, w: 4, channels: 256), Kernels.avx2 ? .four : .two)
+        XCTAssertEqual(Winograd.tile(n: 128, h: 4, w: 4, channels: 512), .two)  // GEMMs too narrow
+        Winograd.plane4Tiles = false
         XCTAssertEqual(Winograd.tile(n: 128, h: 4, w: 4), .two)
+        Winograd.plane4Tiles = true
         XCTAssertEqual(Winograd.tile(n: 1, h: 32, w: 32), .four)   // 64 tiles
         XCTAssertEqual(Winograd.tile(n: 1, h: 16, w: 16), .two)    // 16 tiles: too few
         XCTAssertEqual(Winograd.tile(n: 8, h: 6, w: 16), .two)     // height not a multiple of 4

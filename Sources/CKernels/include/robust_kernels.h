@@ -70,6 +70,19 @@ void rk_wino_filters_avx2(const float *w, long cout, long cin, int tile, int fli
  * (tile 2: 16 planes, tile 4: 36) into dw[cout][cin][3][3]. */
 void rk_wino_filter_grad_avx2(const float *du, long cout, long cin, int tile, long f0, long f1, float *dw);
 
+/* F(4x4, 3x3) on 4x4 planes, one tile an image (t = image): the input transform, the output
+ * transform (with evaluation's epilogue when scale is not NULL, as
+ * rk_wino4_output_affine_avx2; res in y's layout, channels res_channel_stride apart) and the
+ * output gradient's transform, for channels [c0, c1) of all `images` images (planes 16 floats
+ * apart, channels channel_stride apart). Lanes are eight images. */
+void rk_wino4_input_plane4_avx2(const float *x, long channel_stride, int c0, int c1, int images, float *v, long ldv,
+                                long plane_stride);
+void rk_wino4_output_plane4_avx2(const float *m, long ldm, long plane_stride, int c0, int c1, int images, float *y,
+                                 long channel_stride, const float *scale, const float *shift, const float *res,
+                                 long res_channel_stride, int relu);
+void rk_wino4_output_grad_plane4_avx2(const float *dy, long channel_stride, int c0, int c1, int images, float *dm,
+                                      long ldm, long plane_stride);
+
 /* Winograd F(2x2, 3x3), the same layouts with 2x2 output tiles (RobustCore/Ops/Winograd.swift),
  * for widths that are a multiple of 8 (four tiles a half vector). */
 

@@ -46,13 +46,17 @@ public enum EngineSwitch: String, CaseIterable, Sendable {
     /// Inference at the bench's batch: evaluation's epilogue inside the F(4x4) output
     /// transform's stores (on) or a pass after it (off). ROBUST_WINOGRAD_FUSED_EPILOGUE=0.
     case fusedEpilogue = "fused-epilogue"
+    /// Inference at the bench's batch (training with `--ab-measure training`): the 4x4 planes'
+    /// convolutions by one F(4x4) tile an image (on) or four F(2x2) tiles (off).
+    /// ROBUST_WINOGRAD_PLANE4=0.
+    case plane4Tiles = "plane4-tiles"
 
     /// What `bench --ab` times for the switch.
-    public enum Measure: Sendable { case latency, training, inference }
+    public enum Measure: String, Sendable, CaseIterable { case latency, training, inference }
     public var measure: Measure {
         switch self {
         case .winogradGradTiles, .filterKernels: return .training
-        case .fusedEpilogue: return .inference
+        case .fusedEpilogue, .plane4Tiles: return .inference
         default: return .latency
         }
     }
@@ -73,6 +77,7 @@ public enum EngineSwitch: String, CaseIterable, Sendable {
         case .winogradGradTiles: return Winograd.largeGradTiles
         case .filterKernels: return Winograd.filterKernels
         case .fusedEpilogue: return Winograd.fusedOutputEpilogue
+        case .plane4Tiles: return Winograd.plane4Tiles
         }
     }
 
@@ -92,6 +97,7 @@ public enum EngineSwitch: String, CaseIterable, Sendable {
         case .winogradGradTiles: Winograd.largeGradTiles = on
         case .filterKernels: Winograd.filterKernels = on
         case .fusedEpilogue: Winograd.fusedOutputEpilogue = on
+        case .plane4Tiles: Winograd.plane4Tiles = on
         }
     }
 }

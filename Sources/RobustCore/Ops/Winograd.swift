@@ -72,12 +72,26 @@ enum Winograd {
     /// F(2x2, 3x3) everywhere, for comparison.
     nonisolated(unsafe) static var largeTiles: Bool = getenvString("ROBUST_WINOGRAD_TILE") != "2"
 
+    /// F(4x4) on 4x4 planes (the last stage), eight images a vector, where the CPU has AVX2:
+    /// 36 multiplies an image instead of 64 with four 2x2 tiles. ROBUST_WINOGRAD_PLANE4=0 keeps
+    /// 2x2 tiles there, for comparison.
+    nonisolated(unsafe) static var plane4Tiles: Bool = getenvString("ROBUST_WINOGRAD_PLANE4") != "0"
+    /// ... up to this many channels (the larger of input and output). With one tile an image a
+    /// 2 MiB slice holds few images, so the GEMMs' N is small: at 512 channels (width 64) a
+    /// batch-256 pass took 1.063x the 2x2 tiles' time (`bench --ab plane4-tiles`), at 256
+    /// 0.988x, at 128 (width 16) 0.932x.
+    nonisolated(unsafe) static var plane4MaxChannels: Int = 256
+
     /// The output tile of the pass for a shape that `applies`: 4x4 when the height is a
     /// multiple of 4, a tile row holds a multiple of four 4-wide tiles (width a multiple of
-    /// 16: Winograd4's SIMD lanes) and the batch has at least `minTiles` of them; else 2x2
-    /// (the 8x8 and 4x4 layers of the network, and batch 1 of the 16x16 ones).
-    static func tile(n: Int, h: Int, w: Int) -> WinogradTile {
-        largeTiles && h % 4 == 0 && w % 16 == 0 && n * (h / 4) * (w / 4) >= minTiles ? .four : .two
+    /// 16: Winograd4's SIMD lanes) and the batch has at least `minTiles` of them, or the plane
+    /// is 4x4 and the batch has at least 8 images (and `minTiles` tiles); else 2x2 (the 8x8
+    /// layers of the network, small batches of the 4x4 ones, batch 1 of the 16x16 ones).
+    static func tile(n: Int, h: Int, w: Int, channels: Int = 0) -> WinogradTile {
+        guard largeTiles && h % 4 == 0 && n * (h / 4) * (w / 4) >= minTiles else { return .two }
+        if w % 16 == 0 { return .four }
+        // A 4x4 plane is one tile: its lanes are eight images (CKernels' plane kernels).
+        return h == 4 && w == 4 && n >= 8 && Kernels.avx2 && plane4Tiles && channels <= plane4MaxChannels ? .four : .two
     }
 
     /// U[e][co][ci] for the filters w[Cout, Cin, 3, 3] in the tile's transform (16 or 36 planes).
@@ -297,7 +311,7 @@ extension Conv2d {
     func forwardWinograd(_ x: Tensor, _ g: ConvGeometry, mode: Mode, epilogue: ChannelAffine?, residual: Tensor?,
                          bandOutput: Bool = false) -> Tensor {
         let (cin, cout) = (self.cin, self.cout)
-        let tile = Winograd.tile(n: g.n, h: g.h, w: g.w)
+        let tile = Winograd.tile(n: g.n, h: g.h, w: g.w, channels: max(cin, cout))
         if mode == .train || winogradVersion != weight.version || winogradU.shape != [tile.planes, cout, cin] {
             winogradU.reshape([tile.planes, cout, cin])
             Profiler.measure("conv.winograd.filters") {
@@ -422,7 +436,10 @@ extension Winograd {
                         ep.scale.withUnsafeBufferPointer { sc in
                             ep.shift.withUnsafeBufferPointer { sh in
                                 let (s, f, relu) = (sc.baseAddress, sh.baseAddress, Int32(ep.relu ? 1 : 0))
-                                if tile == .four {
+                                if tile == .four && h == 4 && w == 4 {
+                                    rk_wino4_output_plane4_avx2(m, tsl, mStride, 0, Int32(cout), Int32(cnt),
+                                                                yp + n0 * plane, ld, s, f, r, ld, relu)
+                                } else if tile == .four {
                                     rk_wino4_output_affine_avx2(m, tsl, mStride, 0, Int32(cout), Int32(cnt), Int32(h), Int32(w),
                                                                 0, Int32(h / 4), yp + n0 * plane, ld, s, f, r, ld, relu)
                                 } else {
@@ -559,7 +576,7 @@ extension Winograd {
     /// `cin`. nil when the layer would not split by bands or reads planar input only.
     static func bandSplit(n: Int, h: Int, w: Int, cin: Int, cout: Int) -> RowBands? {
         guard Kernels.avx2, applies(k: 3, stride: 1, pad: 1, n: n, h: h, w: w, cin: cin) else { return nil }
-        let tile = self.tile(n: n, h: h, w: w), T = Threads.count
+        let tile = self.tile(n: n, h: h, w: w, channels: max(cin, cout)), T = Threads.count
         guard tile == .four || w % 8 == 0, usesBands(n: n, h: h, w: w, cin: cin, cout: cout, tile: tile, workers: T)
         else { return nil }
         return RowBands(channels: cin, h: h, w: w, tileSize: tile.rawValue, parts: min(T, h / tile.rawValue))
@@ -764,8 +781,8 @@ extension Winograd {
     /// against a double-precision reference for both tiles.
     nonisolated(unsafe) static var largeGradTiles: Bool = getenvString("ROBUST_WINOGRAD_GRAD_TILE") != "2"
 
-    static func gradTile(n: Int, h: Int, w: Int) -> WinogradTile {
-        largeGradTiles && Kernels.avx2 ? tile(n: n, h: h, w: w) : .two
+    static func gradTile(n: Int, h: Int, w: Int, channels: Int) -> WinogradTile {
+        largeGradTiles && Kernels.avx2 ? tile(n: n, h: h, w: w, channels: channels) : .two
     }
 
     /// dW of a 3x3 stride-1 pad-1 convolution: dU[e] = sum over tiles of dM[e] V[e]^T, then
@@ -793,7 +810,9 @@ extension Winograd {
                 let tsl = cnt * tilesPerImage
                 tile.transformInput(xp + n0 * plane, channelStride: ld, channels: 0..<cin, images: cnt, h: h, w: w,
                                     v: v, ldv: tsl, planeStride: vStride, scratch: s)
-                if tile == .four {
+                if tile == .four && h == 4 && w == 4 {
+                    rk_wino4_output_grad_plane4_avx2(dyp + n0 * plane, ld, 0, Int32(cout), Int32(cnt), m, tsl, mStride)
+                } else if tile == .four {
                     rk_wino4_output_grad_avx2(dyp + n0 * plane, ld, 0, Int32(cout), Int32(cnt), Int32(h), Int32(w),
                                               m, tsl, mStride)
                 } else {
@@ -835,13 +854,13 @@ extension Conv2d {
         let T = Threads.count
         let (cin, cout) = (self.cin, self.cout)
         while winogradGradPartials.count < T { winogradGradPartials.append(Tensor([0])) }
-        let gradTile = Winograd.gradTile(n: g.n, h: g.h, w: g.w)
+        let gradTile = Winograd.gradTile(n: g.n, h: g.h, w: g.w, channels: max(cin, cout))
         for p in winogradGradPartials { p.reshape([gradTile.planes * cout * cin]) }
         Winograd.weightGradient(x: x.data, dy: dy.data, n: g.n, h: g.h, w: g.w, cin: cin, cout: cout, tile: gradTile,
                                 dw: weight.grad!.data, partials: winogradGradPartials.prefix(T).map(\.data),
                                 workspace: workspace)
         guard needInputGrad else { return inputGrad }
-        let tile = Winograd.tile(n: g.n, h: g.h, w: g.w)
+        let tile = Winograd.tile(n: g.n, h: g.h, w: g.w, channels: max(cin, cout))
         winogradFlipped.reshape([tile.planes, cin, cout])
         Profiler.measure("conv.winograd.filters") {
             if Winograd.avx2Filters {

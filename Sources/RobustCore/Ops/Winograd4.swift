@@ -62,6 +62,12 @@ enum Winograd4 {
                                h: Int, w: Int, tileRows: Range<Int>? = nil, v: UnsafeMutablePointer<Float>, ldv: Int,
                                planeStride: Int, scratch: UnsafeMutablePointer<Float>) {
         let band = tileRows ?? 0..<(h / 4)
+        if h == 4 && w == 4 {  // one tile a plane: eight images a vector (CKernels/winograd4_plane4_avx2.c)
+            precondition(Kernels.avx2 && band == 0..<1, "4x4 planes take 4x4 tiles only on the AVX2 kernels, whole")
+            rk_wino4_input_plane4_avx2(x, channelStride, Int32(channels.lowerBound), Int32(channels.upperBound), Int32(images),
+                                       v, ldv, planeStride)
+            return
+        }
         if Kernels.avx2 {  // the same transform, eight tiles a vector (CKernels/winograd4_avx2.c)
             rk_wino4_input_avx2(x, channelStride, Int32(channels.lowerBound), Int32(channels.upperBound), Int32(images),
                                 Int32(h), Int32(w), Int32(band.lowerBound), Int32(band.upperBound), v, ldv, planeStride, scratch)
@@ -145,6 +151,12 @@ enum Winograd4 {
                                 h: Int, w: Int, tileRows: Range<Int>? = nil, y: UnsafeMutablePointer<Float>,
                                 channelStride: Int) {
         let band = tileRows ?? 0..<(h / 4)
+        if h == 4 && w == 4 {
+            precondition(Kernels.avx2 && band == 0..<1, "4x4 planes take 4x4 tiles only on the AVX2 kernels, whole")
+            rk_wino4_output_plane4_avx2(m, ldm, planeStride, Int32(channels.lowerBound), Int32(channels.upperBound),
+                                        Int32(images), y, channelStride, nil, nil, nil, 0, 0)
+            return
+        }
         if Kernels.avx2 {
             rk_wino4_output_avx2(m, ldm, planeStride, Int32(channels.lowerBound), Int32(channels.upperBound), Int32(images),
                                  Int32(h), Int32(w), Int32(band.lowerBound), Int32(band.upperBound), y, channelStride)
