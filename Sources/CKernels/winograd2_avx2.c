@@ -83,14 +83,6 @@ AVX2 void rk_wino2_input_rows_avx2(const float *x, long cs, const float *above, 
     wino2_input(x, cs, above, acs, below, bcs, 0, c0, c1, 1, h, w, ty0, ty1, v, ldv, ps, scratch);
 }
 
-/* The epilogue on one stored vector, as winograd4_avx2.c's (ChannelAffine.apply's operations). */
-AVX2 static inline __m256 epilogue2(__m256 v, const float *scale, __m256 sc, __m256 sh, const float *res, int relu) {
-    if (!scale) return v;
-    v = _mm256_add_ps(_mm256_mul_ps(v, sc), sh);
-    if (res) v = _mm256_add_ps(v, _mm256_loadu_ps(res));
-    return relu ? _mm256_max_ps(v, _mm256_setzero_ps()) : v;
-}
-
 AVX2 static inline void wino2_output(const float *m, long ldm, long ps, int c0, int c1, int images, int h, int w,
                                      int ty0, int ty1, float *y, long cs, const float *scale, const float *shift,
                                      const float *res, long rcs, int relu) {
@@ -126,11 +118,11 @@ AVX2 static inline void wino2_output(const float *m, long ldm, long ps, int c0, 
                 const __m256 l0 = _mm256_unpacklo_ps(y00, y01), h0 = _mm256_unpackhi_ps(y00, y01);
                 const __m256 l1 = _mm256_unpacklo_ps(y10, y11), h1 = _mm256_unpackhi_ps(y10, y11);
 #define RES(o) (rplane ? rplane + (o) : NULL)
-                _mm256_storeu_ps(plane + ra, epilogue2(_mm256_permute2f128_ps(l0, h0, 0x20), scale, sc, sh, RES(ra), relu));
-                _mm256_storeu_ps(plane + ra + w, epilogue2(_mm256_permute2f128_ps(l1, h1, 0x20), scale, sc, sh, RES(ra + w), relu));
+                _mm256_storeu_ps(plane + ra, epilogue(_mm256_permute2f128_ps(l0, h0, 0x20), scale, sc, sh, RES(ra), relu));
+                _mm256_storeu_ps(plane + ra + w, epilogue(_mm256_permute2f128_ps(l1, h1, 0x20), scale, sc, sh, RES(ra + w), relu));
                 if (full) {
-                    _mm256_storeu_ps(plane + rb, epilogue2(_mm256_permute2f128_ps(l0, h0, 0x31), scale, sc, sh, RES(rb), relu));
-                    _mm256_storeu_ps(plane + rb + w, epilogue2(_mm256_permute2f128_ps(l1, h1, 0x31), scale, sc, sh, RES(rb + w), relu));
+                    _mm256_storeu_ps(plane + rb, epilogue(_mm256_permute2f128_ps(l0, h0, 0x31), scale, sc, sh, RES(rb), relu));
+                    _mm256_storeu_ps(plane + rb + w, epilogue(_mm256_permute2f128_ps(l1, h1, 0x31), scale, sc, sh, RES(rb + w), relu));
                 }
 #undef RES
             }

@@ -13,6 +13,7 @@
 
 #if defined(__x86_64__)
 #include "avx2.h"
+#include "winograd4_ops.h"
 #include <string.h>
 
 /* B^T p for six vectors (a row or a column of eight tiles). */
@@ -28,17 +29,6 @@ AVX2 static inline void bt6(__m256 p0, __m256 p1, __m256 p2, __m256 p3, __m256 p
     o[3] = _mm256_add_ps(c, d);
     o[4] = _mm256_sub_ps(c, d);
     o[5] = _mm256_fmadd_ps(four, p1, _mm256_fnmadd_ps(five, p3, p5));  /* 4 p1 - 5 p3 + p5 */
-}
-
-/* A^T m for six vectors. */
-AVX2 static inline void at6(__m256 m0, __m256 m1, __m256 m2, __m256 m3, __m256 m4, __m256 m5, __m256 *o) {
-    const __m256 two = _mm256_set1_ps(2), four = _mm256_set1_ps(4), eight = _mm256_set1_ps(8);
-    const __m256 a = _mm256_add_ps(m1, m2), b = _mm256_sub_ps(m1, m2);
-    const __m256 c = _mm256_add_ps(m3, m4), d = _mm256_sub_ps(m3, m4);
-    o[0] = _mm256_add_ps(_mm256_add_ps(m0, a), c);
-    o[1] = _mm256_fmadd_ps(two, d, b);
-    o[2] = _mm256_fmadd_ps(four, c, a);
-    o[3] = _mm256_add_ps(_mm256_fmadd_ps(eight, d, b), m5);
 }
 
 /* Both entries below: image n's row r of channel ci is at x + ci * cs + n * is + (r - 4 ty0) * w
@@ -117,16 +107,6 @@ AVX2 void rk_wino4_input_rows_avx2(const float *x, long cs, const float *above, 
     wino4_input(x, cs, above, acs, below, bcs, 0, c0, c1, 1, h, w, ty0, ty1, v, ldv, ps, scratch);
 }
 
-/* The epilogue on one stored vector: v * scale + shift (+ residual), clamped at 0 if relu; the
- * same float operations, in the same order, as RobustCore's ChannelAffine.apply (no FMA), so
- * the fused and unfused paths give identical outputs. */
-AVX2 static inline __m256 epilogue(__m256 v, const float *scale, __m256 sc, __m256 sh, const float *res, int relu) {
-    if (!scale) return v;
-    v = _mm256_add_ps(_mm256_mul_ps(v, sc), sh);
-    if (res) v = _mm256_add_ps(v, _mm256_loadu_ps(res));
-    return relu ? _mm256_max_ps(v, _mm256_setzero_ps()) : v;
-}
-
 AVX2 static inline void wino4_output(const float *m, long ldm, long ps, int c0, int c1, int images, int h, int w,
                                      int ty0, int ty1, float *y, long cs, const float *scale, const float *shift,
                                      const float *res, long rcs, int relu) {
@@ -192,21 +172,6 @@ AVX2 void rk_wino4_output_affine_avx2(const float *m, long ldm, long ps, int c0,
                                       int ty0, int ty1, float *y, long cs, const float *scale, const float *shift,
                                       const float *res, long rcs, int relu) {
     wino4_output(m, ldm, ps, c0, c1, images, h, w, ty0, ty1, y, cs, scale, shift, res, rcs, relu);
-}
-
-/* A y for four vectors (one row or one column of a 4x4 gradient tile, eight tiles a vector):
- * the six values of the adjoint of at6, A = (A^T)^T:
- * (y0, y0+y1+y2+y3, y0-y1+y2-y3, y0+2y1+4y2+8y3, y0-2y1+4y2-8y3, y3). */
-AVX2 static inline void a6(__m256 y0, __m256 y1, __m256 y2, __m256 y3, __m256 *o) {
-    const __m256 two = _mm256_set1_ps(2), four = _mm256_set1_ps(4), eight = _mm256_set1_ps(8);
-    const __m256 p = _mm256_add_ps(y0, y2), q = _mm256_add_ps(y1, y3);
-    const __m256 r = _mm256_fmadd_ps(four, y2, y0), s = _mm256_fmadd_ps(eight, y3, _mm256_mul_ps(two, y1));
-    o[0] = y0;
-    o[1] = _mm256_add_ps(p, q);
-    o[2] = _mm256_sub_ps(p, q);
-    o[3] = _mm256_add_ps(r, s);
-    o[4] = _mm256_sub_ps(r, s);
-    o[5] = y3;
 }
 
 /* Four columns of four neighbouring 4x4 tiles' row: 16 floats from p, transposed so that

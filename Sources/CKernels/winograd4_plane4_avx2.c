@@ -12,6 +12,7 @@
 
 #if defined(__x86_64__)
 #include "avx2.h"
+#include "winograd4_ops.h"
 
 /* In place: r[i] lane j <- r[j] lane i. */
 AVX2 static inline void transpose8(__m256 *r) {
@@ -41,20 +42,6 @@ AVX2 static inline void load_planes(const float *src, int lanes, __m256 *p) {
     transpose8(b);
 }
 
-/* Eight (or `lanes`) consecutive floats of a plane row: the tiles of images n0.. */
-AVX2 static inline void store_lanes8(float *p, __m256 v, int lanes) {
-    if (lanes == 8) { _mm256_storeu_ps(p, v); return; }
-    float t[8];
-    _mm256_storeu_ps(t, v);
-    for (int l = 0; l < lanes; l++) p[l] = t[l];
-}
-AVX2 static inline __m256 load_lanes8(const float *p, int lanes) {
-    if (lanes == 8) return _mm256_loadu_ps(p);
-    float t[8] = {0};
-    for (int l = 0; l < lanes; l++) t[l] = p[l];
-    return _mm256_loadu_ps(t);
-}
-
 /* B^T p for (0, p1, p2, p3, p4, 0): winograd4_avx2.c's bt6 with the padding's zeros. */
 AVX2 static inline void bt6z(__m256 p1, __m256 p2, __m256 p3, __m256 p4, __m256 *o) {
     const __m256 two = _mm256_set1_ps(2), four = _mm256_set1_ps(4), five = _mm256_set1_ps(5);
@@ -68,26 +55,6 @@ AVX2 static inline void bt6z(__m256 p1, __m256 p2, __m256 p3, __m256 p4, __m256 
     o[5] = _mm256_fnmadd_ps(five, p3, _mm256_mul_ps(four, p1));
 }
 
-/* A^T m for six vectors (winograd4_avx2.c's at6). */
-AVX2 static inline void at6p(__m256 m0, __m256 m1, __m256 m2, __m256 m3, __m256 m4, __m256 m5, __m256 *o) {
-    const __m256 two = _mm256_set1_ps(2), four = _mm256_set1_ps(4), eight = _mm256_set1_ps(8);
-    const __m256 a = _mm256_add_ps(m1, m2), b = _mm256_sub_ps(m1, m2);
-    const __m256 c = _mm256_add_ps(m3, m4), d = _mm256_sub_ps(m3, m4);
-    o[0] = _mm256_add_ps(_mm256_add_ps(m0, a), c);
-    o[1] = _mm256_fmadd_ps(two, d, b);
-    o[2] = _mm256_fmadd_ps(four, c, a);
-    o[3] = _mm256_add_ps(_mm256_fmadd_ps(eight, d, b), m5);
-}
-
-/* A y for four vectors (winograd4_avx2.c's a6). */
-AVX2 static inline void a6p(__m256 y0, __m256 y1, __m256 y2, __m256 y3, __m256 *o) {
-    const __m256 two = _mm256_set1_ps(2), four = _mm256_set1_ps(4), eight = _mm256_set1_ps(8);
-    const __m256 p = _mm256_add_ps(y0, y2), q = _mm256_add_ps(y1, y3);
-    const __m256 r = _mm256_fmadd_ps(four, y2, y0), s = _mm256_fmadd_ps(eight, y3, _mm256_mul_ps(two, y1));
-    o[0] = y0; o[1] = _mm256_add_ps(p, q); o[2] = _mm256_sub_ps(p, q);
-    o[3] = _mm256_add_ps(r, s); o[4] = _mm256_sub_ps(r, s); o[5] = y3;
-}
-
 AVX2 void rk_wino4_input_plane4_avx2(const float *x, long cs, int c0, int c1, int images, float *v, long ldv, long ps) {
     __m256 p[16], t[6][6], o[6];
     for (int ci = c0; ci < c1; ci++) {
@@ -99,7 +66,7 @@ AVX2 void rk_wino4_input_plane4_avx2(const float *x, long cs, int c0, int c1, in
             float *d = v + ci * ldv + n0;
             for (int j = 0; j < 6; j++) {  /* B^T (d B), column j: e = 6i + j */
                 bt6z(t[1][j], t[2][j], t[3][j], t[4][j], o);
-                for (int i = 0; i < 6; i++) store_lanes8(d + (6 * i + j) * ps, o[i], lanes);
+                for (int i = 0; i < 6; i++) store_lanes(d + (6 * i + j) * ps, o[i], lanes);
             }
         }
     }
@@ -115,12 +82,12 @@ AVX2 void rk_wino4_output_plane4_avx2(const float *m, long ldm, long ps, int c0,
             const float *src = m + co * ldm + n0;
             for (int i = 0; i < 6; i++) {  /* m A, row i */
                 __m256 e[6];
-                for (int j = 0; j < 6; j++) e[j] = load_lanes8(src + (6 * i + j) * ps, lanes);
-                at6p(e[0], e[1], e[2], e[3], e[4], e[5], t[i]);
+                for (int j = 0; j < 6; j++) e[j] = load_lanes(src + (6 * i + j) * ps, lanes);
+                at6(e[0], e[1], e[2], e[3], e[4], e[5], t[i]);
             }
             for (int l = 0; l < 4; l++) {  /* A^T (m A), column l: u[4k + l] = Y[k][l] */
                 __m256 yk[4];
-                at6p(t[0][l], t[1][l], t[2][l], t[3][l], t[4][l], t[5][l], yk);
+                at6(t[0][l], t[1][l], t[2][l], t[3][l], t[4][l], t[5][l], yk);
                 for (int k = 0; k < 4; k++) u[4 * k + l] = yk[k];
             }
             transpose8(u);      /* u[l]: image l's pixels 0-7 */
@@ -128,15 +95,8 @@ AVX2 void rk_wino4_output_plane4_avx2(const float *m, long ldm, long ps, int c0,
             for (int l = 0; l < lanes; l++) {
                 float *o = y + co * cs + 16L * (n0 + l);
                 const float *r = res ? res + co * rcs + 16L * (n0 + l) : NULL;
-                for (int h = 0; h < 2; h++) {
-                    __m256 val = u[8 * h + l];
-                    if (scale) {  /* ChannelAffine.apply's operations, in its order (no FMA) */
-                        val = _mm256_add_ps(_mm256_mul_ps(val, sc), sh);
-                        if (r) val = _mm256_add_ps(val, _mm256_loadu_ps(r + 8 * h));
-                        if (relu) val = _mm256_max_ps(val, _mm256_setzero_ps());
-                    }
-                    _mm256_storeu_ps(o + 8 * h, val);
-                }
+                for (int h = 0; h < 2; h++)
+                    _mm256_storeu_ps(o + 8 * h, epilogue(u[8 * h + l], scale, sc, sh, r ? r + 8 * h : NULL, relu));
             }
         }
     }
@@ -149,11 +109,11 @@ AVX2 void rk_wino4_output_grad_plane4_avx2(const float *dy, long cs, int c0, int
         for (int n0 = 0; n0 < images; n0 += 8) {
             const int lanes = images - n0 >= 8 ? 8 : images - n0;
             load_planes(dy + co * cs + 16L * n0, lanes, p);
-            for (int k = 0; k < 4; k++) a6p(p[4 * k], p[4 * k + 1], p[4 * k + 2], p[4 * k + 3], t[k]);  /* dY A^T, row k */
+            for (int k = 0; k < 4; k++) a6(p[4 * k], p[4 * k + 1], p[4 * k + 2], p[4 * k + 3], t[k]);  /* dY A^T, row k */
             float *d = dm + co * ldm + n0;
             for (int j = 0; j < 6; j++) {  /* A (dY A^T), column j: e = 6i + j */
-                a6p(t[0][j], t[1][j], t[2][j], t[3][j], o);
-                for (int i = 0; i < 6; i++) store_lanes8(d + (6 * i + j) * ps, o[i], lanes);
+                a6(t[0][j], t[1][j], t[2][j], t[3][j], o);
+                for (int i = 0; i < 6; i++) store_lanes(d + (6 * i + j) * ps, o[i], lanes);
             }
         }
     }

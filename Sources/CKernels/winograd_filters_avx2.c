@@ -26,13 +26,6 @@ AVX2 static inline void gather_taps(const float *w, long cout, long cin, int fli
     for (int k = 0; k < 9; k++) g[k] = _mm256_i32gather_ps(w + (flip ? 8 - k : k), idx, 4);
 }
 
-AVX2 static inline void store_lanes(float *p, __m256 v, int lanes) {
-    if (lanes == 8) { _mm256_storeu_ps(p, v); return; }
-    float t[8];
-    _mm256_storeu_ps(t, v);
-    for (int l = 0; l < lanes; l++) p[l] = t[l];
-}
-
 /* G (4x3) times three values: (g0, (g0 + g1 + g2) / 2, (g0 - g1 + g2) / 2, g2). */
 AVX2 static inline void g2(__m256 g0, __m256 g1, __m256 g2v, __m256 *o) {
     const __m256 half = _mm256_set1_ps(0.5f);
@@ -103,8 +96,7 @@ AVX2 void rk_wino_filter_grad_avx2(const float *du, long cout, long cin, int til
         for (int j = 0; j < r; j++) {
             for (int i = 0; i < r; i++) {
                 const float *p = du + (r * i + j) * plane + f;
-                if (lanes == 8) x[i] = _mm256_loadu_ps(p);
-                else { float b[8] = {0}; for (int l = 0; l < lanes; l++) b[l] = p[l]; x[i] = _mm256_loadu_ps(b); }
+                x[i] = load_lanes(p, lanes);
             }
             if (tile == 4) gt4(x, t[j]); else gt2(x, t[j]);
         }

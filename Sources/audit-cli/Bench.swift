@@ -262,7 +262,15 @@ struct BenchResult {
         let adaptive = WorkerChoice.enabled
         defer { WorkerChoice.enabled = adaptive }
         if sw != .adaptiveWorkers { WorkerChoice.enabled = false }
-        for on in [false, true] { sw.set(on); model.forward(one, mode: .eval) }
+        return alternated(seconds, sw) { model.forward(one, mode: .eval) }
+    }
+
+    /// `body` with `sw` off and on alternately for `seconds` (at least 3 pairs; the order flips
+    /// each pair), after a warm-up call of each: the quartiles of the on/off ratios and the
+    /// median times.
+    static func alternated(_ seconds: Double, _ sw: EngineSwitch, _ body: () -> Void)
+        -> (pairs: Int, ratio: [Double], offMs: Double, onMs: Double) {
+        for on in [false, true] { sw.set(on); body() }
         var ratios: [Double] = [], off: [Double] = [], on: [Double] = []
         let t0 = monotonicSeconds()
         while monotonicSeconds() - t0 < seconds || ratios.count < 3 {
@@ -271,7 +279,7 @@ struct BenchResult {
                 let setting = (k + ratios.count) % 2  // 0 off, 1 on
                 sw.set(setting == 1)
                 let t = monotonicSeconds()
-                model.forward(one, mode: .eval)
+                body()
                 d[setting] = monotonicSeconds() - t
             }
             ratios.append(d[1] / d[0]); off.append(d[0]); on.append(d[1])
@@ -286,22 +294,7 @@ struct BenchResult {
     static func pairedSteps(width: Int, batch: Int, training: Bool, seconds: Double, _ sw: EngineSwitch)
         -> (pairs: Int, ratio: [Double], offMs: Double, onMs: Double) {
         let step = makeStep(width: width, batch: batch, training: training)
-        for on in [false, true] { sw.set(on); step() }
-        var ratios: [Double] = [], off: [Double] = [], on: [Double] = []
-        let t0 = monotonicSeconds()
-        while monotonicSeconds() - t0 < seconds || ratios.count < 3 {
-            var d = [0.0, 0.0]
-            for k in 0..<2 {
-                let setting = (k + ratios.count) % 2  // 0 off, 1 on
-                sw.set(setting == 1)
-                let t = monotonicSeconds()
-                step()
-                d[setting] = monotonicSeconds() - t
-            }
-            ratios.append(d[1] / d[0]); off.append(d[0]); on.append(d[1])
-        }
-        func quartiles(_ v: [Double]) -> [Double] { let s = v.sorted(); return [s[s.count / 4], s[s.count / 2], s[3 * s.count / 4]] }
-        return (ratios.count, quartiles(ratios), 1000 * quartiles(off)[1], 1000 * quartiles(on)[1])
+        return alternated(seconds, sw, step)
     }
 
     static func measure(width: Int, trainBatch: Int, inferBatch: Int, seconds: Double) -> BenchResult {
