@@ -1,16 +1,22 @@
 """Side-by-side speed of robust, PyTorch and ONNX Runtime on the same shapes, same session.
 
-    python3 bench/compare.py [--widths 64 32 16] [--seconds 5] [--rounds 3] [--threads 2] [--json out.json]
+    python3 bench/compare.py [--widths 64 32 16] [--seconds 1.5] [--rounds 9] [--threads 2] [--json out.json]
 
 Measures, for a CIFAR ResNet-18 at each width: training images/s (batch 128, a full SGD step),
 inference images/s (batch 256, eval mode) and single-image latency, each as the median step
-over --seconds of steps after a warm-up (the same rule as `audit-cli bench`). PyTorch and
+over --seconds of steps after a warm-up call (the same rule as `audit-cli bench`). PyTorch and
 ONNX Runtime are installed from PyPI when missing; robust is built in release mode.
 
-This VM's speed drifts by up to 2x over minutes, so one measurement of each engine can put a
-ratio on either side of a target. Each of --rounds rounds measures the three engines back to
-back at every width (robust first in odd rounds, last in even ones, so a steady drift does not
-favour one engine); the verdict table gives each ratio's median over the rounds and its range.
+This VM's speed drifts by up to 2x over tens of seconds, so one measurement of each engine can
+put a ratio on either side of a target. Every engine therefore stays alive for the whole run
+(robust as one `audit-cli bench --serve` process, PyTorch's model and the ONNX Runtime session
+per width in this one), and each of --rounds rounds measures robust right beside the engine it
+is compared with, figure by figure (training beside PyTorch, inference and latency beside ONNX
+Runtime), a second or two apart, robust first in odd rounds and last in even ones so that a
+steady drift does not favour one engine. The verdict table gives each ratio's median over the
+rounds and its range. (Until 2026-12-05 each round started fresh processes and measured all of
+robust's figures, then all of the others': 10-20 s apart, and one slow phase could decide a
+width's verdict.)
 """
 import argparse
 import io
@@ -49,32 +55,40 @@ def median_time(fn, seconds):
             return statistics.median(times)
 
 
-def bench_torch(width, seconds, threads):
-    import torch
-    import torch.nn.functional as F
-    sys.path.insert(0, os.path.join(ROOT, "scripts", "torch"))
-    from resnet_ref import ResNet18
-    torch.set_num_threads(threads)
-    torch.manual_seed(0)
-    model = ResNet18(width)
-    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
-    x = torch.randn(128, 3, 32, 32)
-    y = torch.randint(0, 10, (128,))
+class TorchSide:
+    """One width's PyTorch model, optimizer and inputs, kept across rounds (training goes on
+    from round to round, as robust's does in its serving process)."""
 
-    def train_step():
-        opt.zero_grad(set_to_none=True)
-        F.cross_entropy(model(x), y).backward()
-        opt.step()
+    def __init__(self, width, threads):
+        import torch
+        import torch.nn.functional as F
+        sys.path.insert(0, os.path.join(ROOT, "scripts", "torch"))
+        from resnet_ref import ResNet18
+        torch.set_num_threads(threads)
+        torch.manual_seed(0)
+        self.torch, self.F = torch, F
+        self.model = ResNet18(width)
+        self.opt = torch.optim.SGD(self.model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
+        self.x = torch.randn(128, 3, 32, 32)
+        self.y = torch.randint(0, 10, (128,))
+        self.xb = torch.randn(256, 3, 32, 32)
+        self.x1 = torch.randn(1, 3, 32, 32)
 
-    model.train()
-    t_train = median_time(train_step, seconds)
-    model.eval()
-    xb = torch.randn(256, 3, 32, 32)
-    x1 = torch.randn(1, 3, 32, 32)
-    with torch.inference_mode():
-        t_inf = median_time(lambda: model(xb), seconds)
-        t_lat = median_time(lambda: model(x1), seconds)
-    return model, {"train_images_per_s": 128 / t_train, "infer_images_per_s": 256 / t_inf, "latency_ms": 1000 * t_lat}
+    def measure(self, mode, seconds):
+        """Images/s (train, infer) or milliseconds (latency): the median call over `seconds`."""
+        m = self.model
+        if mode == "train":
+            def step():
+                self.opt.zero_grad(set_to_none=True)
+                self.F.cross_entropy(m(self.x), self.y).backward()
+                self.opt.step()
+            m.train()
+            return 128 / median_time(step, seconds)
+        m.eval()
+        with self.torch.inference_mode():
+            if mode == "infer":
+                return 256 / median_time(lambda: m(self.xb), seconds)
+            return 1000 * median_time(lambda: m(self.x1), seconds)
 
 
 def ort_session(model, threads):
@@ -95,14 +109,19 @@ def ort_session(model, threads):
     return ort.InferenceSession(buf.getvalue(), so, providers=["CPUExecutionProvider"])
 
 
-def bench_ort(model, width, seconds, threads):
-    import numpy as np
-    sess = ort_session(model, threads)
-    xb = np.random.randn(256, 3, 32, 32).astype(np.float32)
-    x1 = np.random.randn(1, 3, 32, 32).astype(np.float32)
-    t_inf = median_time(lambda: sess.run(None, {"x": xb}), seconds)
-    t_lat = median_time(lambda: sess.run(None, {"x": x1}), seconds)
-    return {"infer_images_per_s": 256 / t_inf, "latency_ms": 1000 * t_lat}
+class OrtSide:
+    """An ONNX Runtime session on one width's PyTorch model, kept across rounds."""
+
+    def __init__(self, model, threads):
+        import numpy as np
+        self.sess = ort_session(model, threads)
+        self.xb = np.random.randn(256, 3, 32, 32).astype(np.float32)
+        self.x1 = np.random.randn(1, 3, 32, 32).astype(np.float32)
+
+    def measure(self, mode, seconds):
+        if mode == "infer":
+            return 256 / median_time(lambda: self.sess.run(None, {"x": self.xb}), seconds)
+        return 1000 * median_time(lambda: self.sess.run(None, {"x": self.x1}), seconds)
 
 
 def build_robust():
@@ -113,12 +132,32 @@ def build_robust():
                           capture_output=True, text=True).stdout.strip()
 
 
-def bench_robust(bin_path, widths, seconds, threads):
-    out = subprocess.run([os.path.join(bin_path, "audit-cli"), "bench", "--json", "--seconds", str(seconds),
-                          "--threads", str(threads), "--widths"] + [str(w) for w in widths],
-                         check=True, capture_output=True, text=True).stdout
-    rows = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
-    return {r["width"]: r for r in rows}
+class RobustSide:
+    """robust's side: one `audit-cli bench --serve` process for the whole comparison, asked for
+    one measurement at a time, so that it runs right beside the other engine's."""
+
+    def __init__(self, bin_path, threads):
+        self.proc = subprocess.Popen([os.path.join(bin_path, "audit-cli"), "bench", "--serve", "--threads", str(threads)],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        ready = json.loads(self.proc.stdout.readline())
+        if not ready.get("ready"):
+            raise RuntimeError(f"audit-cli bench --serve did not start: {ready}")
+
+    def measure(self, mode, width, seconds):
+        self.proc.stdin.write(f"{mode} {width} {seconds}\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError("audit-cli bench --serve exited")
+        r = json.loads(line)
+        if "error" in r:
+            raise RuntimeError(f"audit-cli bench --serve: {r['error']}")
+        return 1000 * r["seconds_per_call"] if mode == "latency" else r["images_per_s"]
+
+    def close(self):
+        self.proc.stdin.write("quit\n")
+        self.proc.stdin.flush()
+        self.proc.wait(timeout=60)
 
 
 TORCH_MEMORY = r"""
@@ -157,8 +196,9 @@ def peak_memory(bin_path, widths, threads):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--widths", type=int, nargs="+", default=[64, 32, 16])
-    ap.add_argument("--seconds", type=float, default=5)
-    ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds; ratios are their medians")
+    ap.add_argument("--seconds", type=float, default=1.5, help="seconds per measurement (after a warm-up call)")
+    ap.add_argument("--rounds", type=int, default=9, help="interleaved rounds; ratios are their medians")
+    ap.add_argument("--pause", type=float, default=0.2, help="seconds between two measurements")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", help="also write the results here")
     args = ap.parse_args()
@@ -168,25 +208,47 @@ def main():
 
     # Built once: a no-op `swift build` between measurements cost seconds in every round.
     bin_path = build_robust()
+    ours = RobustSide(bin_path, args.threads)
+    pts = {w: TorchSide(w, args.threads) for w in args.widths}
+    orts = {w: OrtSide(pts[w].model, args.threads) for w in args.widths}
+    keys = {"train": "train_images_per_s", "infer": "infer_images_per_s", "latency": "latency_ms"}
+
+    def measure(engine, mode, w):
+        if engine == "robust":
+            v = ours.measure(mode, w, args.seconds)
+        elif engine == "pytorch":
+            v = pts[w].measure(mode, args.seconds)
+        else:
+            v = orts[w].measure(mode, args.seconds)
+        # let the engine's spinning workers go idle before the next one runs
+        time.sleep(args.pause)
+        return v
+
+    # One unrecorded pass first: each engine's first calls at a width (allocations, PyTorch's
+    # first training steps) are slower than its steady state.
+    for w in args.widths:
+        for mode in ("train", "infer", "latency"):
+            for engine in ("robust", "pytorch") + (("onnxruntime",) if mode != "train" else ()):
+                measure(engine, mode, w)
+        print(f"warm-up: width {w}", file=sys.stderr)
+
     rounds = []  # rounds[r][width] = {"robust": ..., "pytorch": ..., "onnxruntime": ...}
     for k in range(args.rounds):
         row = {}
         for w in args.widths:
-            def ours():
-                return bench_robust(bin_path, [w], args.seconds, args.threads)[w]
-
-            def theirs():
-                model, pt = bench_torch(w, args.seconds, args.threads)
-                return pt, bench_ort(model, w, args.seconds, args.threads)
-            if k % 2 == 0:
-                a = ours()
-                pt, ox = theirs()
-            else:
-                pt, ox = theirs()
-                a = ours()
-            row[w] = {"robust": a, "pytorch": pt, "onnxruntime": ox}
+            m = {"robust": {}, "pytorch": {}, "onnxruntime": {}}
+            for mode in ("train", "infer", "latency"):
+                # robust beside the engine it is compared with (PyTorch for training, ONNX
+                # Runtime for inference); robust first in odd rounds, last in even ones
+                order = ["robust", "pytorch"] if mode == "train" else ["robust", "onnxruntime", "pytorch"]
+                if k % 2 == 1:
+                    order.reverse()
+                for engine in order:
+                    m[engine][keys[mode]] = measure(engine, mode, w)
+            row[w] = m
             print(f"round {k + 1}/{args.rounds}: measured width {w}", file=sys.stderr)
         rounds.append(row)
+    ours.close()
 
     def ratios(m):
         a, p, o = m["robust"], m["pytorch"], m["onnxruntime"]

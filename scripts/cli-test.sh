@@ -31,6 +31,20 @@ grep -qE "^ +4 +[0-9]+ +[0-9.]+ +\[[0-9.]+-[0-9.]+\] +[0-9.]+ +[0-9.]+$" "$T/ab2
 "$CLI" bench --ab winograd-grad-tiles --widths 16 --train-batch 8 --seconds 0.2 > "$T/ab3.out" 2> "$T/ab3.err" || { cat "$T/ab3.err"; fail "bench --ab winograd-grad-tiles failed"; }
 grep -q "training step (batch 8)" "$T/ab3.out" && grep -qE "^ +16 +[0-9]+ +[0-9.]+ +\[[0-9.]+-[0-9.]+\] +[0-9.]+ +[0-9.]+$" "$T/ab3.out" \
     || { cat "$T/ab3.out"; fail "bench --ab winograd-grad-tiles printed no training row"; }
+# bench --serve (bench/compare.py's measurements): a ready line, one JSON answer per request,
+# an error line (not an exit) for a bad request, and the process ends at `quit`
+printf 'latency 4 0.05\ninfer 4 nope\nwarp 4 1\ntrain 4 0.05\nquit\ninfer 4 0.05\n' \
+    | "$CLI" bench --serve --train-batch 8 --infer-batch 8 > "$T/serve.out" 2> "$T/serve.err" || { cat "$T/serve.err"; fail "bench --serve failed"; }
+"$PY" - "$T/serve.out" <<'PYEOF' || { cat "$T/serve.out"; fail "bench --serve answered wrongly"; }
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+assert rows[0]["ready"] is True, rows[0]
+assert [r.get("mode") for r in rows[1:]] == ["latency", None, None, "train"], rows  # nothing after quit
+assert rows[1]["width"] == 4 and rows[1]["seconds_per_call"] > 0 and rows[1]["images_per_s"] > 0, rows[1]
+assert "expected" in rows[2]["error"] and rows[2]["request"] == "infer 4 nope", rows[2]
+assert "unknown measurement 'warp'" in rows[3]["error"], rows[3]
+assert abs(rows[4]["images_per_s"] * rows[4]["seconds_per_call"] - 8) < 1e-6, rows[4]
+PYEOF
 # bench --timeline: every traced pass splits into the same jobs, so the per-job table is there
 "$CLI" bench --timeline 20 --widths 16 --threads 2 > "$T/tl.out" 2> "$T/tl.err" || { cat "$T/tl.err"; fail "bench --timeline failed"; }
 grep -q "20 traced passes, threads 2" "$T/tl.out" && grep -qE "^ +0 +2 " "$T/tl.out" || { cat "$T/tl.out"; fail "bench --timeline printed no job table"; }

@@ -26,6 +26,8 @@ struct Bench: ParsableCommand {
     var abMeasure: String?
     @Option(help: "Only single-image latency: trace this many forward passes on the worker pool and print where each thread's time goes.")
     var timeline: Int?
+    @Flag(help: "Answer measurement requests (`train|infer|latency WIDTH SECONDS`, one per stdin line) with JSON lines, for bench/compare.py's paired rounds.")
+    var serve = false
 
     func validate() throws {
         if widths.isEmpty || widths.contains(where: { $0 < 1 || $0 > 256 }) { throw ValidationError("--widths must be in 1...256") }
@@ -43,6 +45,7 @@ struct Bench: ParsableCommand {
     func run() throws {
         if let t = threads { Threads.set(t) }
         if let path = curves { try writeCurves(path); return }
+        if serve { BenchServer(trainBatch: trainBatch, inferBatch: inferBatch).run(); return }
         if let name = ab, let sw = EngineSwitch(rawValue: name) {
             pairedLatency(sw)
             return
