@@ -301,24 +301,38 @@ struct BenchResult {
     }
 
     static func measure(width: Int, trainBatch: Int, inferBatch: Int, seconds: Double) -> BenchResult {
-        let ds = syntheticData(count: max(trainBatch, inferBatch))
+        let m = BenchModel(width: width, trainBatch: trainBatch, inferBatch: inferBatch)
+        return BenchResult(train: Double(trainBatch) / medianSeconds(seconds, m.trainStep),
+                           infer: Double(inferBatch) / medianSeconds(seconds, m.infer),
+                           latencyMs: 1000 * medianSeconds(seconds, m.single))
+    }
+}
+
+/// One width's model and synthetic inputs for timing (`bench` and `bench --serve`): training
+/// steps go on from call to call, as in a real run.
+struct BenchModel {
+    let trainer: Trainer
+    let trainIndices: [Int]
+    let batch = Tensor([0]), one = Tensor([0])
+
+    init(width: Int, trainBatch: Int, inferBatch: Int) {
+        let ds = BenchResult.syntheticData(count: max(trainBatch, inferBatch))
         var cfg = TrainConfig()
         cfg.width = width
         cfg.epochs = 1000
-        let trainer = Trainer(config: cfg, train: ds, test: nil)
-        func time(_ body: () -> Void) -> (Int, Double) { (1, medianSeconds(seconds, body)) }
-        let idx = Array(0..<trainBatch)
-        let (ks, ts) = time { trainer.trainStep(indices: idx[...], augmentTag: 0) }
+        trainer = Trainer(config: cfg, train: ds, test: nil)
+        trainIndices = Array(0..<trainBatch)
         let batcher = Batcher(normalization: .cifar10)
-        let input = Tensor([0])
         var labels: [Int32] = []
         let all = Array(0..<inferBatch)
-        batcher.fill(input, labels: &labels, from: ds, indices: all[...], augment: nil)
-        let (ki, ti) = time { trainer.model.forward(input, mode: .eval) }
-        let one = Tensor([0])
+        batcher.fill(batch, labels: &labels, from: ds, indices: all[...], augment: nil)
         batcher.fill(one, labels: &labels, from: ds, indices: all[0..<1], augment: nil)
-        let (kl, tl) = time { trainer.model.forward(one, mode: .eval) }
-        return BenchResult(train: Double(ks * trainBatch) / ts, infer: Double(ki * inferBatch) / ti,
-                           latencyMs: 1000 * tl / Double(kl))
     }
+
+    /// One SGD step on the training batch.
+    func trainStep() { trainer.trainStep(indices: trainIndices[...], augmentTag: 0) }
+    /// One eval-mode forward pass of the inference batch.
+    func infer() { trainer.model.forward(batch, mode: .eval) }
+    /// One eval-mode forward pass of a single image.
+    func single() { trainer.model.forward(one, mode: .eval) }
 }

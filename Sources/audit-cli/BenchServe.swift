@@ -15,13 +15,7 @@ import RobustCore
 /// made on first use and kept, and its training goes on from request to request, as in a
 /// real run (the same for PyTorch's side).
 final class BenchServer {
-    private struct State {
-        let trainer: Trainer
-        let trainIndices: [Int]
-        let batch: Tensor
-        let one: Tensor
-    }
-    private var states: [Int: State] = [:]
+    private var models: [Int: BenchModel] = [:]
     let trainBatch: Int, inferBatch: Int
 
     init(trainBatch: Int, inferBatch: Int) {
@@ -29,22 +23,11 @@ final class BenchServer {
         self.inferBatch = inferBatch
     }
 
-    private func state(width: Int) -> State {
-        if let s = states[width] { return s }
-        let ds = BenchResult.syntheticData(count: max(trainBatch, inferBatch))
-        var cfg = TrainConfig()
-        cfg.width = width
-        cfg.epochs = 1000
-        let trainer = Trainer(config: cfg, train: ds, test: nil)
-        let batcher = Batcher(normalization: .cifar10)
-        let batch = Tensor([0]), one = Tensor([0])
-        var labels: [Int32] = []
-        let all = Array(0..<inferBatch)
-        batcher.fill(batch, labels: &labels, from: ds, indices: all[...], augment: nil)
-        batcher.fill(one, labels: &labels, from: ds, indices: all[0..<1], augment: nil)
-        let s = State(trainer: trainer, trainIndices: Array(0..<trainBatch), batch: batch, one: one)
-        states[width] = s
-        return s
+    private func model(width: Int) -> BenchModel {
+        if let m = models[width] { return m }
+        let m = BenchModel(width: width, trainBatch: trainBatch, inferBatch: inferBatch)
+        models[width] = m
+        return m
     }
 
     /// The answer to one request line, or nil for `quit`.
@@ -58,22 +41,15 @@ final class BenchServer {
               let seconds = Double(parts[2]), seconds > 0, seconds <= 600 else {
             return error("expected `train|infer|latency WIDTH SECONDS` (width 1...256, seconds in (0, 600])")
         }
-        let s = state(width: width)
-        let perCall: Double, images: Int
+        let (call, images): (() -> Void, Int)
         switch parts[0] {
-        case "train":
-            let idx = s.trainIndices[...]
-            perCall = BenchResult.medianSeconds(seconds) { s.trainer.trainStep(indices: idx, augmentTag: 0) }
-            images = trainBatch
-        case "infer":
-            perCall = BenchResult.medianSeconds(seconds) { s.trainer.model.forward(s.batch, mode: .eval) }
-            images = inferBatch
-        case "latency":
-            perCall = BenchResult.medianSeconds(seconds) { s.trainer.model.forward(s.one, mode: .eval) }
-            images = 1
+        case "train": (call, images) = (model(width: width).trainStep, trainBatch)
+        case "infer": (call, images) = (model(width: width).infer, inferBatch)
+        case "latency": (call, images) = (model(width: width).single, 1)
         default:
             return error("unknown measurement '\(parts[0])' (train, infer or latency)")
         }
+        let perCall = BenchResult.medianSeconds(seconds, call)
         return JSON.object([("engine", .string("robust")), ("mode", .string(parts[0])), ("width", .int(Int64(width))),
                             ("seconds_per_call", .double(perCall)), ("images_per_s", .double(Double(images) / perCall)),
                             ("threads", .int(Int64(Threads.count)))]).serialized
