@@ -157,6 +157,54 @@ final class ConvolutionTests: XCTestCase {
         }
     }
 
+    /// A single image's 4x4-plane layers of 16k output channels take WinogradSingle4 (F(2x2)
+    /// with the channels in the lanes): against the naive convolution with and without the
+    /// epilogue (folded batch norm, residual, ReLU), on 1-3 workers with the same bits, channel
+    /// counts that leave a partial vector of inputs (24, 40), and a weight change that must
+    /// reach the cached filter layout. The rounding is F(2x2)'s (WinogradTests' 1e-5).
+    func testSingleImageFourByFourPlanesByWinograd() throws {
+        try XCTSkipUnless(Kernels.cpuHasAVX2, "the kernel needs AVX2")
+        let saved = (minParallelFlops, Threads.count, Kernels.avx2, Profiler.enabled, WinogradSingle4.enabled)
+        defer {
+            minParallelFlops = saved.0; Threads.set(saved.1); Kernels.avx2 = saved.2; Profiler.enabled = saved.3
+            Profiler.reset(); WinogradSingle4.enabled = saved.4
+        }
+        minParallelFlops = 0
+        Kernels.avx2 = true
+        WinogradSingle4.enabled = true
+        var rng = RNG(seed: 17)
+        for (cin, cout) in [(16, 16), (24, 32), (40, 48), (128, 128), (64, 256)] {
+            let conv = Conv2d("c", cin: cin, cout: cout, k: 3, stride: 1, pad: 1, workspace: Workspace())
+            for i in 0..<conv.weight.value.count { conv.weight.value[i] = rng.normal() }
+            let x = Tensor([cin, 1, 4, 4])
+            for i in 0..<x.count { x[i] = rng.normal() }
+            let res = Tensor([cout, 1, 4, 4])
+            for i in 0..<res.count { res[i] = rng.normal() }
+            let affine = ChannelAffine(scale: (0..<cout).map { _ in rng.normal() }, shift: (0..<cout).map { _ in rng.normal() },
+                                       relu: true)
+            let bare = naiveConv(x.array, n: 1, cin: cin, h: 4, w: 4, weight: conv.weight.value.array, cout: cout,
+                                 k: 3, stride: 1, pad: 1)
+            let ref = bare.indices.map { i in max(0, bare[i] * affine.scale[i / 16] + affine.shift[i / 16] + res[i]) }
+            var first: [Float]?
+            for threads in [1, 2, 3] {
+                Threads.set(threads)
+                Profiler.reset(); Profiler.enabled = true
+                let y = conv.forward(x, mode: .eval, epilogue: affine, residual: res).array
+                Profiler.enabled = false
+                XCTAssertNotNil(Profiler.entries["conv.winograd.single4+bn"], "cin \(cin) cout \(cout): the path did not run")
+                let what = "cin \(cin) cout \(cout) threads \(threads)"
+                XCTAssertLessThan(relativeError(y, ref), 1e-5, what)
+                if let f = first { XCTAssertEqual(y, f, "the same bits on every worker count: " + what) }
+                first = y
+                XCTAssertLessThan(relativeError(conv.forward(x, mode: .eval).array, bare), 1e-5, "no epilogue: " + what)
+            }
+            for i in 0..<conv.weight.value.count { conv.weight.value[i] = -conv.weight.value[i] }
+            conv.weight.markModified()
+            XCTAssertLessThan(relativeError(conv.forward(x, mode: .eval).array, bare.map { -$0 }), 1e-5,
+                              "after a weight change: cin \(cin) cout \(cout)")
+        }
+    }
+
     /// The folded batch norm is cached: it must follow every change of its four tensors, from
     /// a training pass (running statistics), an optimizer-like write (weight) and a load.
     func testFoldedBatchNormFollowsEveryChange() {

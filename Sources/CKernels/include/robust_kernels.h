@@ -83,6 +83,20 @@ void rk_wino4_output_plane4_avx2(const float *m, long ldm, long plane_stride, in
 void rk_wino4_output_grad_plane4_avx2(const float *dy, long channel_stride, int c0, int c1, int images, float *dm,
                                       long ldm, long plane_stride);
 
+/* F(2x2, 3x3) on a single image's 4x4 planes, output channels in the lanes
+ * (winograd2_single4_avx2.c). rk_wino2_single4_filters lays U[e][co][ci] (16 planes, the
+ * F(2x2) filter transform; cout a multiple of 16) out as UB[e][co / 16][ci][co % 16] (portable
+ * C). The input transform writes V[e][t][ci] for all cin channels (planes 16 floats apart; t =
+ * 2 tile row + tile column); the GEMM M[e][t][co] = sum over ci of U[e][co][ci] V[e][t][ci] for
+ * output channels [co0, co1) (multiples of 16); the output transform writes channels [co0, co1)
+ * of y (planes cs apart) with evaluation's epilogue when scale is not NULL (as
+ * rk_wino4_output_plane4_avx2; res planes rcs apart). */
+void rk_wino2_single4_filters(const float *u, long cout, long cin, float *ub);
+void rk_wino2_single4_input_avx2(const float *x, long cs, int cin, float *v);
+void rk_wino2_single4_gemm_avx2(const float *ub, const float *v, long cin, long cout, long co0, long co1, float *m);
+void rk_wino2_single4_output_avx2(const float *m, long cout, int co0, int co1, float *y, long cs,
+                                  const float *scale, const float *shift, const float *res, long rcs, int relu);
+
 /* Winograd F(2x2, 3x3), the same layouts with 2x2 output tiles (RobustCore/Ops/Winograd.swift),
  * for widths that are a multiple of 8 (four tiles a half vector). */
 

@@ -29,6 +29,9 @@ public final class Conv2d: Module, @unchecked Sendable {
     /// The direct kernel's filters in blocks of 16 output channels, and their weight version.
     let directW = Tensor([0])
     var directVersion = -1
+    /// WinogradSingle4's filters (UB[e][co / 16][ci][co % 16]), and their weight version.
+    let winogradSingle4U = Tensor([0])
+    var winogradSingle4Version = -1
     /// Whether a single image's output may be stored by bands (RowBands), set by the network:
     /// when the next layer splits by the same bands (its consumers, the next convolution and a
     /// residual, are stride-1 3x3 layers of the same size), or whatever the split (its consumers
@@ -101,6 +104,10 @@ public final class Conv2d: Module, @unchecked Sendable {
         nonisolated(unsafe) let rp: UnsafeMutablePointer<Float>? = residual?.data
         output.reshape([self.cout, g.n, g.ho, g.wo])
         input = mode == .train ? x : nil
+        if mode == .eval && shortcut == nil
+            && WinogradSingle4.applies(k: k, stride: stride, pad: pad, n: g.n, h: g.h, w: g.w, cin: cin, cout: self.cout) {
+            return forwardSingle4(x, g, epilogue: epilogue, residual: residual)
+        }
         if winograd {
             // The next layer reads bands only if it splits the same way: same size and channels.
             let bandOut = RowBands.enabled && split != nil

@@ -50,6 +50,9 @@ public enum EngineSwitch: String, CaseIterable, Sendable {
     /// convolutions by one F(4x4) tile an image (on) or four F(2x2) tiles (off).
     /// ROBUST_WINOGRAD_PLANE4=0.
     case plane4Tiles = "plane4-tiles"
+    /// A single image's 4x4-plane convolutions by F(2x2) with the output channels in the lanes
+    /// (on) or on the direct kernel (off). ROBUST_WINOGRAD_SINGLE4=0.
+    case single4 = "single4"
 
     /// What `bench --ab` times for the switch.
     public enum Measure: String, Sendable, CaseIterable { case latency, training, inference }
@@ -78,6 +81,7 @@ public enum EngineSwitch: String, CaseIterable, Sendable {
         case .filterKernels: return Winograd.filterKernels
         case .fusedEpilogue: return Winograd.fusedOutputEpilogue
         case .plane4Tiles: return Winograd.plane4Tiles
+        case .single4: return WinogradSingle4.enabled
         }
     }
 
@@ -98,6 +102,7 @@ public enum EngineSwitch: String, CaseIterable, Sendable {
         case .filterKernels: Winograd.filterKernels = on
         case .fusedEpilogue: Winograd.fusedOutputEpilogue = on
         case .plane4Tiles: Winograd.plane4Tiles = on
+        case .single4: WinogradSingle4.enabled = on
         }
     }
 }

@@ -1,0 +1,69 @@
+// Winograd F(2x2, 3x3) for a single image's 4x4 layers (CKernels/winograd2_single4_avx2.c).
+//
+// At batch 1 the last stage's stride-1 convolutions (4x4 planes) ran on the direct kernel,
+// bound by its multiplies; the general Winograd path had only four 2x2 tiles for its lanes.
+// This path puts 16 output channels in the lanes and broadcasts the four tiles, with the
+// filters transformed once per weight version into the order the kernel streams them.
+
+import CKernels
+
+enum WinogradSingle4 {
+    /// ROBUST_WINOGRAD_SINGLE4=0 keeps the direct kernel there (for comparison);
+    /// `bench --ab single4`.
+    nonisolated(unsafe) static var enabled: Bool = getenvString("ROBUST_WINOGRAD_SINGLE4") != "0"
+    /// Up to this many channels (in and out). The filters take 16 x cin x cout floats: 1 MiB a
+    /// layer at 128 channels (width 16), 4 MiB at 256, 16 MiB at 512.
+    nonisolated(unsafe) static var maxChannels: Int = {
+        if let s = getenvString("ROBUST_WINOGRAD_SINGLE4_MAX_CHANNELS"), let v = Int(s), v >= 0 { return v }
+        return 256
+    }()
+
+    static func applies(k: Int, stride: Int, pad: Int, n: Int, h: Int, w: Int, cin: Int, cout: Int) -> Bool {
+        enabled && Kernels.avx2 && k == 3 && stride == 1 && pad == 1 && n == 1 && h == 4 && w == 4
+            && cout % 16 == 0 && max(cin, cout) <= maxChannels
+    }
+}
+
+extension Conv2d {
+    /// y = conv(x) for one image of 4x4 planes, then the epilogue (folded batch norm, residual,
+    /// ReLU) in the output transform's stores. The workers split the output channels in blocks
+    /// of 16; each transforms the whole input itself (a few thousand floats), so the layer is
+    /// one parallel job.
+    func forwardSingle4(_ x: Tensor, _ g: ConvGeometry, epilogue: ChannelAffine?, residual: Tensor?) -> Tensor {
+        let (cin, cout) = (self.cin, self.cout)
+        let x = Conv2d.planar(x, unless: nil, into: planarInput)
+        if winogradSingle4Version != weight.version || winogradSingle4U.count != 16 * cout * cin {
+            Profiler.measure("conv.winograd.filters") {
+                let u = Tensor([16, cout, cin])
+                Winograd.transformWeights(weight.value.data, cout: cout, cin: cin, tile: .two, into: u.data)
+                winogradSingle4U.reshape([16 * cout * cin])
+                rk_wino2_single4_filters(u.data, cout, cin, winogradSingle4U.data)
+            }
+            winogradSingle4Version = weight.version
+        }
+        output.reshape([cout, 1, 4, 4])
+        let flops = 2.0 * Double(cout * 9 * cin * 16)
+        let parts = Int(flops) < minParallelFlops ? 1 : min(Threads.count, cout / 16)
+        let slots = workspace.buffers(64 * cin + 64 * cout, slots: parts)
+        nonisolated(unsafe) let (xp, ub, yp) = (x.data, winogradSingle4U.data, output.data)
+        nonisolated(unsafe) let rp: UnsafeMutablePointer<Float>? = residual?.data
+        let scale = epilogue?.scale ?? [], shift = epilogue?.shift ?? [], relu: Int32 = epilogue?.relu == true ? 1 : 0
+        Profiler.measure(epilogue == nil ? "conv.winograd.single4" : "conv.winograd.single4+bn", flops: flops) {
+            scale.withUnsafeBufferPointer { sc in
+                shift.withUnsafeBufferPointer { sh in
+                    nonisolated(unsafe) let (s, f) = (epilogue == nil ? nil : sc.baseAddress, sh.baseAddress)
+                    parallelFor(parts) { t in
+                        let r = blockRange(t, of: parts, count: cout, block: 16)
+                        if r.isEmpty { return }
+                        let v = slots[t], m = slots[t] + 64 * cin
+                        rk_wino2_single4_input_avx2(xp, 16, Int32(cin), v)
+                        rk_wino2_single4_gemm_avx2(ub, v, cin, cout, r.lowerBound, r.upperBound, m)
+                        rk_wino2_single4_output_avx2(m, cout, Int32(r.lowerBound), Int32(r.upperBound), yp, 16,
+                                                     s, f, rp.map { UnsafePointer($0) }, 16, relu)
+                    }
+                }
+            }
+        }
+        return output
+    }
+}
