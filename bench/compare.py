@@ -1,6 +1,7 @@
 """Side-by-side speed of robust, PyTorch and ONNX Runtime on the same shapes, same session.
 
-    python3 bench/compare.py [--widths 64 32 16] [--seconds 1.5] [--rounds 9] [--threads 2] [--json out.json]
+    python3 bench/compare.py [--widths 64 32 16] [--seconds 1.5] [--rounds 9] [--latency-turns 10]
+                             [--turn-seconds 0.12] [--threads 2] [--json out.json]
 
 Measures, for a CIFAR ResNet-18 at each width: training images/s (batch 128, a full SGD step),
 inference images/s (batch 256, eval mode) and single-image latency, each as the median step
@@ -14,7 +15,10 @@ per width in this one), and each of --rounds rounds measures robust right beside
 is compared with, figure by figure (training beside PyTorch, inference and latency beside ONNX
 Runtime), a second or two apart, robust first in odd rounds and last in even ones so that a
 steady drift does not favour one engine. The verdict table gives each ratio's median over the
-rounds and its range. (Until 2026-12-05 each round started fresh processes and measured all of
+rounds and its range. Single-image latency, where one call takes well under a millisecond,
+is paired more finely still: each round alternates --latency-turns short turns of robust and
+ONNX Runtime (--turn-seconds each) and takes the median of the per-turn ratios, since two
+1.5 s windows one after the other often caught different phases of the VM. (Until 2026-12-05 each round started fresh processes and measured all of
 robust's figures, then all of the others': 10-20 s apart, and one slow phase could decide a
 width's verdict.)
 """
@@ -199,6 +203,10 @@ def main():
     ap.add_argument("--seconds", type=float, default=1.5, help="seconds per measurement (after a warm-up call)")
     ap.add_argument("--rounds", type=int, default=9, help="interleaved rounds; ratios are their medians")
     ap.add_argument("--pause", type=float, default=0.2, help="seconds between two measurements")
+    ap.add_argument("--latency-turns", type=int, default=10,
+                    help="single-image latency: turns per engine and round, alternating robust and ORT")
+    ap.add_argument("--turn-seconds", type=float, default=0.12, help="seconds of back-to-back calls per latency turn")
+    ap.add_argument("--turn-pause", type=float, default=0.03, help="seconds between two latency turns")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", help="also write the results here")
     args = ap.parse_args()
@@ -213,16 +221,34 @@ def main():
     orts = {w: OrtSide(pts[w].model, args.threads) for w in args.widths}
     keys = {"train": "train_images_per_s", "infer": "infer_images_per_s", "latency": "latency_ms"}
 
-    def measure(engine, mode, w):
+    def measure(engine, mode, w, seconds=None, pause=None):
+        seconds = args.seconds if seconds is None else seconds
         if engine == "robust":
-            v = ours.measure(mode, w, args.seconds)
+            v = ours.measure(mode, w, seconds)
         elif engine == "pytorch":
-            v = pts[w].measure(mode, args.seconds)
+            v = pts[w].measure(mode, seconds)
         else:
-            v = orts[w].measure(mode, args.seconds)
+            v = orts[w].measure(mode, seconds)
         # let the engine's spinning workers go idle before the next one runs
-        time.sleep(args.pause)
+        time.sleep(args.pause if pause is None else pause)
         return v
+
+    def latency_turns(w, k):
+        """Single-image latency of robust and ORT in alternating short turns. A 0.3 ms call
+        sees the VM's sub-second phases: two 1.5 s windows, one per engine, often caught
+        different phases (width-16 rounds ranged 0.68-1.41x that way). Turns of about 0.1 s,
+        one engine after the other, pair calls made within a fraction of a second.
+        Returns each engine's median over its turns' medians and the median of the per-turn
+        ratios ORT / robust."""
+        ms = {"robust": [], "onnxruntime": []}
+        pairs = []
+        for i in range(args.latency_turns):
+            order = ["robust", "onnxruntime"] if (k + i) % 2 == 0 else ["onnxruntime", "robust"]
+            turn = {e: measure(e, "latency", w, args.turn_seconds, args.turn_pause) for e in order}
+            for e in turn:
+                ms[e].append(turn[e])
+            pairs.append(turn["onnxruntime"] / turn["robust"])
+        return statistics.median(ms["robust"]), statistics.median(ms["onnxruntime"]), statistics.median(pairs)
 
     # One unrecorded pass first: each engine's first calls at a width (allocations, PyTorch's
     # first training steps) are slower than its steady state.
@@ -239,7 +265,13 @@ def main():
             m = {"robust": {}, "pytorch": {}, "onnxruntime": {}}
             for mode in ("train", "infer", "latency"):
                 # robust beside the engine it is compared with (PyTorch for training, ONNX
-                # Runtime for inference); robust first in odd rounds, last in even ones
+                # Runtime for inference and latency); robust first in odd rounds, last in even ones
+                if mode == "latency":
+                    m["pytorch"]["latency_ms"] = measure("pytorch", "latency", w)
+                    a, o, pair = latency_turns(w, k)
+                    m["robust"]["latency_ms"], m["onnxruntime"]["latency_ms"] = a, o
+                    m["latency_ort_over_robust_turns"] = pair
+                    continue
                 order = ["robust", "pytorch"] if mode == "train" else ["robust", "onnxruntime", "pytorch"]
                 if k % 2 == 1:
                     order.reverse()
@@ -255,7 +287,7 @@ def main():
         return {"train_vs_pytorch": a["train_images_per_s"] / p["train_images_per_s"],
                 "infer_vs_pytorch": a["infer_images_per_s"] / p["infer_images_per_s"],
                 "infer_vs_ort": a["infer_images_per_s"] / o["infer_images_per_s"],
-                "latency_ort_over_robust": o["latency_ms"] / a["latency_ms"]}
+                "latency_ort_over_robust": m["latency_ort_over_robust_turns"]}
 
     print(f"\nrobust vs PyTorch {torch.__version__} and ONNX Runtime {onnxruntime.__version__}, "
           f"{args.threads} threads, median step over {args.seconds:g} s, {args.rounds} interleaved rounds")
