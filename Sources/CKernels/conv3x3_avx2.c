@@ -76,30 +76,29 @@ void rk_conv3x3_pack_range_bands(const rk_row_bands *x, int c0, int c1, int cin,
             continue;
         }
         /* plane (a, b) holds P[2i + a][2j + b], P[r][c] = x[r - 1][c - 1] (zero outside), rows
-         * of wq = wo + 1. Column parity b = 1 reads x columns 2j (valid for j < wo); b = 0 has
-         * the left border at j = 0, then x columns 2j - 1 for j = 1 .. min(wo, w / 2). Each
-         * valid row is one stride-2 gather (the per-element bounds test kept it scalar; with
-         * the 1x1 shortcut's gather in im2col.c, width-16 single-image latency 0.947x, A/B in
-         * bench/results/perf/ab-pack-gather.txt). */
+         * of wq = wo + 1. Column parity b = 1 takes x's even columns 2j (j < wo); b = 0 has the
+         * left border at j = 0, then x's odd columns 2j - 1 for j = 1 .. min(wo, w / 2). So each
+         * row of x splits once into its even and odd elements, into the rows of planes (a, 1)
+         * and (a, 0), a = (r + 1) mod 2 (rk_split_parity: eight or four pairs a step; two
+         * stride-2 gathers a row, scalar on rows under 18 floats, took 5-6 us of a width-16
+         * single image's stride-2 layers; with the 1x1 shortcut's gather in im2col.c, an
+         * earlier change to gathers gave 0.947x, bench/results/perf/ab-pack-gather.txt). */
         const long odd = w / 2 < g.wo ? w / 2 : g.wo;
-        for (int a = 0; a < 2; a++)
-            for (int b = 0; b < 2; b++) {
-                float *q = d + (2 * a + b) * g.sub;
-                for (long i = 0; i <= g.ho; i++) {
-                    const long r = 2 * i + a - 1;
-                    float *row = q + i * g.wq;
-                    if (r < 0 || r >= h) {
-                        memset(row, 0, (size_t)(g.wo + 1) * sizeof(float));
-                    } else if (b == 1) {
-                        rk_gather_strided(row, band_row(x, ci, r, w), g.wo, 2, use_avx2);
-                        row[g.wo] = 0;
-                    } else {
-                        row[0] = 0;
-                        rk_gather_strided(row + 1, band_row(x, ci, r, w) + 1, odd, 2, use_avx2);
-                        for (long j = odd + 1; j <= g.wo; j++) row[j] = 0;
-                    }
-                }
+        for (int a = 0; a < 2; a++)  /* rows with no input row: the padding */
+            for (long i = 0; i <= g.ho; i++) {
+                const long r = 2 * i + a - 1;
+                if (r < 0 || r >= h)
+                    for (int b = 0; b < 2; b++) memset(d + (2 * a + b) * g.sub + i * g.wq, 0, (size_t)g.wq * sizeof(float));
             }
+        for (long r = 0; r < h && (r + 1) / 2 <= g.ho; r++) {
+            const int a = (int)((r + 1) & 1);
+            const long i = (r + 1) / 2;
+            float *even = d + (2 * a + 1) * g.sub + i * g.wq, *oddrow = d + (2 * a) * g.sub + i * g.wq;
+            rk_split_parity(band_row(x, ci, r, w), w, even, g.wo, oddrow + 1, odd, use_avx2);
+            even[g.wo] = 0;
+            oddrow[0] = 0;
+            for (long j = odd + 1; j <= g.wo; j++) oddrow[j] = 0;
+        }
     }
     /* the last panel's overreach: written by the range that ends the channels only (anywhere
      * else these floats are the next range's first channel) */

@@ -58,8 +58,8 @@ static void im2col_bounded(const float *x, int h, int w, int k, int stride, int 
 
 void rk_im2col_channel(const float *x, int h, int w, int k, int stride, int pad, float *col, long ld,
                        int use_avx2) {
-    /* use_avx2: the strided 1x1 and the bounded path gather with it; stride-2 rows of the
-     * padded path come from split planes */
+    /* use_avx2: the strided 1x1 and the bounded path gather with it, and the padded path
+     * splits its rows by column parity with it (stride 2) */
     const int ho = (h + 2 * pad - k) / stride + 1, wo = (w + 2 * pad - k) / stride + 1;
     if (ho <= 0 || wo <= 0) return;
     if (k == 1 && pad == 0) {
@@ -89,13 +89,12 @@ void rk_im2col_channel(const float *x, int h, int w, int k, int stride, int pad,
     float split[stride == 2 ? 2 * hp * half : 1];  /* 2 hp half <= hp (wp + 1) */
     float *even = split, *odd = stride == 2 ? split + (long)hp * half : split;
     if (stride == 2) {
+        /* eight pairs a step on AVX2 (the scalar loop with its bounds test was most of the
+         * stride-2 im2col's time) */
         for (int y = 0; y < hp; y++) {
-            const float *r = p + (long)y * wp;
-            float *e = even + (long)y * half, *o = odd + (long)y * half;
-            for (int j = 0; j < half; j++) {
-                e[j] = r[2 * j];
-                o[j] = 2 * j + 1 < wp ? r[2 * j + 1] : 0;
-            }
+            float *o = odd + (long)y * half;
+            rk_split_parity(p + (long)y * wp, wp, even + (long)y * half, half, o, wp / 2, use_avx2);
+            if (wp / 2 < half) o[half - 1] = 0;
         }
     }
     /* The last tap reads up to ((ho-1) stride + k-1, (wo-1) stride + k-1): inside the

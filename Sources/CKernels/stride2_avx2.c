@@ -14,8 +14,39 @@ void rk_gather_strided(float *dst, const float *src, long count, int stride, int
     for (long i = 0; i < count; i++) dst[i] = src[i * stride];
 }
 
+void rk_split_parity(const float *src, long n, float *even, long ne, float *odd, long no, int use_avx2) {
+#if defined(__x86_64__)
+    if (use_avx2) {
+        rk_split_parity_avx2(src, n, even, ne, odd, no);
+        return;
+    }
+#endif
+    for (long j = 0; j < ne; j++) even[j] = src[2 * j];
+    for (long j = 0; j < no; j++) odd[j] = src[2 * j + 1];
+}
+
 #if defined(__x86_64__)
 #include "avx2.h"
+
+AVX2 void rk_split_parity_avx2(const float *src, long n, float *even, long ne, float *odd, long no) {
+    long j = 0;
+    /* both outputs take a full step while it reads inside the n elements and writes inside
+     * both counts */
+    for (; 2 * j + 16 <= n && j + 8 <= ne && j + 8 <= no; j += 8) {
+        const __m256 a = _mm256_loadu_ps(src + 2 * j), b = _mm256_loadu_ps(src + 2 * j + 8);
+        /* per 128-bit lane (a0 a2 b0 b2 | a4 a6 b4 b6), then 64-bit blocks in order 0 2 1 3 */
+        const __m256 e = _mm256_shuffle_ps(a, b, 0x88), o = _mm256_shuffle_ps(a, b, 0xDD);
+        _mm256_storeu_ps(even + j, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(e), 0xD8)));
+        _mm256_storeu_ps(odd + j, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(o), 0xD8)));
+    }
+    for (; 2 * j + 8 <= n && j + 4 <= ne && j + 4 <= no; j += 4) {
+        const __m128 a = _mm_loadu_ps(src + 2 * j), b = _mm_loadu_ps(src + 2 * j + 4);
+        _mm_storeu_ps(even + j, _mm_shuffle_ps(a, b, 0x88));
+        _mm_storeu_ps(odd + j, _mm_shuffle_ps(a, b, 0xDD));
+    }
+    for (long k = j; k < ne; k++) even[k] = src[2 * k];
+    for (long k = j; k < no; k++) odd[k] = src[2 * k + 1];
+}
 
 AVX2 void rk_gather_stride2_avx2(float *dst, const float *src, long count) {
     long i = 0;
@@ -48,6 +79,7 @@ AVX2 void rk_scatter_add_stride2_avx2(float *dst, const float *src, long count) 
 
 #else
 #include <stdlib.h>
+void rk_split_parity_avx2(const float *src, long n, float *even, long ne, float *odd, long no) { abort(); }
 void rk_gather_stride2_avx2(float *dst, const float *src, long count) { abort(); }
 void rk_scatter_add_stride2_avx2(float *dst, const float *src, long count) { abort(); }
 #endif

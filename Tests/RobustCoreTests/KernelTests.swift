@@ -82,6 +82,28 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    /// rk_split_parity (the stride-2 pack and im2col split rows by column parity): every
+    /// length from 0 to 40 with every count the callers use (even: half the row rounded up;
+    /// odd: rounded down, or one less), AVX2 and portable, against the definition; nothing
+    /// written past either count (NaN sentinels).
+    func testSplitParityMatchesDefinition() {
+        for avx2: Int32 in Kernels.cpuHasAVX2 ? [0, 1] : [0] {
+            for n in 0...40 {
+                let src = (0..<n).map { Float($0 + 1) }
+                let counts: [(Int, Int)] = [((n + 1) / 2, n / 2), (n / 2, n / 2), ((n + 1) / 2, max(0, n / 2 - 1))]
+                for (ne, no) in counts {
+                    var even = [Float](repeating: .nan, count: ne + 9), odd = [Float](repeating: .nan, count: no + 9)
+                    rk_split_parity(src, n, &even, ne, &odd, no, avx2)
+                    let what = "n \(n) even \(ne) odd \(no) avx2 \(avx2)"
+                    XCTAssertEqual(Array(even[..<ne]), (0..<ne).map { src[2 * $0] }, what)
+                    XCTAssertEqual(Array(odd[..<no]), (0..<no).map { src[2 * $0 + 1] }, what)
+                    let untouched = even[ne...].allSatisfy { $0.isNaN } && odd[no...].allSatisfy { $0.isNaN }
+                    XCTAssertTrue(untouched, "wrote past: " + what)
+                }
+            }
+        }
+    }
+
     /// A whole width-4 ResNet-18 training step (16x16 images: F(4x4) on the first stage, F(2x2)
     /// and im2col further on, stride-2 rows) with the AVX2 kernels and with the portable code:
     /// the same loss and parameter gradients up to rounding.

@@ -143,6 +143,10 @@ void rk_gather_stride2_avx2(float *dst, const float *src, long count);
 /* dst[i] = src[i stride] for i in [0, count): rk_gather_stride2_avx2 for stride 2 when
  * use_avx2 is 1 (only where rk_cpu_has_avx2_fma() returned 1), else a scalar loop. */
 void rk_gather_strided(float *dst, const float *src, long count, int stride, int use_avx2);
+/* even[j] = src[2j] for j < ne and odd[j] = src[2j + 1] for j < no, reading only src[0, n)
+ * (2 ne <= n + 1, 2 no <= n): a row split by column parity, eight pairs a step on AVX2. */
+void rk_split_parity(const float *src, long n, float *even, long ne, float *odd, long no, int use_avx2);
+void rk_split_parity_avx2(const float *src, long n, float *even, long ne, float *odd, long no);
 void rk_scatter_add_stride2_avx2(float *dst, const float *src, long count);
 
 /* im2col of one channel of one image x[h][w]: the k*k rows (ky, kx) of the column matrix,
