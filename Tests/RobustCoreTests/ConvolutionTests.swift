@@ -63,6 +63,32 @@ final class ConvolutionTests: XCTestCase {
         }
     }
 
+    /// Forward slices claimed by the next free worker (SliceClaims) give the bits of the fixed
+    /// split and of one worker, for the Winograd and im2col layers of a whole network in
+    /// evaluation and training mode, with slices small enough that every layer has several.
+    /// Each setting runs on its own freshly made model (same seed), so a slice that no worker
+    /// computed cannot pass by leaving an earlier run's output in place.
+    func testDynamicSlicesGiveTheSameBits() {
+        let saved = (Conv2d.sliceBytes, Threads.count, SliceClaims.dynamic)
+        defer { Conv2d.sliceBytes = saved.0; Threads.set(saved.1); SliceClaims.dynamic = saved.2 }
+        Conv2d.sliceBytes = 64 << 10
+        var rng = RNG(seed: 23)
+        let x = Tensor([3, 12, 32, 32])
+        for i in 0..<x.count { x[i] = rng.normal() }
+        for mode in [Mode.eval, .train] {
+            var outputs: [[Float]] = []
+            for (threads, dynamic) in [(2, true), (3, true), (2, false), (1, false)] {
+                Threads.set(threads)
+                SliceClaims.dynamic = dynamic
+                let model = ResNet18(width: 8)
+                model.initialize(seed: 5)
+                outputs.append(model.forward(x, mode: mode).array)
+            }
+            for (k, o) in outputs.enumerated().dropFirst() { XCTAssertEqual(o, outputs[0], "\(mode), setting \(k)") }
+            XCTAssertFalse(outputs[0].contains { !$0.isFinite }, "\(mode): finite logits")
+        }
+    }
+
     func testSingleImageInference() {
         // One image: fewer slices than workers, so the GEMMs are split by rows of the weights
         // where they have few columns, by columns elsewhere (with the split threshold at 0; the

@@ -64,6 +64,10 @@ void rk_pool_trace(rk_pool_event *events, long capacity);
 long rk_pool_trace_count(void);
 long rk_pool_now_ns(void);
 
+/* The value of *counter before adding 1, atomically: the workers of one job claim its slices
+ * in turn (RobustCore's SliceClaims), so that a worker whose core runs slower takes fewer. */
+static inline long rk_pool_claim(long *counter) { return __atomic_fetch_add(counter, 1, __ATOMIC_RELAXED); }
+
 #ifdef __cplusplus
 }
 #endif

@@ -139,8 +139,11 @@ public final class Conv2d: Module, @unchecked Sendable {
         let cols = workspace.buffers(rows * step * planeOut, slots: T)
         if slices.count >= T {
             // The profile shows the workers' mean time in im2col and in GEMM.
+            let claims = SliceClaims(count: slices.count, workers: T)
+            defer { claims.release() }
             let total = parallelTimed(T) { t, timer in
-                for (n0, cnt) in Swift.stride(from: t, to: slices.count, by: T).map({ slices[$0] }) {
+                claims.forEach(worker: t) { i in
+                    let (n0, cnt) = slices[i]
                     let gs = g.with(n: cnt)
                     im2col(gs, xp + n0 * planeIn, channelStride: g.n * planeIn, cols[t], parallel: false)
                     timer.lap(0)

@@ -113,6 +113,42 @@ public func parallelFor(_ n: Int, work: Int = Int.max, _ body: (Int) -> Void) {
     parallelChunks(n) { r in for i in r { body(i) } }
 }
 
+/// The slices of one parallel job (images of a batch, in groups) handed to its workers. Each
+/// worker keeps its own buffers, so the job runs one body per worker, and the body takes
+/// slices until none are left. Dynamically (the default) the next free worker claims the next
+/// slice: on this VM one of the two cores sometimes runs far slower than the other for
+/// seconds, and with a fixed share per worker the faster one then waited for the slower at the
+/// end of every layer. Statically (ROBUST_DYNAMIC_SLICES=0) worker t takes t, t + T, ...
+/// Only for slices whose results do not depend on which worker computed them (forward
+/// passes); reductions with per-worker partial sums keep the static order.
+struct SliceClaims {
+    nonisolated(unsafe) static var dynamic: Bool = getenvString("ROBUST_DYNAMIC_SLICES") != "0"
+    let count: Int, workers: Int
+    private let counter: UnsafeMutablePointer<Int>?
+
+    /// Call `release()` when the job has returned.
+    init(count: Int, workers: Int) {
+        (self.count, self.workers) = (count, workers)
+        counter = SliceClaims.dynamic ? UnsafeMutablePointer<Int>.allocate(capacity: 1) : nil
+        counter?.initialize(to: 0)
+    }
+
+    func release() { counter?.deallocate() }
+
+    /// body(i) for the slices worker t takes.
+    @inline(__always)
+    func forEach(worker t: Int, _ body: (Int) -> Void) {
+        if let c = counter {
+            while true {
+                let i = rk_pool_claim(c)
+                if i >= count { return }
+                body(i)
+            }
+        }
+        for i in Swift.stride(from: t, to: count, by: workers) { body(i) }
+    }
+}
+
 /// Part t of `parts` of [0, count), cut at multiples of `block` (the GEMM and direct kernels'
 /// register blocks; 1: anywhere). Every split of output rows or channels over the workers uses
 /// it, so that a layer's sums do not depend on which path cut it.

@@ -53,13 +53,17 @@ public enum EngineSwitch: String, CaseIterable, Sendable {
     /// A single image's 4x4-plane convolutions by F(2x2) with the output channels in the lanes
     /// (on) or on the direct kernel (off). ROBUST_WINOGRAD_SINGLE4=0.
     case single4 = "single4"
+    /// Inference at the bench's batch (training with `--ab-measure training`): forward slices
+    /// claimed by the next free worker (on) or a fixed share per worker (off).
+    /// ROBUST_DYNAMIC_SLICES=0.
+    case dynamicSlices = "dynamic-slices"
 
     /// What `bench --ab` times for the switch.
     public enum Measure: String, Sendable, CaseIterable { case latency, training, inference }
     public var measure: Measure {
         switch self {
         case .winogradGradTiles, .filterKernels: return .training
-        case .fusedEpilogue, .plane4Tiles: return .inference
+        case .fusedEpilogue, .plane4Tiles, .dynamicSlices: return .inference
         default: return .latency
         }
     }
@@ -82,6 +86,7 @@ public enum EngineSwitch: String, CaseIterable, Sendable {
         case .fusedEpilogue: return Winograd.fusedOutputEpilogue
         case .plane4Tiles: return Winograd.plane4Tiles
         case .single4: return WinogradSingle4.enabled
+        case .dynamicSlices: return SliceClaims.dynamic
         }
     }
 
@@ -103,6 +108,7 @@ public enum EngineSwitch: String, CaseIterable, Sendable {
         case .fusedEpilogue: Winograd.fusedOutputEpilogue = on
         case .plane4Tiles: Winograd.plane4Tiles = on
         case .single4: WinogradSingle4.enabled = on
+        case .dynamicSlices: SliceClaims.dynamic = on
         }
     }
 }

@@ -420,9 +420,12 @@ extension Winograd {
         if slices.count >= T {
             // Each worker takes whole slices through all three phases.
             let bufs = workspace.buffers(E * (vStride + mStride) + scratch, slots: T)
+            let claims = SliceClaims(count: slices.count, workers: T)
+            defer { claims.release() }
             let total = parallelTimed(T) { t, timer in
                 let v = bufs[t], m = v + E * vStride, s = m + E * mStride
-                for (n0, cnt) in plan.of(worker: t, T) {
+                claims.forEach(worker: t) { i in
+                    let (n0, cnt) = slices[i]
                     let tsl = cnt * tilesPerImage
                     input(xp + n0 * plane, 0..<cin, cnt, v, tsl, s)
                     timer.lap(0)
