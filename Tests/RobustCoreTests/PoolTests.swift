@@ -42,6 +42,35 @@ final class PoolTests: XCTestCase {
         XCTAssertEqual(rk_pool_run(1 << 20, 2, { _, _ in XCTFail("called for n >= 2^20") }, nil), 0)
     }
 
+    /// parallelChunks cuts [0, n) into contiguous chunks of at least minChunk items, up to
+    /// chunksPerWorker per worker, and runs each exactly once; the cut depends only on n,
+    /// minChunk and the worker count, never on which worker took a chunk.
+    func testParallelChunksCoverEveryItemOnceInContiguousChunks() {
+        let saved = (Threads.count, chunksPerWorker)
+        defer { Threads.set(saved.0); chunksPerWorker = saved.1 }
+        for (threads, perWorker) in [(2, 4), (3, 4), (2, 1), (3, 2)] {
+            Threads.set(threads)
+            chunksPerWorker = perWorker
+            for (n, minChunk) in [(1, 1), (5, 1), (8, 1), (100, 7), (1000, 1), (16384 * 3 + 5, 16384), (9, 10)] {
+                var cuts: [[Range<Int>]] = []
+                for _ in 0..<5 {
+                    let seen = Mutex<[Range<Int>]>([])
+                    parallelChunks(n, minChunk: minChunk) { r in seen.withLock { $0.append(r) } }
+                    cuts.append(seen.withLock { $0 }.sorted { $0.lowerBound < $1.lowerBound })
+                }
+                let what = "n \(n) min \(minChunk) threads \(threads) chunks a worker \(perWorker)"
+                let ranges = cuts[0]
+                XCTAssertEqual(ranges.first?.lowerBound, 0, what)
+                XCTAssertEqual(ranges.last?.upperBound, n, what)
+                for (a, b) in zip(ranges, ranges.dropFirst()) { XCTAssertEqual(a.upperBound, b.lowerBound, "contiguous, once: " + what) }
+                XCTAssertLessThanOrEqual(ranges.count, threads * perWorker, what)
+                if ranges.count > 1 { XCTAssertTrue(ranges.allSatisfy { $0.count >= minChunk }, "chunk size: " + what) }
+                XCTAssertEqual(ranges.count, min(max(1, n / minChunk), threads * perWorker, n), "chunk count: " + what)
+                for c in cuts.dropFirst() { XCTAssertEqual(c, ranges, "the same cut every time: " + what) }
+            }
+        }
+    }
+
     /// Shared state of the two-index job below.
     final class Handshake: Sendable {
         let ranSecond = Atomic<Int32>(0)  // index 1 stores 1 after a 20 ms sleep

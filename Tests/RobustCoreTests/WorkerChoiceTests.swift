@@ -72,13 +72,16 @@ final class WorkerChoiceTests: XCTestCase {
             Threads.limited(to: 8) { XCTAssertEqual(Threads.count, 3, "a limit above the configured count changes nothing") }
         }
         XCTAssertEqual(Threads.count, 3)
-        // Loops split into at most the limit's chunks.
+        // Loops split into chunksPerWorker chunks for each worker the limit allows: one on one.
         let chunks = Atomic<Int>(0)
         Threads.limited(to: 1) { parallelChunks(100) { _ in chunks.add(1, ordering: .relaxed) } }
         XCTAssertEqual(chunks.load(ordering: .relaxed), 1)
         chunks.store(0, ordering: .relaxed)
+        Threads.limited(to: 2) { parallelChunks(100) { _ in chunks.add(1, ordering: .relaxed) } }
+        XCTAssertEqual(chunks.load(ordering: .relaxed), 2 * chunksPerWorker)
+        chunks.store(0, ordering: .relaxed)
         parallelChunks(100) { _ in chunks.add(1, ordering: .relaxed) }
-        XCTAssertEqual(chunks.load(ordering: .relaxed), 3)
+        XCTAssertEqual(chunks.load(ordering: .relaxed), 3 * chunksPerWorker)
     }
 
     /// Whichever arm serves, a single image gets the same scores: one worker and all compute
@@ -115,9 +118,10 @@ final class WorkerChoiceTests: XCTestCase {
     /// The trace records each job (index -1) and each index it ran, inside the job's span, and
     /// nothing once stopped.
     func testTraceRecordsJobsAndTheirIndices() {
-        let saved = Threads.configured
-        defer { Threads.set(saved) }
+        let saved = (Threads.configured, chunksPerWorker)
+        defer { Threads.set(saved.0); chunksPerWorker = saved.1 }
         Threads.set(2)
+        chunksPerWorker = 1  // one chunk of two items a worker
         let events = PoolTrace.record(capacity: 1000) {
             for _ in 0..<5 { parallelChunks(4) { r in for _ in r { usleep(200) } } }
         }

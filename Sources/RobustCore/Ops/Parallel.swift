@@ -46,21 +46,34 @@ public enum Threads {
     }
 }
 
-/// Runs body(range) over `n` items split into at most Threads.count contiguous chunks.
+/// Contiguous chunks per worker in parallelChunks (ROBUST_CHUNKS_PER_WORKER; 1: one chunk each).
+/// The workers claim chunks as they become free, so with several a worker on a core that runs
+/// slower for a while (this VM: one of the two, for seconds at a time) takes fewer, instead of
+/// the other waiting for it at the end of every batch-norm pass, residual join and SGD step.
+/// Chunk boundaries depend only on n, so results do not depend on which worker ran a chunk.
+nonisolated(unsafe) var chunksPerWorker: Int = {
+    if let s = getenvString("ROBUST_CHUNKS_PER_WORKER"), let v = Int(s), v >= 1 { return v }
+    return 4
+}()
+
+/// Runs body(range) over `n` items split into contiguous chunks (at least minChunk items each,
+/// up to chunksPerWorker per worker) on at most Threads.count workers.
 @inline(__always)
 public func parallelChunks(_ n: Int, minChunk: Int = 1, _ body: (Range<Int>) -> Void) {
-    let chunks = min(Threads.count, max(1, n / max(minChunk, 1)))
-    if chunks <= 1 || n <= 1 {
+    let most = max(1, n / max(minChunk, 1))
+    let workers = min(Threads.count, most)
+    if workers <= 1 || n <= 1 {
         if n > 0 { body(0..<n) }
         return
     }
+    let chunks = min(most, workers * chunksPerWorker)
     // The callers hand disjoint ranges to the workers; that is what makes sharing safe.
     withoutActuallyEscaping(body) { body in
         var job = PoolJob(n: n, chunks: chunks, body: body)
         // The spinning pool (robust_pool.h); Dispatch when it is busy (another thread's loop,
         // or a loop inside a loop) or turned off.
         let ran = Threads.usePool && withUnsafeMutablePointer(to: &job) { jp in
-            rk_pool_run(chunks, Int32(chunks - 1), { ctx, c in
+            rk_pool_run(chunks, Int32(workers - 1), { ctx, c in
                 let job = ctx!.assumingMemoryBound(to: PoolJob.self)
                 job.pointee.run(c)
             }, UnsafeMutableRawPointer(jp)) == 1

@@ -57,12 +57,16 @@ public enum EngineSwitch: String, CaseIterable, Sendable {
     /// claimed by the next free worker (on) or a fixed share per worker (off).
     /// ROBUST_DYNAMIC_SLICES=0.
     case dynamicSlices = "dynamic-slices"
+    /// Training steps (inference with `--ab-measure inference`): parallelChunks' loops (batch
+    /// norm, residual joins, SGD) in chunksPerWorker chunks a worker (on) or one (off).
+    /// ROBUST_CHUNKS_PER_WORKER=1.
+    case finerChunks = "finer-chunks"
 
     /// What `bench --ab` times for the switch.
     public enum Measure: String, Sendable, CaseIterable { case latency, training, inference }
     public var measure: Measure {
         switch self {
-        case .winogradGradTiles, .filterKernels: return .training
+        case .winogradGradTiles, .filterKernels, .finerChunks: return .training
         case .fusedEpilogue, .plane4Tiles, .dynamicSlices: return .inference
         default: return .latency
         }
@@ -87,6 +91,7 @@ public enum EngineSwitch: String, CaseIterable, Sendable {
         case .plane4Tiles: return Winograd.plane4Tiles
         case .single4: return WinogradSingle4.enabled
         case .dynamicSlices: return SliceClaims.dynamic
+        case .finerChunks: return chunksPerWorker > 1
         }
     }
 
@@ -109,6 +114,7 @@ public enum EngineSwitch: String, CaseIterable, Sendable {
         case .plane4Tiles: Winograd.plane4Tiles = on
         case .single4: WinogradSingle4.enabled = on
         case .dynamicSlices: SliceClaims.dynamic = on
+        case .finerChunks: chunksPerWorker = on ? 4 : 1
         }
     }
 }
