@@ -54,9 +54,15 @@ final class PoolTests: XCTestCase {
             for (n, minChunk) in [(1, 1), (5, 1), (8, 1), (100, 7), (1000, 1), (16384 * 3 + 5, 16384), (9, 10)] {
                 var cuts: [[Range<Int>]] = []
                 for _ in 0..<5 {
-                    let seen = Mutex<[Range<Int>]>([])
-                    parallelChunks(n, minChunk: minChunk) { r in seen.withLock { $0.append(r) } }
-                    cuts.append(seen.withLock { $0 }.sorted { $0.lowerBound < $1.lowerBound })
+                    // ends[lo] = the end of the chunk that starts at lo; chunks are disjoint, so
+                    // are these writes (and -2 marks a start seen twice)
+                    var ends = [Int](repeating: -1, count: n)
+                    ends.withUnsafeMutableBufferPointer { e in
+                        nonisolated(unsafe) let e = e
+                        parallelChunks(n, minChunk: minChunk) { r in e[r.lowerBound] = e[r.lowerBound] == -1 ? r.upperBound : -2 }
+                    }
+                    XCTAssertFalse(ends.contains(-2), "a chunk ran twice")
+                    cuts.append(ends.enumerated().filter { $0.element >= 0 }.map { $0.offset..<$0.element })
                 }
                 let what = "n \(n) min \(minChunk) threads \(threads) chunks a worker \(perWorker)"
                 let ranges = cuts[0]

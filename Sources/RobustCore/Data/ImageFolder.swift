@@ -2,6 +2,11 @@
 // Class order is the sorted folder names unless a class list is given. Decoding runs on
 // all worker threads. A file that fails to decode is skipped and reported, or stops the
 // load, as the caller chooses.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 public enum OnBadFile: Sendable { case skip, stop }
 
@@ -55,6 +60,13 @@ public enum ImageFolder {
         var pixels = [UInt8](repeating: 0, count: files.count * bytesPer)
         var errors = [Error?](repeating: nil, count: files.count)
         let total = files.count
+        // Images finished, for the progress reports, under a lock so that the reports come one
+        // at a time (pthread's: ThreadSanitizer sees it).
+        let lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+        let done = UnsafeMutablePointer<Int>.allocate(capacity: 1)
+        pthread_mutex_init(lock, nil)
+        done.initialize(to: 0)
+        defer { pthread_mutex_destroy(lock); lock.deallocate(); done.deallocate() }
         pixels.withUnsafeMutableBufferPointer { pb in
             errors.withUnsafeMutableBufferPointer { eb in
                 nonisolated(unsafe) let pb = pb, eb = eb
@@ -68,8 +80,13 @@ public enum ImageFolder {
                         } catch {
                             eb[i] = error
                         }
-                        // The first worker reports, scaled to the whole load.
-                        if r.lowerBound == 0, let progress, (i & 1023) == 1023 { progress((i + 1) * total / r.count, total) }
+                        // Every 1,024th image finished reports, one report at a time.
+                        if let progress {
+                            pthread_mutex_lock(lock)
+                            done.pointee += 1
+                            if done.pointee & 1023 == 0 { progress(done.pointee, total) }
+                            pthread_mutex_unlock(lock)
+                        }
                     }
                 }
             }

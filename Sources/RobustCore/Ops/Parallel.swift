@@ -50,7 +50,8 @@ public enum Threads {
 /// The workers claim chunks as they become free, so with several a worker on a core that runs
 /// slower for a while (this VM: one of the two, for seconds at a time) takes fewer, instead of
 /// the other waiting for it at the end of every batch-norm pass, residual join and SGD step.
-/// Chunk boundaries depend only on n, so results do not depend on which worker ran a chunk.
+/// Chunk boundaries depend only on n, minChunk and the worker count, so results do not depend
+/// on which worker ran a chunk.
 nonisolated(unsafe) var chunksPerWorker: Int = {
     if let s = getenvString("ROBUST_CHUNKS_PER_WORKER"), let v = Int(s), v >= 1 { return v }
     return 4
@@ -68,31 +69,42 @@ public func parallelChunks(_ n: Int, minChunk: Int = 1, _ body: (Range<Int>) -> 
     }
     let chunks = min(most, workers * chunksPerWorker)
     // The callers hand disjoint ranges to the workers; that is what makes sharing safe.
+    // The job has one index per worker (the pool lets every thread it has take an index, so
+    // the index count is what caps the threads at `workers`), and each claims chunks in turn.
     withoutActuallyEscaping(body) { body in
-        var job = PoolJob(n: n, chunks: chunks, body: body)
-        // The spinning pool (robust_pool.h); Dispatch when it is busy (another thread's loop,
-        // or a loop inside a loop) or turned off.
-        let ran = Threads.usePool && withUnsafeMutablePointer(to: &job) { jp in
-            rk_pool_run(chunks, Int32(workers - 1), { ctx, c in
-                let job = ctx!.assumingMemoryBound(to: PoolJob.self)
-                job.pointee.run(c)
-            }, UnsafeMutableRawPointer(jp)) == 1
-        }
-        if !ran {
-            nonisolated(unsafe) let job = job
-            DispatchQueue.concurrentPerform(iterations: chunks) { c in job.run(c) }
+        var next = 0
+        withUnsafeMutablePointer(to: &next) { counter in
+            var job = PoolJob(n: n, chunks: chunks, body: body, next: counter)
+            // The spinning pool (robust_pool.h); Dispatch when it is busy (another thread's loop,
+            // or a loop inside a loop) or turned off.
+            let ran = Threads.usePool && withUnsafeMutablePointer(to: &job) { jp in
+                rk_pool_run(workers, Int32(workers - 1), { ctx, _ in
+                    let job = ctx!.assumingMemoryBound(to: PoolJob.self)
+                    job.pointee.runClaimed()
+                }, UnsafeMutableRawPointer(jp)) == 1
+            }
+            if !ran {
+                nonisolated(unsafe) let job = job
+                DispatchQueue.concurrentPerform(iterations: workers) { _ in job.runClaimed() }
+            }
         }
     }
 }
 
-/// One parallelChunks call as the pool's C callback sees it: chunk c of n items.
+/// One parallelChunks call as the pool's C callback sees it: n items in `chunks` chunks,
+/// claimed through `next` by the workers.
 private struct PoolJob {
     let n: Int, chunks: Int
     let body: (Range<Int>) -> Void
+    let next: UnsafeMutablePointer<Int>
     @inline(__always)
-    func run(_ c: Int) {
-        let lo = n * c / chunks, hi = n * (c + 1) / chunks
-        if lo < hi { body(lo..<hi) }
+    func runClaimed() {
+        while true {
+            let c = rk_pool_claim(next)
+            if c >= chunks { return }
+            let lo = n * c / chunks, hi = n * (c + 1) / chunks
+            if lo < hi { body(lo..<hi) }
+        }
     }
 }
 

@@ -19,7 +19,7 @@ enum WinogradSingle4 {
     }()
 
     static func applies(k: Int, stride: Int, pad: Int, n: Int, h: Int, w: Int, cin: Int, cout: Int) -> Bool {
-        enabled && Kernels.avx2 && k == 3 && stride == 1 && pad == 1 && n == 1 && h == 4 && w == 4
+        enabled && Winograd.enabled && Kernels.avx2 && k == 3 && stride == 1 && pad == 1 && n == 1 && h == 4 && w == 4
             && cout % 16 == 0 && max(cin, cout) <= maxChannels
     }
 }
