@@ -89,6 +89,59 @@ final class ConvolutionTests: XCTestCase {
         }
     }
 
+    /// A convolution's weight gradient sums its slices by groups (SliceGroups) that any worker
+    /// may claim: with one group per slice (and slices cut by the cache target alone), 1-3
+    /// workers, dynamic or fixed claims, give the same bits on every backward path (Winograd,
+    /// im2col of dy, im2col of x for stride 2 and for 1x1), and the gradient matches the
+    /// definition.
+    func testWeightGradientBitsDoNotDependOnWhoSummedTheSlices() {
+        let saved = (Conv2d.sliceBytes, Threads.count, SliceClaims.dynamic, SliceGroups.perWorker, Winograd.inTraining)
+        defer {
+            Conv2d.sliceBytes = saved.0; Threads.set(saved.1); SliceClaims.dynamic = saved.2
+            SliceGroups.perWorker = saved.3; Winograd.inTraining = saved.4
+        }
+        Conv2d.sliceBytes = 8 << 10  // 1-2 images a slice on every path: fewer than 12 / 3
+        SliceGroups.perWorker = 1000
+        var rng = RNG(seed: 41)
+        let (cin, cout, n, h) = (5, 7, 12, 12)
+        let x = Tensor([cin, n, h, h])
+        for i in 0..<x.count { x[i] = rng.normal() }
+        for (k, stride, winograd) in [(3, 1, true), (3, 1, false), (3, 2, false), (1, 1, false)] {
+            Winograd.inTraining = winograd
+            let pad = k / 2
+            let conv = Conv2d("c", cin: cin, cout: cout, k: k, stride: stride, pad: pad, workspace: Workspace())
+            var wr = RNG(seed: 3)
+            for i in 0..<conv.weight.value.count { conv.weight.value[i] = wr.normal() }
+            conv.weight.markModified()
+            let ho = (h + 2 * pad - k) / stride + 1
+            let dy = Tensor([cout, n, ho, ho])
+            for i in 0..<dy.count { dy[i] = wr.normal() }
+            var grads: [[Float]] = []
+            for (threads, dynamic) in [(1, false), (2, true), (3, true), (2, false), (2, true), (3, false)] {
+                Threads.set(threads)
+                SliceClaims.dynamic = dynamic
+                _ = conv.forward(x, mode: .train)
+                conv.weight.grad!.fill(.nan)
+                conv.backward(dy)
+                grads.append(conv.weight.grad!.array)
+            }
+            let what = "k \(k), stride \(stride), winograd \(winograd)"
+            for (s, gr) in grads.enumerated().dropFirst() { XCTAssertEqual(gr, grads[0], "\(what): setting \(s)") }
+            // dW[co, ci, ky, kx] = sum over images and output pixels of dy * x at the tap
+            var ref = [Float](repeating: 0, count: cout * cin * k * k)
+            for co in 0..<cout { for ci in 0..<cin { for ky in 0..<k { for kx in 0..<k {
+                var acc = 0.0
+                for b in 0..<n { for oy in 0..<ho { for ox in 0..<ho {
+                    let sy = oy * stride + ky - pad, sx = ox * stride + kx - pad
+                    if sy < 0 || sy >= h || sx < 0 || sx >= h { continue }
+                    acc += Double(dy[((co * n + b) * ho + oy) * ho + ox]) * Double(x[((ci * n + b) * h + sy) * h + sx])
+                } } }
+                ref[((co * cin + ci) * k + ky) * k + kx] = Float(acc)
+            } } } }
+            XCTAssertLessThan(relativeError(grads[0], ref), 1e-5, what)
+        }
+    }
+
     func testSingleImageInference() {
         // One image: fewer slices than workers, so the GEMMs are split by rows of the weights
         // where they have few columns, by columns elsewhere (with the split threshold at 0; the

@@ -17,15 +17,11 @@ public final class Conv2d: Module, @unchecked Sendable {
     public let output = Tensor([0])
     public let inputGrad = Tensor([0])
     private var input: Tensor?
-    /// dW partial sums of workers 1..T-1 (worker 0 writes weight.grad).
-    private var partials: [Tensor] = []
     /// Winograd-transformed filters for inference, and the weight version they were made from.
     let winogradU = Tensor([0])
     var winogradVersion = -1
-    /// The same for the flipped filters that give the input gradient (rebuilt every backward),
-    /// and the workers' Winograd-domain weight-gradient sums.
+    /// The same for the flipped filters that give the input gradient (rebuilt every backward).
     let winogradFlipped = Tensor([0])
-    var winogradGradPartials: [Tensor] = []
     /// The direct kernel's filters in blocks of 16 output channels, and their weight version.
     let directW = Tensor([0])
     var directVersion = -1
@@ -190,18 +186,21 @@ public final class Conv2d: Module, @unchecked Sendable {
         if needInputGrad { inputGrad.reshape(x.shape) }
         let planeIn = g.h * g.w, planeOut = g.ho * g.wo
         let (cout, rows) = (self.cout, g.rows)
-        while partials.count < T - 1 { partials.append(Tensor(weight.value.shape)) }
-        let dWs: [UnsafeMutablePointer<Float>] = [weight.grad!.data] + partials.prefix(T - 1).map(\.data)
         nonisolated(unsafe) let w = weight.value.data, xp = x.data, dyp = dy.data, dxp = inputGrad.data
-        let step = isPointwise ? (g.n + T - 1) / T : sliceImages(g, workers: T)
+        // Slices by the cache target (pointwise layers too: their slices of x are as large as
+        // the im2col matrix would be), so that the slices, and with them the sums, do not depend
+        // on the worker count when a worker's share of the batch is larger.
+        let step = sliceImages(g, workers: T)
         let slices = Swift.stride(from: 0, to: g.n, by: step).map { ($0, min(step, g.n - $0)) }
-        let cols = isPointwise ? [] : workspace.buffers(rows * step * planeOut, slots: T)
+        let count = weight.value.count
+        let groups = SliceGroups(slices: slices.count, workers: T, partialCount: count)
+        let cols = isPointwise ? [] : workspace.buffers(rows * step * planeOut, slots: min(T, groups.groups))
+        let dWs = workspace.gradPartials(count, groups: groups.groups)
         let pointwise = isPointwise
-        let active = min(T, slices.count)
         // Phases timed per worker: im2col, weight-gradient GEMM, input-gradient GEMM, col2im.
-        let total = parallelTimed(active) { t, timer in
-            var first = true
-            for (n0, cnt) in Swift.stride(from: t, to: slices.count, by: active).map({ slices[$0] }) {
+        let total = groups.run(workers: T) { t, group, timer in
+            for (i, slice) in groups.slices(of: group).enumerated() {
+                let (n0, cnt) = slices[slice]
                 let gs = g.with(n: cnt)
                 let dys = dyp + n0 * planeOut
                 let col: UnsafeMutablePointer<Float>
@@ -213,10 +212,9 @@ public final class Conv2d: Module, @unchecked Sendable {
                 }
                 let ldcol = pointwise ? g.cols : gs.cols
                 timer.lap(0)
-                // dW_t (+)= dy_slice[Cout, P] . col[K, P]^T
+                // dW_group (+)= dy_slice[Cout, P] . col[K, P]^T
                 BLAS.gemm(transB: true, m: cout, n: rows, k: gs.cols, a: dys, lda: g.cols,
-                          b: col, ldb: ldcol, beta: first ? 0 : 1, c: dWs[t], ldc: rows)
-                first = false
+                          b: col, ldb: ldcol, beta: i == 0 ? 0 : 1, c: dWs[group], ldc: rows)
                 timer.lap(1)
                 guard needInputGrad else { continue }
                 if pointwise {
@@ -239,12 +237,9 @@ public final class Conv2d: Module, @unchecked Sendable {
             Profiler.add("conv.gemm.input_grad", seconds: total[2], flops: flops(g))
             if !pointwise { Profiler.add("conv.col2im", seconds: total[3]) }
         }
-        // dW = sum of the workers' partial sums
-        if active > 1 {
-            let n = weight.value.count
-            let dst = dWs[0]
-            for t in 1..<active { let src = dWs[t]; for i in 0..<n { dst[i] += src[i] } }
-        }
+        // dW = the groups' partial sums, in group order
+        SliceGroups.reduce(dWs, count: count)
+        weight.grad!.data.update(from: dWs[0], count: count)
         return inputGrad
     }
 }
@@ -287,22 +282,20 @@ extension Conv2d {
         let byCache = Conv2d.sliceBytes / max(1, rowsE * plane * 4)
         let step = max(1, min(byCache, (g.n + T - 1) / T))
         let slices = Swift.stride(from: 0, to: g.n, by: step).map { ($0, min(step, g.n - $0)) }
-        let active = min(T, slices.count)
-        let cols = workspace.buffers(rowsE * step * plane, slots: active)
-        while partials.count < active { partials.append(Tensor(weight.value.shape)) }
-        let ds = partials.prefix(active).map(\.data)
+        let groups = SliceGroups(slices: slices.count, workers: T, partialCount: rowsE * cin)
+        let cols = workspace.buffers(rowsE * step * plane, slots: min(T, groups.groups))
+        let ds = workspace.gradPartials(rowsE * cin, groups: groups.groups)
         nonisolated(unsafe) let xp = x.data, dyp = dy.data, dxp = inputGrad.data, wfp = UnsafePointer(wf)
-        let total = parallelTimed(active) { t, timer in
-            var first = true
-            for (n0, cnt) in Swift.stride(from: t, to: slices.count, by: active).map({ slices[$0] }) {
+        let total = groups.run(workers: T) { t, group, timer in
+            for (i, slice) in groups.slices(of: group).enumerated() {
+                let (n0, cnt) = slices[slice]
                 let gs = gE.with(n: cnt)
                 let e = cols[t]
                 im2col(gs, dyp + n0 * plane, channelStride: g.n * plane, e, parallel: false)
                 timer.lap(0)
-                // D_t (+)= E[Cout*k*k, P_slice] . x_slice[Cin, P_slice]^T
+                // D_group (+)= E[Cout*k*k, P_slice] . x_slice[Cin, P_slice]^T
                 BLAS.gemm(transB: true, m: rowsE, n: cin, k: gs.cols, a: e, lda: gs.cols,
-                          b: xp + n0 * plane, ldb: g.cols, beta: first ? 0 : 1, c: ds[t], ldc: cin)
-                first = false
+                          b: xp + n0 * plane, ldb: g.cols, beta: i == 0 ? 0 : 1, c: ds[group], ldc: cin)
                 timer.lap(1)
                 if needInputGrad {
                     BLAS.gemm(m: cin, n: gs.cols, k: rowsE, a: wfp, lda: rowsE, b: e, ldb: gs.cols,
@@ -315,13 +308,12 @@ extension Conv2d {
         Profiler.add("conv.im2col(dy)", seconds: total[0])
         Profiler.add("conv.gemm.weight_grad", seconds: total[1], flops: f)
         if needInputGrad { Profiler.add("conv.gemm.input_grad", seconds: total[2], flops: f) }
-        // dW = the workers' D summed, taps flipped back.
-        let dW = weight.grad!.data
+        // dW = the groups' D summed in group order, taps flipped back.
+        SliceGroups.reduce(ds, count: rowsE * cin)
+        let d = ds[0], dW = weight.grad!.data
         for co in 0..<cout { for ci in 0..<cin { for ky in 0..<k { for kx in 0..<k {
             let src = ((co * k + (k - 1 - ky)) * k + (k - 1 - kx)) * cin + ci
-            var v: Float = 0
-            for t in 0..<active { v += ds[t][src] }
-            dW[((co * cin + ci) * k + ky) * k + kx] = v
+            dW[((co * cin + ci) * k + ky) * k + kx] = d[src]
         } } } }
         return inputGrad
     }

@@ -29,9 +29,9 @@ public final class Workspace: @unchecked Sendable {
         if shared[use.rawValue].count < count { shared[use.rawValue] = Tensor([count]) }
         return shared[use.rawValue].data
     }
-    private var shared = [Tensor([0]), Tensor([0])]
+    private var shared = [Tensor([0]), Tensor([0]), Tensor([0])]
 
-    enum Shared: Int { case directPack = 0, winogradPhases = 1 }
+    enum Shared: Int { case directPack = 0, winogradPhases = 1, gradPartials = 2 }
 
     public var bytes: Int { storage.reduce(shared.reduce(0) { $0 + $1.count * 4 }) { $0 + $1.count * 4 } }
 }

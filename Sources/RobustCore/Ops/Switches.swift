@@ -61,12 +61,16 @@ public enum EngineSwitch: String, CaseIterable, Sendable {
     /// norm, residual joins, SGD) in chunksPerWorker chunks a worker (on) or one (off).
     /// ROBUST_CHUNKS_PER_WORKER=1.
     case finerChunks = "finer-chunks"
+    /// Training steps: the weight gradients' slices summed in four groups a worker, claimed by
+    /// the next free worker (on), or one group a worker (off, the default: a fixed share of the
+    /// batch each). ROBUST_GRAD_GROUPS_PER_WORKER.
+    case gradGroups = "grad-groups"
 
     /// What `bench --ab` times for the switch.
     public enum Measure: String, Sendable, CaseIterable { case latency, training, inference }
     public var measure: Measure {
         switch self {
-        case .winogradGradTiles, .filterKernels, .finerChunks: return .training
+        case .winogradGradTiles, .filterKernels, .finerChunks, .gradGroups: return .training
         case .fusedEpilogue, .plane4Tiles, .dynamicSlices: return .inference
         default: return .latency
         }
@@ -92,6 +96,7 @@ public enum EngineSwitch: String, CaseIterable, Sendable {
         case .single4: return WinogradSingle4.enabled
         case .dynamicSlices: return SliceClaims.dynamic
         case .finerChunks: return chunksPerWorker > 1
+        case .gradGroups: return SliceGroups.perWorker > 1
         }
     }
 
@@ -115,6 +120,7 @@ public enum EngineSwitch: String, CaseIterable, Sendable {
         case .single4: WinogradSingle4.enabled = on
         case .dynamicSlices: SliceClaims.dynamic = on
         case .finerChunks: chunksPerWorker = on ? 4 : 1
+        case .gradGroups: SliceGroups.perWorker = on ? 4 : 1
         }
     }
 }

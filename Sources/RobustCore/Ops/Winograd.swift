@@ -789,27 +789,28 @@ extension Winograd {
     }
 
     /// dW of a 3x3 stride-1 pad-1 convolution: dU[e] = sum over tiles of dM[e] V[e]^T, then
-    /// dW = G^T dU G. Workers take whole slices and keep their own dU (in `partials`, each
-    /// `tile.planes` * cout * cin floats).
+    /// dW = G^T dU G. The slices sum into one dU per group of slices (SliceGroups: each
+    /// `tile.planes` * cout * cin floats), claimed by `workers` workers as they become free.
     static func weightGradient(x: UnsafePointer<Float>, dy: UnsafePointer<Float>, n: Int, h: Int, w: Int,
                                cin: Int, cout: Int, tile: WinogradTile = .two, dw: UnsafeMutablePointer<Float>,
-                               partials: [UnsafeMutablePointer<Float>], workspace: Workspace) {
+                               workers: Int = Threads.count, workspace: Workspace) {
         precondition(tile == .two || Kernels.avx2, "4x4 weight-gradient tiles need the AVX2 kernels")
-        let T = partials.count
+        let T = workers
         let E = tile.planes
         let plan = WinogradSlices(n: n, h: h, w: w, cin: cin, cout: cout, workers: T, tile: tile)
         let (plane, tilesPerImage) = (h * w, plan.tilesPerImage)
         let (vStride, mStride) = (plan.vStride, plan.mStride)
-        let active = min(T, plan.slices.count)
+        let count = E * cout * cin
+        let groups = SliceGroups(slices: plan.slices.count, workers: T, partialCount: count)
         let scratch = max(tile.scratchCount(h: h, w: w), 4 * (w / 2))
-        let bufs = workspace.buffers(E * (vStride + mStride) + scratch, slots: active)
+        let bufs = workspace.buffers(E * (vStride + mStride) + scratch, slots: min(T, groups.groups))
+        let du = workspace.gradPartials(count, groups: groups.groups)
         let ld = n * plane
         nonisolated(unsafe) let xp = x, dyp = dy
-        let du = partials
-        let total = parallelTimed(active) { t, timer in
+        let total = groups.run(workers: T) { t, group, timer in
             let v = bufs[t], m = v + E * vStride, s = m + E * mStride
-            var first = true
-            for (n0, cnt) in plan.of(worker: t, active) {
+            for (i, slice) in groups.slices(of: group).enumerated() {
+                let (n0, cnt) = plan.slices[slice]
                 let tsl = cnt * tilesPerImage
                 tile.transformInput(xp + n0 * plane, channelStride: ld, channels: 0..<cin, images: cnt, h: h, w: w,
                                     v: v, ldv: tsl, planeStride: vStride, scratch: s)
@@ -825,9 +826,8 @@ extension Winograd {
                 timer.lap(0)
                 for e in 0..<E {
                     gemmABt(m: cout, n: cin, k: tsl, a: m + e * mStride, lda: tsl, b: v + e * vStride, ldb: tsl,
-                            accumulate: !first, c: du[t] + e * cout * cin, ldc: cin)
+                            accumulate: i > 0, c: du[group] + e * cout * cin, ldc: cin)
                 }
-                first = false
                 timer.lap(1)
             }
         }
@@ -835,9 +835,8 @@ extension Winograd {
         Profiler.add("conv.winograd.weight_grad", seconds: total[1],
                      flops: 2.0 * Double(E * cout * cin) * Double(n * tilesPerImage))
         Profiler.measure("conv.winograd.filter_grad") {
-            let count = E * cout * cin
+            SliceGroups.reduce(du, count: count)
             let sum = du[0]
-            for t in 1..<active { let p = du[t]; for i in 0..<count { sum[i] += p[i] } }
             if avx2Filters {
                 rk_wino_filter_grad_avx2(sum, cout, cin, Int32(tile.rawValue), 0, cout * cin, dw)
             } else if tile == .four {
@@ -854,14 +853,10 @@ extension Conv2d {
     /// gradient from the transformed input and output gradient, and the input gradient as a
     /// convolution of dy with the flipped filters. No im2col at all.
     func backwardWinograd(_ dy: Tensor, _ x: Tensor, _ g: ConvGeometry, needInputGrad: Bool) -> Tensor {
-        let T = Threads.count
         let (cin, cout) = (self.cin, self.cout)
-        while winogradGradPartials.count < T { winogradGradPartials.append(Tensor([0])) }
         let gradTile = Winograd.gradTile(n: g.n, h: g.h, w: g.w, channels: max(cin, cout))
-        for p in winogradGradPartials { p.reshape([gradTile.planes * cout * cin]) }
         Winograd.weightGradient(x: x.data, dy: dy.data, n: g.n, h: g.h, w: g.w, cin: cin, cout: cout, tile: gradTile,
-                                dw: weight.grad!.data, partials: winogradGradPartials.prefix(T).map(\.data),
-                                workspace: workspace)
+                                dw: weight.grad!.data, workspace: workspace)
         guard needInputGrad else { return inputGrad }
         let tile = Winograd.tile(n: g.n, h: g.h, w: g.w, channels: max(cin, cout))
         winogradFlipped.reshape([tile.planes, cin, cout])
