@@ -210,29 +210,13 @@ final class ConvolutionTests: XCTestCase {
                                        relu: true)
             let bare = naiveConv(x.array, n: n, cin: cin, h: h, w: w, weight: conv.weight.value.array, cout: cout,
                                  k: 3, stride: stride, pad: 1)
-            var ref = bare
-            let plane = n * ho * wo
-            for i in 0..<ref.count {
-                let c = i / plane
-                ref[i] = max(0, ref[i] * affine.scale[c] + affine.shift[c] + res[i])
-            }
-            for (threads, channelLanes) in [(1, false), (2, false), (1, true), (2, true), (3, true)] {
-                Threads.set(threads)
-                DirectConv.channelLanes = channelLanes
-                Profiler.reset(); Profiler.enabled = true
-                let y = conv.forward(x, mode: .eval, epilogue: affine, residual: res).array
-                Profiler.enabled = false
-                XCTAssertNotNil(Profiler.entries["conv.direct+bn"], "the direct path did not run")
-                let what = "cin \(cin) cout \(cout) \(h)x\(w) n \(n) stride \(stride) threads \(threads) channel lanes \(channelLanes)"
-                XCTAssertLessThan(relativeError(y, ref), 1e-5, what)
-                let plain = conv.forward(x, mode: .eval).array
-                XCTAssertLessThan(relativeError(plain, bare), 1e-5, "no epilogue: " + what)
-            }
-            // The channel-lane kernel caches its filter layout: a weight change must reach it.
-            for i in 0..<conv.weight.value.count { conv.weight.value[i] = -conv.weight.value[i] }
-            conv.weight.markModified()
-            let negated = conv.forward(x, mode: .eval).array
-            XCTAssertLessThan(relativeError(negated, bare.map { -$0 }), 1e-5, "after a weight change: cin \(cin) cout \(cout)")
+            checkInference(conv, x, residual: res, affine, bare: bare, path: "conv.direct+bn", sameBits: false,
+                           what: "cin \(cin) cout \(cout) \(h)x\(w) n \(n) stride \(stride)",
+                           settings: [(1, false), (2, false), (1, true), (2, true), (3, true)].map { threads, lanes in
+                               ("threads \(threads) channel lanes \(lanes)", {
+                                   Threads.set(threads); DirectConv.channelLanes = lanes
+                               })
+                           })
         }
     }
 
@@ -263,25 +247,40 @@ final class ConvolutionTests: XCTestCase {
                                        relu: true)
             let bare = naiveConv(x.array, n: 1, cin: cin, h: 4, w: 4, weight: conv.weight.value.array, cout: cout,
                                  k: 3, stride: 1, pad: 1)
-            let ref = bare.indices.map { i in max(0, bare[i] * affine.scale[i / 16] + affine.shift[i / 16] + res[i]) }
-            var first: [Float]?
-            for threads in [1, 2, 3] {
-                Threads.set(threads)
-                Profiler.reset(); Profiler.enabled = true
-                let y = conv.forward(x, mode: .eval, epilogue: affine, residual: res).array
-                Profiler.enabled = false
-                XCTAssertNotNil(Profiler.entries["conv.winograd.single4+bn"], "cin \(cin) cout \(cout): the path did not run")
-                let what = "cin \(cin) cout \(cout) threads \(threads)"
-                XCTAssertLessThan(relativeError(y, ref), 1e-5, what)
-                if let f = first { XCTAssertEqual(y, f, "the same bits on every worker count: " + what) }
-                first = y
-                XCTAssertLessThan(relativeError(conv.forward(x, mode: .eval).array, bare), 1e-5, "no epilogue: " + what)
-            }
-            for i in 0..<conv.weight.value.count { conv.weight.value[i] = -conv.weight.value[i] }
-            conv.weight.markModified()
-            XCTAssertLessThan(relativeError(conv.forward(x, mode: .eval).array, bare.map { -$0 }), 1e-5,
-                              "after a weight change: cin \(cin) cout \(cout)")
+            checkInference(conv, x, residual: res, affine, bare: bare, path: "conv.winograd.single4+bn", sameBits: true,
+                           what: "cin \(cin) cout \(cout)",
+                           settings: [1, 2, 3].map { threads in ("threads \(threads)", { Threads.set(threads) }) })
         }
+    }
+
+    /// One convolution's inference against the nested loops: with the epilogue (`affine`,
+    /// ReLU, `residual`) and without (`bare`, the plain convolution) under each of `settings`
+    /// (applied before the passes), checking that the kernel `path` ran (its Profiler entry)
+    /// and, with `sameBits`, that every setting gives the first one's bits; then once more
+    /// after the weights are negated, since the paths cache filter layouts by weight version.
+    private func checkInference(_ conv: Conv2d, _ x: Tensor, residual res: Tensor, _ affine: ChannelAffine, bare: [Float],
+                                path: String, sameBits: Bool, what: String, settings: [(String, () -> Void)]) {
+        let plane = bare.count / conv.cout
+        let ref = bare.indices.map { i in
+            max(0, bare[i] * affine.scale[i / plane] + affine.shift[i / plane] + res[i])
+        }
+        var first: [Float]?
+        for (name, apply) in settings {
+            apply()
+            let what = what + " " + name
+            Profiler.reset(); Profiler.enabled = true
+            let y = conv.forward(x, mode: .eval, epilogue: affine, residual: res).array
+            Profiler.enabled = false
+            XCTAssertNotNil(Profiler.entries[path], "\(path) did not run: " + what)
+            XCTAssertLessThan(relativeError(y, ref), 1e-5, what)
+            if sameBits, let f = first { XCTAssertEqual(y, f, "the same bits in every setting: " + what) }
+            first = first ?? y
+            XCTAssertLessThan(relativeError(conv.forward(x, mode: .eval).array, bare), 1e-5, "no epilogue: " + what)
+        }
+        for i in 0..<conv.weight.value.count { conv.weight.value[i] = -conv.weight.value[i] }
+        conv.weight.markModified()
+        XCTAssertLessThan(relativeError(conv.forward(x, mode: .eval).array, bare.map { -$0 }), 1e-5,
+                          "after a weight change: " + what)
     }
 
     /// The folded batch norm is cached: it must follow every change of its four tensors, from

@@ -99,12 +99,22 @@ private struct PoolJob {
     let next: UnsafeMutablePointer<Int>
     @inline(__always)
     func runClaimed() {
-        while true {
-            let c = rk_pool_claim(next)
-            if c >= chunks { return }
+        claimEach(next, below: chunks) { c in
             let lo = n * c / chunks, hi = n * (c + 1) / chunks
             if lo < hi { body(lo..<hi) }
         }
+    }
+}
+
+/// body(i) for each index below `count` that this thread claims from the shared `counter`
+/// (robust_pool.h's atomic fetch-and-add), until none are left: how the workers of one job
+/// share its chunks or slices, each taking the next as soon as it is free.
+@inline(__always)
+func claimEach(_ counter: UnsafeMutablePointer<Int>, below count: Int, _ body: (Int) -> Void) {
+    while true {
+        let i = rk_pool_claim(counter)
+        if i >= count { return }
+        body(i)
     }
 }
 
@@ -144,8 +154,8 @@ public func parallelFor(_ n: Int, work: Int = Int.max, _ body: (Int) -> Void) {
 /// slice: on this VM one of the two cores sometimes runs far slower than the other for
 /// seconds, and with a fixed share per worker the faster one then waited for the slower at the
 /// end of every layer. Statically (ROBUST_DYNAMIC_SLICES=0) worker t takes t, t + T, ...
-/// Only for slices whose results do not depend on which worker computed them (forward
-/// passes); reductions with per-worker partial sums keep the static order.
+/// Only for slices whose results do not depend on which worker computed them: forward passes,
+/// and reductions whose partial sums belong to the slices rather than the workers (SliceGroups).
 struct SliceClaims {
     nonisolated(unsafe) static var dynamic: Bool = getenvString("ROBUST_DYNAMIC_SLICES") != "0"
     let count: Int, workers: Int
@@ -163,13 +173,7 @@ struct SliceClaims {
     /// body(i) for the slices worker t takes.
     @inline(__always)
     func forEach(worker t: Int, _ body: (Int) -> Void) {
-        if let c = counter {
-            while true {
-                let i = rk_pool_claim(c)
-                if i >= count { return }
-                body(i)
-            }
-        }
+        if let c = counter { return claimEach(c, below: count, body) }
         for i in Swift.stride(from: t, to: count, by: workers) { body(i) }
     }
 }
