@@ -210,6 +210,13 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", help="also write the results here")
     args = ap.parse_args()
+    # Every ratio is a median over rounds (and latency over turns): none of them may be empty.
+    for name in ("rounds", "latency_turns", "threads"):
+        if getattr(args, name) < 1:
+            ap.error(f"--{name.replace('_', '-')} must be at least 1")
+    for name in ("seconds", "turn_seconds"):
+        if not getattr(args, name) > 0:
+            ap.error(f"--{name.replace('_', '-')} must be positive")
     ensure([("torch", "torch"), ("onnxruntime", "onnxruntime"), ("onnx", "onnx")])
     import onnxruntime
     import torch
