@@ -81,6 +81,7 @@ long rk_pool_now_ns(void) { return now_ns(); }
 
 void rk_pool_set_thread_limit(int n) { thread_limit = n > 0 ? n : 0; }
 int rk_pool_thread_limit(void) { return thread_limit; }
+int rk_pool_thread_no(void) { return thread_no; }
 
 static void trace_add(rk_pool_event *buf, long job, long index, long t0, long t1) {
     const long k = atomic_fetch_add_explicit(&trace_n, 1, memory_order_relaxed);

@@ -69,17 +69,22 @@ final class ConvolutionTests: XCTestCase {
     /// Each setting runs on its own freshly made model (same seed), so a slice that no worker
     /// computed cannot pass by leaving an earlier run's output in place.
     func testDynamicSlicesGiveTheSameBits() {
-        let saved = (Conv2d.sliceBytes, Threads.count, SliceClaims.dynamic)
-        defer { Conv2d.sliceBytes = saved.0; Threads.set(saved.1); SliceClaims.dynamic = saved.2 }
+        let saved = (Conv2d.sliceBytes, Threads.count, SliceClaims.dynamic, SliceClaims.affinity)
+        defer {
+            Conv2d.sliceBytes = saved.0; Threads.set(saved.1); SliceClaims.dynamic = saved.2
+            SliceClaims.affinity = saved.3
+        }
         Conv2d.sliceBytes = 64 << 10
         var rng = RNG(seed: 23)
         let x = Tensor([3, 12, 32, 32])
         for i in 0..<x.count { x[i] = rng.normal() }
         for mode in [Mode.eval, .train] {
             var outputs: [[Float]] = []
-            for (threads, dynamic) in [(2, true), (3, true), (2, false), (1, false)] {
+            for (threads, dynamic, affinity) in [(2, true, false), (3, true, false), (2, false, false), (1, false, false),
+                                                 (2, true, true), (3, true, true)] {
                 Threads.set(threads)
                 SliceClaims.dynamic = dynamic
+                SliceClaims.affinity = affinity
                 let model = ResNet18(width: 8)
                 model.initialize(seed: 5)
                 outputs.append(model.forward(x, mode: mode).array)

@@ -88,6 +88,35 @@ final class PoolTests: XCTestCase {
     /// index 1 has run, which only another thread can do, and index 1 writes its result after
     /// a 20 ms sleep, which rk_pool_run must have waited for. With spinning workers and with
     /// sleeping ones (the wake-up path).
+    /// SliceClaims with affinity: each thread starts on its own block of the slices and then
+    /// takes what is left of the others', so every slice runs exactly once, whatever the counts
+    /// (fewer slices than workers included) and however the threads come. The pool thread
+    /// numbers are those rk_pool_thread_no gives: 0 on the caller, 1... on workers.
+    func testAffineSliceClaimsTakeEverySliceOnce() {
+        let saved = (Threads.count, SliceClaims.dynamic, SliceClaims.affinity)
+        defer { Threads.set(saved.0); SliceClaims.dynamic = saved.1; SliceClaims.affinity = saved.2 }
+        SliceClaims.dynamic = true
+        SliceClaims.affinity = true
+        XCTAssertEqual(rk_pool_thread_no(), 0, "the test thread is not a pool worker")
+        for workers in 1...3 {
+            Threads.set(workers)
+            for count in [0, 1, 2, 3, 5, 16, 33] {
+                for _ in 0..<20 {
+                    var hits = [Int](repeating: 0, count: count + 1)
+                    hits.withUnsafeMutableBufferPointer { hb in
+                        nonisolated(unsafe) let hb = hb
+                        let claims = SliceClaims(count: count, workers: workers)
+                        parallelFor(workers) { t in claims.forEach(worker: t) { i in hb[i] += 1 } }
+                        claims.release()
+                    }
+                    XCTAssertEqual(Array(hits.prefix(count)), [Int](repeating: 1, count: count),
+                                   "\(count) slices, \(workers) workers")
+                    XCTAssertEqual(hits[count], 0)
+                }
+            }
+        }
+    }
+
     func testWorkersTakePartAndTheCallerWaitsForThem() {
         let savedSpin = rk_pool_spin_us()
         defer { rk_pool_set_spin_us(savedSpin) }

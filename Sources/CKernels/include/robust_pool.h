@@ -44,6 +44,11 @@ long rk_pool_spin_us(void);
 void rk_pool_set_thread_limit(int n);
 int rk_pool_thread_limit(void);
 
+/* The calling thread's number in the pool: 0 on any thread that is not one of its workers (the
+ * thread that calls rk_pool_run), 1, 2, ... on the workers, fixed for the thread's life. For
+ * work that should stay on the thread that touched the same data before. */
+int rk_pool_thread_no(void);
+
 /* A diagnostic trace of the pool's jobs (`audit-cli bench --timeline`): one event for each index
  * a thread ran (index >= 0, on thread 0 = a caller or 1... = a worker, from t0 to t1) and one for
  * each job (index -1: published at t0 by its caller, returned at t1). Times are CLOCK_MONOTONIC

@@ -158,14 +158,31 @@ public func parallelFor(_ n: Int, work: Int = Int.max, _ body: (Int) -> Void) {
 /// and reductions whose partial sums belong to the slices rather than the workers (SliceGroups).
 struct SliceClaims {
     nonisolated(unsafe) static var dynamic: Bool = getenvString("ROBUST_DYNAMIC_SLICES") != "0"
+    /// With dynamic claims: each pool thread first takes its own contiguous block of the
+    /// slices (block k for the thread numbered k, rk_pool_thread_no), so the same thread works
+    /// on the same images in every layer, then claims what is left of the others' blocks one
+    /// slice at a time (ROBUST_SLICE_AFFINITY=0: any free worker takes the next slice).
+    /// Why: this VM's two vCPUs sometimes stop sharing a last-level cache (a cache line's
+    /// round trip between them goes from about 70 to about 350 ns: bench/vcpu_pingpong.c), and
+    /// then every activation that one worker wrote and the other reads crosses between them.
+    /// `bench --ab slice-affinity`, width-16 inference at batch 256, alternating with the
+    /// round-trip probe (48 cycles): median 0.937 [0.934-0.974] in the 10 runs after a slow
+    /// round trip (about 76 -> 71 ms, the fast phase's speed), 0.999 [0.945-1.004] after a
+    /// fast one; training steps median 0.982 [0.975-0.998] in the 10 slow-phase runs (batch
+    /// norm and the joins still split by channels), 1.00 [0.977-1.022] otherwise.
+    nonisolated(unsafe) static var affinity: Bool = getenvString("ROBUST_SLICE_AFFINITY") != "0"
     let count: Int, workers: Int
     private let counter: UnsafeMutablePointer<Int>?
+    private let affine: Bool
 
     /// Call `release()` when the job has returned.
     init(count: Int, workers: Int) {
         (self.count, self.workers) = (count, workers)
-        counter = SliceClaims.dynamic ? UnsafeMutablePointer<Int>.allocate(capacity: 1) : nil
-        counter?.initialize(to: 0)
+        affine = SliceClaims.affinity && SliceClaims.dynamic && workers > 1
+        // affine: one claim counter per block, the next slice of that block
+        let counters = affine ? workers : SliceClaims.dynamic ? 1 : 0
+        counter = counters > 0 ? UnsafeMutablePointer<Int>.allocate(capacity: counters * 8) : nil
+        counter?.initialize(repeating: 0, count: counters * 8)  // 64 bytes apart
     }
 
     func release() { counter?.deallocate() }
@@ -173,6 +190,15 @@ struct SliceClaims {
     /// body(i) for the slices worker t takes.
     @inline(__always)
     func forEach(worker t: Int, _ body: (Int) -> Void) {
+        if affine, let c = counter {
+            let home = Int(rk_pool_thread_no()) % workers
+            for k in 0..<workers {
+                let b = (home + k) % workers
+                let lo = count * b / workers, n = count * (b + 1) / workers - lo
+                claimEach(c + 8 * b, below: n) { body(lo + $0) }
+            }
+            return
+        }
         if let c = counter { return claimEach(c, below: count, body) }
         for i in Swift.stride(from: t, to: count, by: workers) { body(i) }
     }

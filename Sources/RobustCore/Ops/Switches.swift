@@ -65,13 +65,17 @@ public enum EngineSwitch: String, CaseIterable, Sendable {
     /// the next free worker (on), or one group a worker (off, the default: a fixed share of the
     /// batch each). ROBUST_GRAD_GROUPS_PER_WORKER.
     case gradGroups = "grad-groups"
+    /// Inference at the bench's batch (training with `--ab-measure training`): each pool thread
+    /// starts on its own block of a layer's slices, the same images in every layer (on), or the
+    /// next free worker claims the next slice (off). ROBUST_SLICE_AFFINITY=0.
+    case sliceAffinity = "slice-affinity"
 
     /// What `bench --ab` times for the switch.
     public enum Measure: String, Sendable, CaseIterable { case latency, training, inference }
     public var measure: Measure {
         switch self {
         case .winogradGradTiles, .filterKernels, .finerChunks, .gradGroups: return .training
-        case .fusedEpilogue, .plane4Tiles, .dynamicSlices: return .inference
+        case .fusedEpilogue, .plane4Tiles, .dynamicSlices, .sliceAffinity: return .inference
         default: return .latency
         }
     }
@@ -97,6 +101,7 @@ public enum EngineSwitch: String, CaseIterable, Sendable {
         case .dynamicSlices: return SliceClaims.dynamic
         case .finerChunks: return chunksPerWorker > 1
         case .gradGroups: return SliceGroups.perWorker > 1
+        case .sliceAffinity: return SliceClaims.affinity
         }
     }
 
@@ -121,6 +126,7 @@ public enum EngineSwitch: String, CaseIterable, Sendable {
         case .dynamicSlices: SliceClaims.dynamic = on
         case .finerChunks: chunksPerWorker = on ? 4 : 1
         case .gradGroups: SliceGroups.perWorker = on ? 4 : 1
+        case .sliceAffinity: SliceClaims.affinity = on
         }
     }
 }
