@@ -77,6 +77,40 @@ final class GradientCheckTests: XCTestCase {
         }
     }
 
+    /// Batch norm's training passes by image blocks (ImageBlocks) against the passes by
+    /// channels: the same outputs and gradients up to the sums' grouping, with and without the
+    /// ReLU, for batches of 2-11 images (fewer images than blocks, and blocks of unequal size);
+    /// and by blocks, the same bits on 1-3 workers.
+    func testBatchNormByImageBlocksMatchesByChannels() {
+        let saved = (ImageBlocks.enabled, Threads.count)
+        defer { ImageBlocks.enabled = saved.0; Threads.set(saved.1) }
+        for relu in [false, true] {
+            for n in [2, 5, 11] {
+                var results: [[[Float]]] = []
+                for (blocks, threads) in [(false, 2), (true, 1), (true, 2), (true, 3)] {
+                    ImageBlocks.enabled = blocks
+                    Threads.set(threads)
+                    var rng = RNG(seed: 29)
+                    let bn = BatchNorm2d("bn", channels: 3, relu: relu)
+                    for i in 0..<3 { bn.weight.value[i] = 1 + rng.normal() * 0.3; bn.bias.value[i] = rng.normal() * 0.3 }
+                    let x = randomTensor([3, n, 5, 7], &rng, scale: 2)
+                    for i in 0..<x.count { x[i] += 3 }  // a mean away from 0: the shifted moments matter
+                    let y = bn.forward(x, mode: .train).array
+                    let dy = randomTensor(x.shape, &rng)
+                    bn.backward(dy)
+                    results.append([y, bn.inputGrad.array, bn.weight.grad!.array, bn.bias.grad!.array,
+                                    bn.runningMean.value.array, bn.runningVar.value.array])
+                }
+                let what = "relu \(relu), \(n) images"
+                for (k, name) in ["y", "dx", "dgamma", "dbeta", "running mean", "running var"].enumerated() {
+                    XCTAssertLessThan(relativeError(results[1][k], results[0][k]), 1e-5, "\(what): \(name)")
+                    XCTAssertEqual(results[2][k], results[1][k], "\(what): \(name), 2 workers vs 1")
+                    XCTAssertEqual(results[3][k], results[1][k], "\(what): \(name), 3 workers vs 1")
+                }
+            }
+        }
+    }
+
     /// The fused ReLU's backward mask is recomputed from x (x * scale + shift <= 0) instead of
     /// stored: it must match the forward's zeros exactly, also at the kink. With dy = 1 the bias
     /// gradient of a channel is the count of its positive outputs, an exact integer in floats.

@@ -62,10 +62,9 @@ public final class BatchNorm2d: Module, @unchecked Sendable {
                 scaleOut.withUnsafeMutableBufferPointer { sb in
                   shiftOut.withUnsafeMutableBufferPointer { hb in
                     nonisolated(unsafe) let mb = mb, ib = ib, sb = sb, hb = hb
-                    parallelFor(channels, work: 3 * x.count) { c in
+                    // Channel c's statistics from its moments about xc[0] (no cancellation).
+                    @inline(__always) func finish(_ c: Int, _ s1: Double, _ s2: Double) {
                         let xc = xp + c * m
-                        // One pass: moments about a sample of the data (no cancellation).
-                        let (s1, s2) = shiftedMoments(xc, m, shift: xc[0])
                         let d = s1 / Double(m)
                         let ss = max(s2 - s1 * d, 0)
                         let mu = xc[0] + Float(d)
@@ -77,7 +76,35 @@ public final class BatchNorm2d: Module, @unchecked Sendable {
                         rv[c] = (1 - mom) * rv[c] + mom * varUnbiased
                         let scale = g[c] * inv, shift = b[c] - mu * scale
                         sb[c] = scale; hb[c] = shift
-                        affine(xc, yp + c * m, m, scale, shift, relu)
+                    }
+                    if let blocks = ImageBlocks(x) {
+                        // Moments per image block and channel, added in block order.
+                        let part = UnsafeMutablePointer<Double>.allocate(capacity: 2 * blocks.count * channels)
+                        defer { part.deallocate() }
+                        nonisolated(unsafe) let pp = part
+                        let channels = self.channels
+                        blocks.forEach { k, lo, count in
+                            for c in 0..<channels {
+                                let xc = xp + c * m
+                                let (s1, s2) = shiftedMoments(xc + lo, count, shift: xc[0])
+                                pp[2 * (k * channels + c)] = s1; pp[2 * (k * channels + c) + 1] = s2
+                            }
+                        }
+                        for c in 0..<channels {
+                            var s1 = 0.0, s2 = 0.0
+                            for k in 0..<blocks.count { s1 += part[2 * (k * channels + c)]; s2 += part[2 * (k * channels + c) + 1] }
+                            finish(c, s1, s2)
+                        }
+                        blocks.forEach { _, lo, count in
+                            for c in 0..<channels { affine(xp + c * m + lo, yp + c * m + lo, count, sb[c], hb[c], relu) }
+                        }
+                    } else {
+                        parallelFor(channels, work: 3 * x.count) { c in
+                            let xc = xp + c * m
+                            let (s1, s2) = shiftedMoments(xc, m, shift: xc[0])
+                            finish(c, s1, s2)
+                            affine(xc, yp + c * m, m, sb[c], hb[c], relu)
+                        }
                     }
                   }
                 }
@@ -143,6 +170,37 @@ public final class BatchNorm2d: Module, @unchecked Sendable {
             scale.withUnsafeBufferPointer { sb in
               shift.withUnsafeBufferPointer { hb in
                 nonisolated(unsafe) let mb = mb, ib = ib, sb = sb, hb = hb
+                if let blocks = ImageBlocks(x) {
+                    // Sums per image block and channel, added in block order, then dx by blocks.
+                    let channels = self.channels
+                    let part = UnsafeMutablePointer<Double>.allocate(capacity: 2 * blocks.count * channels)
+                    let coef = UnsafeMutablePointer<Float>.allocate(capacity: 2 * channels)
+                    defer { part.deallocate(); coef.deallocate() }
+                    nonisolated(unsafe) let pp = part, cp = coef
+                    blocks.forEach { k, lo, count in
+                        for c in 0..<channels {
+                            let (sg, sgx) = bnBackwardSums(xp + c * m + lo, dyp + c * m + lo, count, mean: mb[c],
+                                                           relu: relu, rs: sb[c], rh: hb[c])
+                            pp[2 * (k * channels + c)] = sg; pp[2 * (k * channels + c) + 1] = sgx
+                        }
+                    }
+                    for c in 0..<channels {
+                        var sg = 0.0, sgx = 0.0
+                        for k in 0..<blocks.count { sg += part[2 * (k * channels + c)]; sgx += part[2 * (k * channels + c) + 1] }
+                        let dbeta = Float(sg), dgamma = Float(sgx) * ib[c]
+                        db[c] = dbeta; dg[c] = dgamma
+                        coef[2 * c] = dbeta; coef[2 * c + 1] = dgamma
+                    }
+                    blocks.forEach { _, lo, count in
+                        for c in 0..<channels {
+                            let inv = ib[c], dbeta = cp[2 * c], dgamma = cp[2 * c + 1]
+                            bnBackwardInput(xp + c * m + lo, dyp + c * m + lo, dxp + c * m + lo, count, mean: mb[c],
+                                            scale: g[c] * inv / Float(m), a: Float(m), b: -dbeta, cx: dgamma * inv,
+                                            relu: relu, rs: sb[c], rh: hb[c])
+                        }
+                    }
+                    return
+                }
                 parallelFor(channels, work: 2 * x.count) { c in
                     let xc = xp + c * m, dyc = dyp + c * m, dxc = dxp + c * m
                     let mu = mb[c], inv = ib[c]
@@ -160,6 +218,48 @@ public final class BatchNorm2d: Module, @unchecked Sendable {
         }
         }
         return inputGrad
+    }
+}
+
+/// A training batch's images in fixed blocks, for batch norm's passes split by images instead
+/// of channels: each pool thread then reads the images its own convolution slices wrote
+/// (SliceClaims.affinity), where a split by channels reads half of every channel from the other
+/// worker, which on this VM sometimes sits across a slow link (bench/vcpu_pingpong.c). The
+/// block count does not depend on the workers, and the per-block sums are added in block
+/// order, so the bits do not depend on them either.
+/// Off by default (ROBUST_BN_IMAGE_BLOCKS=1 turns it on): `bench --ab bn-image-blocks`,
+/// width-16 training steps, 40 runs alternating with the round-trip probe: median 0.961
+/// [0.950-0.998] in the 12 slow-phase runs (about 147 -> 141 ms), but 1.029 [0.987-1.044] in
+/// the 27 fast-phase ones (117 -> 121 ms): by channels, a channel's second pass finds much of
+/// it still in cache from the first; by blocks, the whole block (all channels) comes between.
+/// Worth it only while the vCPUs are apart; choosing by a probe of the pool's hand-off time
+/// would be the next step.
+struct ImageBlocks {
+    nonisolated(unsafe) static var enabled: Bool = getenvString("ROBUST_BN_IMAGE_BLOCKS") == "1"
+    static let most = 8
+    let count: Int, images: Int, plane: Int
+
+    /// nil when the passes go by channels: turned off, or a single image.
+    init?(_ x: Tensor) {
+        guard ImageBlocks.enabled, x.shape.count == 4, x.shape[1] > 1 else { return nil }
+        images = x.shape[1]
+        plane = x.shape[2] * x.shape[3]
+        count = min(images, ImageBlocks.most)
+    }
+
+    /// body(block, first value, values) within each channel, for every block, on the workers;
+    /// each pool thread starts on its own blocks.
+    func forEach(_ body: (Int, Int, Int) -> Void) {
+        let workers = min(Threads.count, count)
+        let claims = SliceClaims(count: count, workers: workers)
+        defer { claims.release() }
+        let (images, count, plane) = (self.images, self.count, self.plane)
+        parallelFor(workers, work: workers > 1 ? Int.max : 0) { t in
+            claims.forEach(worker: t) { k in
+                let n0 = images * k / count, n1 = images * (k + 1) / count
+                body(k, n0 * plane, (n1 - n0) * plane)
+            }
+        }
     }
 }
 

@@ -69,12 +69,15 @@ public enum EngineSwitch: String, CaseIterable, Sendable {
     /// starts on its own block of a layer's slices, the same images in every layer (on), or the
     /// next free worker claims the next slice (off). ROBUST_SLICE_AFFINITY=0.
     case sliceAffinity = "slice-affinity"
+    /// Training steps: batch norm's passes split by fixed blocks of images, each pool thread
+    /// starting on its own (on), or by channels (off, the default). ROBUST_BN_IMAGE_BLOCKS=1.
+    case bnImageBlocks = "bn-image-blocks"
 
     /// What `bench --ab` times for the switch.
     public enum Measure: String, Sendable, CaseIterable { case latency, training, inference }
     public var measure: Measure {
         switch self {
-        case .winogradGradTiles, .filterKernels, .finerChunks, .gradGroups: return .training
+        case .winogradGradTiles, .filterKernels, .finerChunks, .gradGroups, .bnImageBlocks: return .training
         case .fusedEpilogue, .plane4Tiles, .dynamicSlices, .sliceAffinity: return .inference
         default: return .latency
         }
@@ -102,6 +105,7 @@ public enum EngineSwitch: String, CaseIterable, Sendable {
         case .finerChunks: return chunksPerWorker > 1
         case .gradGroups: return SliceGroups.perWorker > 1
         case .sliceAffinity: return SliceClaims.affinity
+        case .bnImageBlocks: return ImageBlocks.enabled
         }
     }
 
@@ -127,6 +131,7 @@ public enum EngineSwitch: String, CaseIterable, Sendable {
         case .finerChunks: chunksPerWorker = on ? 4 : 1
         case .gradGroups: SliceGroups.perWorker = on ? 4 : 1
         case .sliceAffinity: SliceClaims.affinity = on
+        case .bnImageBlocks: ImageBlocks.enabled = on
         }
     }
 }
