@@ -91,8 +91,7 @@ public final class BatchNorm2d: Module, @unchecked Sendable {
                             }
                         }
                         for c in 0..<channels {
-                            var s1 = 0.0, s2 = 0.0
-                            for k in 0..<blocks.count { s1 += part[2 * (k * channels + c)]; s2 += part[2 * (k * channels + c) + 1] }
+                            let (s1, s2) = blocks.sum(part, channel: c, of: channels)
                             finish(c, s1, s2)
                         }
                         blocks.forEach { _, lo, count in
@@ -174,9 +173,8 @@ public final class BatchNorm2d: Module, @unchecked Sendable {
                     // Sums per image block and channel, added in block order, then dx by blocks.
                     let channels = self.channels
                     let part = UnsafeMutablePointer<Double>.allocate(capacity: 2 * blocks.count * channels)
-                    let coef = UnsafeMutablePointer<Float>.allocate(capacity: 2 * channels)
-                    defer { part.deallocate(); coef.deallocate() }
-                    nonisolated(unsafe) let pp = part, cp = coef
+                    defer { part.deallocate() }
+                    nonisolated(unsafe) let pp = part
                     blocks.forEach { k, lo, count in
                         for c in 0..<channels {
                             let (sg, sgx) = bnBackwardSums(xp + c * m + lo, dyp + c * m + lo, count, mean: mb[c],
@@ -185,15 +183,12 @@ public final class BatchNorm2d: Module, @unchecked Sendable {
                         }
                     }
                     for c in 0..<channels {
-                        var sg = 0.0, sgx = 0.0
-                        for k in 0..<blocks.count { sg += part[2 * (k * channels + c)]; sgx += part[2 * (k * channels + c) + 1] }
-                        let dbeta = Float(sg), dgamma = Float(sgx) * ib[c]
-                        db[c] = dbeta; dg[c] = dgamma
-                        coef[2 * c] = dbeta; coef[2 * c + 1] = dgamma
+                        let (sg, sgx) = blocks.sum(part, channel: c, of: channels)
+                        db[c] = Float(sg); dg[c] = Float(sgx) * ib[c]
                     }
                     blocks.forEach { _, lo, count in
                         for c in 0..<channels {
-                            let inv = ib[c], dbeta = cp[2 * c], dgamma = cp[2 * c + 1]
+                            let inv = ib[c], dbeta = db[c], dgamma = dg[c]
                             bnBackwardInput(xp + c * m + lo, dyp + c * m + lo, dxp + c * m + lo, count, mean: mb[c],
                                             scale: g[c] * inv / Float(m), a: Float(m), b: -dbeta, cx: dgamma * inv,
                                             relu: relu, rs: sb[c], rh: hb[c])
@@ -245,6 +240,14 @@ struct ImageBlocks {
         images = x.shape[1]
         plane = x.shape[2] * x.shape[3]
         count = min(images, ImageBlocks.most)
+    }
+
+    /// Channel c's pair of sums over the blocks, in block order, from per-block pairs laid out
+    /// [block][channel][2].
+    func sum(_ part: UnsafePointer<Double>, channel c: Int, of channels: Int) -> (Double, Double) {
+        var a = 0.0, b = 0.0
+        for k in 0..<count { a += part[2 * (k * channels + c)]; b += part[2 * (k * channels + c) + 1] }
+        return (a, b)
     }
 
     /// body(block, first value, values) within each channel, for every block, on the workers;

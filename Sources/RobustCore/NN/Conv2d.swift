@@ -238,8 +238,7 @@ public final class Conv2d: Module, @unchecked Sendable {
             if !pointwise { Profiler.add("conv.col2im", seconds: total[3]) }
         }
         // dW = the groups' partial sums, in group order
-        SliceGroups.reduce(dWs, count: count)
-        weight.grad!.data.update(from: dWs[0], count: count)
+        SliceGroups.reduce(dWs, count: count, into: weight.grad!.data)
         return inputGrad
     }
 }

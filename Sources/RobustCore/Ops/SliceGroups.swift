@@ -56,14 +56,17 @@ struct SliceGroups {
         }
     }
 
-    /// partials[0][i] = partials[0][i] + partials[1][i] + ... (in group order), for i < count,
-    /// cut by element ranges across the workers.
-    static func reduce(_ partials: [UnsafeMutablePointer<Float>], count: Int) {
-        guard partials.count > 1 else { return }
-        nonisolated(unsafe) let p = partials
+    /// dst[i] = partials[0][i] + partials[1][i] + ... (in group order), for i < count, cut by
+    /// element ranges across the workers; dst is partials[0] unless given (weight.grad: the
+    /// sum lands there without a copy afterwards).
+    static func reduce(_ partials: [UnsafeMutablePointer<Float>], count: Int,
+                       into dst: UnsafeMutablePointer<Float>? = nil) {
+        let dst = dst ?? partials[0]
+        if partials.count == 1 && dst == partials[0] { return }
+        nonisolated(unsafe) let p = partials, d = dst
         parallelChunks(count, minChunk: 1 << 14) { r in
-            let dst = p[0]
-            for g in 1..<p.count { let src = p[g]; for i in r { dst[i] += src[i] } }
+            if d != p[0] { for i in r { d[i] = p[0][i] } }
+            for g in 1..<p.count { let src = p[g]; for i in r { d[i] += src[i] } }
         }
     }
 }
