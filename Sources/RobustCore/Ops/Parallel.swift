@@ -153,7 +153,10 @@ public func parallelFor(_ n: Int, work: Int = Int.max, _ body: (Int) -> Void) {
 /// slices until none are left. Dynamically (the default) the next free worker claims the next
 /// slice: on this VM one of the two cores sometimes runs far slower than the other for
 /// seconds, and with a fixed share per worker the faster one then waited for the slower at the
-/// end of every layer. Statically (ROBUST_DYNAMIC_SLICES=0) worker t takes t, t + T, ...
+/// end of every layer. (Still so on 2026-12-05, late, apart from the phase in which the two vCPUs
+/// stop sharing a cache: single-image traces with a fast cache-line round trip had one thread
+/// 1.2-1.3x slower than the other in every job; bench/results/perf/timeline-w32-2026-12-05.txt.)
+/// Statically (ROBUST_DYNAMIC_SLICES=0) worker t takes t, t + T, ...
 /// Only for slices whose results do not depend on which worker computed them: forward passes,
 /// and reductions whose partial sums belong to the slices rather than the workers (SliceGroups).
 struct SliceClaims {
