@@ -77,17 +77,6 @@ final class PoolTests: XCTestCase {
         }
     }
 
-    /// Shared state of the two-index job below.
-    final class Handshake: Sendable {
-        let ranSecond = Atomic<Int32>(0)  // index 1 stores 1 after a 20 ms sleep
-        let waitedOut = Atomic<Int32>(0)  // index 0 gave up waiting for index 1
-        let thread0 = Atomic<UInt>(0), thread1 = Atomic<UInt>(0)
-    }
-
-    /// A pool thread takes part and the caller waits for it: index 0 waits (up to 5 s) until
-    /// index 1 has run, which only another thread can do, and index 1 writes its result after
-    /// a 20 ms sleep, which rk_pool_run must have waited for. With spinning workers and with
-    /// sleeping ones (the wake-up path).
     /// SliceClaims with affinity: each thread starts on its own block of the slices and then
     /// takes what is left of the others', so every slice runs exactly once, whatever the counts
     /// (fewer slices than workers included) and however the threads come. The pool thread
@@ -117,6 +106,17 @@ final class PoolTests: XCTestCase {
         }
     }
 
+    /// Shared state of the two-index job below.
+    final class Handshake: Sendable {
+        let ranSecond = Atomic<Int32>(0)  // index 1 stores 1 after a 20 ms sleep
+        let waitedOut = Atomic<Int32>(0)  // index 0 gave up waiting for index 1
+        let thread0 = Atomic<UInt>(0), thread1 = Atomic<UInt>(0)
+    }
+
+    /// A pool thread takes part and the caller waits for it: index 0 waits (up to 5 s) until
+    /// index 1 has run, which only another thread can do, and index 1 writes its result after
+    /// a 20 ms sleep, which rk_pool_run must have waited for. With spinning workers and with
+    /// sleeping ones (the wake-up path).
     func testWorkersTakePartAndTheCallerWaitsForThem() {
         let savedSpin = rk_pool_spin_us()
         defer { rk_pool_set_spin_us(savedSpin) }

@@ -227,8 +227,10 @@ public final class BatchNorm2d: Module, @unchecked Sendable {
 /// [0.950-0.998] in the 12 slow-phase runs (about 147 -> 141 ms), but 1.029 [0.987-1.044] in
 /// the 27 fast-phase ones (117 -> 121 ms): by channels, a channel's second pass finds much of
 /// it still in cache from the first; by blocks, the whole block (all channels) comes between.
-/// Worth it only while the vCPUs are apart; choosing by a probe of the pool's hand-off time
-/// would be the next step.
+/// Later the same day the slow-phase gain did not come back (1.018 in 6 slow-phase runs,
+/// 1.031 in 24 fast ones), and choosing the split per step by a probe of the round trip
+/// measured 1.000 in both phases (bench/results/perf/ab-bn-split-2026-12-05.txt), so nothing
+/// uses this by default; it stays as a measured alternative for `bench --ab`.
 struct ImageBlocks {
     nonisolated(unsafe) static var enabled: Bool = getenvString("ROBUST_BN_IMAGE_BLOCKS") == "1"
     static let most = 8

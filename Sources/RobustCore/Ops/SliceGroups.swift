@@ -58,15 +58,22 @@ struct SliceGroups {
 
     /// dst[i] = partials[0][i] + partials[1][i] + ... (in group order), for i < count, cut by
     /// element ranges across the workers; dst is partials[0] unless given (weight.grad: the
-    /// sum lands there without a copy afterwards).
+    /// sum lands there without a copy afterwards). The first two partials are added in the
+    /// pass that writes dst, so a separate dst costs no extra pass.
     static func reduce(_ partials: [UnsafeMutablePointer<Float>], count: Int,
                        into dst: UnsafeMutablePointer<Float>? = nil) {
         let dst = dst ?? partials[0]
         if partials.count == 1 && dst == partials[0] { return }
         nonisolated(unsafe) let p = partials, d = dst
         parallelChunks(count, minChunk: 1 << 14) { r in
-            if d != p[0] { for i in r { d[i] = p[0][i] } }
-            for g in 1..<p.count { let src = p[g]; for i in r { d[i] += src[i] } }
+            let a = p[0]
+            if p.count == 1 {
+                for i in r { d[i] = a[i] }
+                return
+            }
+            let b = p[1]
+            for i in r { d[i] = a[i] + b[i] }
+            for g in 2..<p.count { let src = p[g]; for i in r { d[i] += src[i] } }
         }
     }
 }
