@@ -11,7 +11,9 @@
  * The weights are laid out once per weight version (rk_conv3x3_cvec_weights) in blocks of 16
  * output channels, each block [cin][9][16] contiguous: a block streams its 9 cin x 64 bytes
  * in order (from L2 at cin >= 64), while one input channel's plane (a few lines) serves all 9
- * taps from L1. (Rows of all M channels, [cin][9][M], put the 64 bytes a tap needs M x 4
+ * taps from L1. A software prefetch `prefetch` floats ahead in that stream helps the first
+ * positions' pass, which brings the block from L3 or memory (see Kernels.weightPrefetch).
+ * (Rows of all M channels, [cin][9][M], put the 64 bytes a tap needs M x 4
  * bytes apart: at M = 512, 2 KiB strides that alias in the caches, 3x slower than now.) */
 #include "robust_kernels.h"
 
@@ -29,11 +31,13 @@ void rk_conv3x3_cvec_weights(long M, int cin, const float *A, float *wt) {
 
 /* P positions (offsets base[] into each packed channel; outputs at out[]) x 8 nv channels. */
 AVX2 INLINE void cblock(int P, int nv, long cin, const float *wt, const float *X, long chan,
-                        const long *tap, const long *base, const long *out, long rows, float *y, long ldy) {
+                        const long *tap, const long *base, const long *out, long rows, float *y, long ldy,
+                        long prefetch) {
     __m256 c0[6], c1[6];
     for (int p = 0; p < P; p++) { c0[p] = _mm256_setzero_ps(); c1[p] = _mm256_setzero_ps(); }
     for (long ci = 0; ci < cin; ci++, X += chan, wt += 9 * 16) {
         for (int t = 0; t < 9; t++) {
+            if (prefetch) _mm_prefetch((const char *)(wt + 16 * t + prefetch), _MM_HINT_T0);
             const float *xt = X + tap[t];
             const __m256 w0 = _mm256_load_ps(wt + 16 * t);
             const __m256 w1 = nv == 2 ? _mm256_load_ps(wt + 16 * t + 8) : w0;
@@ -55,7 +59,7 @@ AVX2 INLINE void cblock(int P, int nv, long cin, const float *wt, const float *X
 
 /* Every position of the plane, 6 at a time, for one block of 8 nv channels. */
 AVX2 INLINE void positions(int nv, long cin, const float *wt, const float *X, long chan, const long *tap,
-                           long ho, long wo, long wq, long rows, float *y, long ldy) {
+                           long ho, long wo, long wq, long rows, float *y, long ldy, long prefetch) {
     long base[6], out[6];
     int P = 0;
     for (long oy = 0; oy < ho; oy++)
@@ -63,22 +67,22 @@ AVX2 INLINE void positions(int nv, long cin, const float *wt, const float *X, lo
             base[P] = oy * wq + ox;
             out[P] = oy * wo + ox;
             if (++P == 6) {
-                cblock(6, nv, cin, wt, X, chan, tap, base, out, rows, y, ldy);
+                cblock(6, nv, cin, wt, X, chan, tap, base, out, rows, y, ldy, prefetch);
                 P = 0;
             }
         }
     switch (P) {
-    case 5: cblock(5, nv, cin, wt, X, chan, tap, base, out, rows, y, ldy); break;
-    case 4: cblock(4, nv, cin, wt, X, chan, tap, base, out, rows, y, ldy); break;
-    case 3: cblock(3, nv, cin, wt, X, chan, tap, base, out, rows, y, ldy); break;
-    case 2: cblock(2, nv, cin, wt, X, chan, tap, base, out, rows, y, ldy); break;
-    case 1: cblock(1, nv, cin, wt, X, chan, tap, base, out, rows, y, ldy); break;
+    case 5: cblock(5, nv, cin, wt, X, chan, tap, base, out, rows, y, ldy, prefetch); break;
+    case 4: cblock(4, nv, cin, wt, X, chan, tap, base, out, rows, y, ldy, prefetch); break;
+    case 3: cblock(3, nv, cin, wt, X, chan, tap, base, out, rows, y, ldy, prefetch); break;
+    case 2: cblock(2, nv, cin, wt, X, chan, tap, base, out, rows, y, ldy, prefetch); break;
+    case 1: cblock(1, nv, cin, wt, X, chan, tap, base, out, rows, y, ldy, prefetch); break;
     default: break;
     }
 }
 
 AVX2 void rk_conv3x3_cvec_avx2(long m0, long m1, int cin, int h, int w, int stride, const float *wt,
-                               const float *xp, float *y, long ldy) {
+                               const float *xp, float *y, long ldy, long prefetch) {
     const long ho = (h - 1) / stride + 1, wo = (w - 1) / stride + 1;
     const long wq = stride == 1 ? w + 1 : wo + 1;
     const long sub = stride == 1 ? (long)(h + 2) * wq + 1 : (ho + 1) * wq;
@@ -89,13 +93,13 @@ AVX2 void rk_conv3x3_cvec_avx2(long m0, long m1, int cin, int h, int w, int stri
             tap[ky * 3 + kx] = stride == 1 ? ky * wq + kx : (2 * (ky & 1) + (kx & 1)) * sub + (ky >> 1) * wq + (kx >> 1);
     for (long m = m0; m < m1; m += 16) {
         const long rows = m1 - m < 16 ? m1 - m : 16;
-        if (rows > 8) positions(2, cin, wt + m * 9L * cin, xp, chan, tap, ho, wo, wq, rows, y + m * ldy, ldy);
-        else positions(1, cin, wt + m * 9L * cin, xp, chan, tap, ho, wo, wq, rows, y + m * ldy, ldy);
+        if (rows > 8) positions(2, cin, wt + m * 9L * cin, xp, chan, tap, ho, wo, wq, rows, y + m * ldy, ldy, prefetch);
+        else positions(1, cin, wt + m * 9L * cin, xp, chan, tap, ho, wo, wq, rows, y + m * ldy, ldy, prefetch);
     }
 }
 
 #else
 #include <stdlib.h>
 void rk_conv3x3_cvec_avx2(long m0, long m1, int cin, int h, int w, int stride, const float *wt,
-                          const float *xp, float *y, long ldy) { abort(); }
+                          const float *xp, float *y, long ldy, long prefetch) { abort(); }
 #endif

@@ -9,6 +9,9 @@
  * Here the GEMM M[e] = U[e] V[e] of each of the 16 Winograd planes runs with 16 output channels
  * in two vectors and the four tiles broadcast, 8 FMAs per 2 filter loads and 4 broadcasts,
  * over filters laid out in the order the kernel streams them (1 MB a layer at 128 channels).
+ * The filters come from L3 or memory once a pass (4 MB a layer at 256 channels), and the
+ * hardware prefetcher alone leaves the loads waiting: a software prefetch `prefetch` floats
+ * ahead (see Kernels.weightPrefetch).
  *
  * Layouts: V[e][t][ci] (t = 2 tile row + tile column), M[e][t][co], filters
  * UB[e][co / 16][ci][co % 16]. Each worker transforms the whole input (2K floats at 128
@@ -62,7 +65,8 @@ AVX2 void rk_wino2_single4_input_avx2(const float *x, long cs, int cin, float *v
     }
 }
 
-AVX2 void rk_wino2_single4_gemm_avx2(const float *ub, const float *v, long cin, long cout, long co0, long co1, float *m) {
+AVX2 void rk_wino2_single4_gemm_avx2(const float *ub, const float *v, long cin, long cout, long co0, long co1, float *m,
+                                     long prefetch) {
     const long blocks = cout / 16;
     for (long e = 0; e < 16; e++) {
         const float *ve = v + e * 4 * cin;
@@ -71,6 +75,8 @@ AVX2 void rk_wino2_single4_gemm_avx2(const float *ub, const float *v, long cin, 
             __m256 c[4][2];
             for (int t = 0; t < 4; t++) c[t][0] = c[t][1] = _mm256_setzero_ps();
             for (long ci = 0; ci < cin; ci++) {
+                /* a step reads one 64-byte line of filters: prefetch one line, the same distance ahead */
+                if (prefetch) _mm_prefetch((const char *)(w + 16 * ci + prefetch), _MM_HINT_T0);
                 const __m256 w0 = _mm256_loadu_ps(w + 16 * ci), w1 = _mm256_loadu_ps(w + 16 * ci + 8);
                 for (int t = 0; t < 4; t++) {
                     const __m256 x = _mm256_broadcast_ss(ve + t * cin + ci);
@@ -123,7 +129,8 @@ AVX2 void rk_wino2_single4_output_avx2(const float *m, long cout, int co0, int c
 #else
 #include <stdlib.h>
 void rk_wino2_single4_input_avx2(const float *x, long cs, int cin, float *v) { abort(); }
-void rk_wino2_single4_gemm_avx2(const float *ub, const float *v, long cin, long cout, long co0, long co1, float *m) {
+void rk_wino2_single4_gemm_avx2(const float *ub, const float *v, long cin, long cout, long co0, long co1, float *m,
+                                long prefetch) {
     abort();
 }
 void rk_wino2_single4_output_avx2(const float *m, long cout, int co0, int co1, float *y, long cs,

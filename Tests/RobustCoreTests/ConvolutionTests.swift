@@ -176,17 +176,18 @@ final class ConvolutionTests: XCTestCase {
     /// 2) against the nested loops, with the fused epilogue and residual: channel counts off the
     /// 6-row block, planes from 1x1 (every tap on the border) to 16x16, odd and non-square planes
     /// (stride 2: the parity planes' last row and column fall on padding), one and two
-    /// workers (the split threshold at 0), and several images a call. (In the network, batch-1
+    /// workers (the split threshold at 0), and several images a call, with the filter prefetch
+    /// (Kernels.weightPrefetch) off and on. (In the network, batch-1
     /// 32x32 and 16x16 layers take the Winograd path, which measured faster there, and so do
     /// 8x8 layers of at most 64 channels: Winograd.minTilesSmallGemm.)
     func testDirectConvolutionForSmallBatches() throws {
         try XCTSkipUnless(Kernels.cpuHasAVX2, "the direct kernel needs AVX2")
         let saved = (minParallelFlops, Threads.count, Kernels.avx2, DirectConv.maxImages, Profiler.enabled, Winograd.minTiles,
-                     DirectConv.channelLanes, Winograd.minTilesSmallGemm)
+                     DirectConv.channelLanes, Winograd.minTilesSmallGemm, Kernels.weightPrefetch)
         defer {
             minParallelFlops = saved.0; Threads.set(saved.1); Kernels.avx2 = saved.2
             DirectConv.maxImages = saved.3; Profiler.enabled = saved.4; Profiler.reset(); Winograd.minTiles = saved.5
-            DirectConv.channelLanes = saved.6; Winograd.minTilesSmallGemm = saved.7
+            DirectConv.channelLanes = saved.6; Winograd.minTilesSmallGemm = saved.7; Kernels.weightPrefetch = saved.8
         }
         minParallelFlops = 0
         Winograd.minTiles = Int.max  // the 16x16 plane would take the Winograd path
@@ -217,9 +218,10 @@ final class ConvolutionTests: XCTestCase {
                                  k: 3, stride: stride, pad: 1)
             checkInference(conv, x, residual: res, affine, bare: bare, path: "conv.direct+bn", sameBits: false,
                            what: "cin \(cin) cout \(cout) \(h)x\(w) n \(n) stride \(stride)",
-                           settings: [(1, false), (2, false), (1, true), (2, true), (3, true)].map { threads, lanes in
-                               ("threads \(threads) channel lanes \(lanes)", {
-                                   Threads.set(threads); DirectConv.channelLanes = lanes
+                           settings: [(1, false, true), (2, false, true), (1, true, true), (2, true, true), (3, true, true),
+                                      (2, true, false)].map { threads, lanes, prefetch in
+                               ("threads \(threads) channel lanes \(lanes) prefetch \(prefetch)", {
+                                   Threads.set(threads); DirectConv.channelLanes = lanes; Kernels.weightPrefetch = prefetch
                                })
                            })
         }
@@ -228,14 +230,16 @@ final class ConvolutionTests: XCTestCase {
     /// A single image's 4x4-plane layers of 16k output channels take WinogradSingle4 (F(2x2)
     /// with the channels in the lanes): against the naive convolution with and without the
     /// epilogue (folded batch norm, residual, ReLU), on 1-3 workers with the same bits, channel
-    /// counts that leave a partial vector of inputs (24, 40), and a weight change that must
-    /// reach the cached filter layout. The rounding is F(2x2)'s (WinogradTests' 1e-5).
+    /// counts that leave a partial vector of inputs (24, 40), with the filter prefetch off and on
+    /// (the same bits), and a weight change that must reach the cached filter layout. The
+    /// rounding is F(2x2)'s (WinogradTests' 1e-5).
     func testSingleImageFourByFourPlanesByWinograd() throws {
         try XCTSkipUnless(Kernels.cpuHasAVX2, "the kernel needs AVX2")
-        let saved = (minParallelFlops, Threads.count, Kernels.avx2, Profiler.enabled, WinogradSingle4.enabled)
+        let saved = (minParallelFlops, Threads.count, Kernels.avx2, Profiler.enabled, WinogradSingle4.enabled,
+                     Kernels.weightPrefetch)
         defer {
             minParallelFlops = saved.0; Threads.set(saved.1); Kernels.avx2 = saved.2; Profiler.enabled = saved.3
-            Profiler.reset(); WinogradSingle4.enabled = saved.4
+            Profiler.reset(); WinogradSingle4.enabled = saved.4; Kernels.weightPrefetch = saved.5
         }
         minParallelFlops = 0
         Kernels.avx2 = true
@@ -254,7 +258,11 @@ final class ConvolutionTests: XCTestCase {
                                  k: 3, stride: 1, pad: 1)
             checkInference(conv, x, residual: res, affine, bare: bare, path: "conv.winograd.single4+bn", sameBits: true,
                            what: "cin \(cin) cout \(cout)",
-                           settings: [1, 2, 3].map { threads in ("threads \(threads)", { Threads.set(threads) }) })
+                           settings: [(1, true), (2, true), (3, true), (2, false)].map { threads, prefetch in
+                               ("threads \(threads) prefetch \(prefetch)", {
+                                   Threads.set(threads); Kernels.weightPrefetch = prefetch
+                               })
+                           })
         }
     }
 

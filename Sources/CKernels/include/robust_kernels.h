@@ -88,12 +88,14 @@ void rk_wino4_output_grad_plane4_avx2(const float *dy, long channel_stride, int 
  * F(2x2) filter transform; cout a multiple of 16) out as UB[e][co / 16][ci][co % 16] (portable
  * C). The input transform writes V[e][t][ci] for all cin channels (planes 16 floats apart; t =
  * 2 tile row + tile column); the GEMM M[e][t][co] = sum over ci of U[e][co][ci] V[e][t][ci] for
- * output channels [co0, co1) (multiples of 16); the output transform writes channels [co0, co1)
+ * output channels [co0, co1) (multiples of 16), prefetching the filter stream `prefetch` floats
+ * ahead when it is not 0; the output transform writes channels [co0, co1)
  * of y (planes cs apart) with evaluation's epilogue when scale is not NULL (as
  * rk_wino4_output_plane4_avx2; res planes rcs apart). */
 void rk_wino2_single4_filters(const float *u, long cout, long cin, float *ub);
 void rk_wino2_single4_input_avx2(const float *x, long cs, int cin, float *v);
-void rk_wino2_single4_gemm_avx2(const float *ub, const float *v, long cin, long cout, long co0, long co1, float *m);
+void rk_wino2_single4_gemm_avx2(const float *ub, const float *v, long cin, long cout, long co0, long co1, float *m,
+                                long prefetch);
 void rk_wino2_single4_output_avx2(const float *m, long cout, int co0, int co1, float *y, long cs,
                                   const float *scale, const float *shift, const float *res, long rcs, int relu);
 
@@ -191,11 +193,12 @@ void rk_conv3x3_avx2(long M, int cin, int h, int w, int stride, const float *A, 
  * cin floats) in blocks of 16 rows, wt[M / 16][9 cin][16] (the last block zero-padded):
  * rk_conv3x3_cvec_weights_count(M, cin) floats, 32-byte aligned. rk_conv3x3_cvec_avx2 writes
  * rows [m0, m1) of y (row co at y + co ldy; m0 a multiple of 16) from xp as packed by
- * rk_conv3x3_pack; nothing else is written. */
+ * rk_conv3x3_pack; nothing else is written. With `prefetch` not 0, each tap also prefetches the
+ * weights that many floats ahead. */
 long rk_conv3x3_cvec_weights_count(long M, int cin);
 void rk_conv3x3_cvec_weights(long M, int cin, const float *A, float *wt);
 void rk_conv3x3_cvec_avx2(long m0, long m1, int cin, int h, int w, int stride, const float *wt, const float *xp,
-                          float *y, long ldy);
+                          float *y, long ldy, long prefetch);
 #ifdef __cplusplus
 }
 #endif

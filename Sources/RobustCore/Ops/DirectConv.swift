@@ -125,6 +125,7 @@ extension Conv2d {
                     pack(0, cin, n, into: xpad)
                 }
             }
+            let prefetch = Kernels.weightPrefetch ? Kernels.directPrefetchDistance : 0
             Profiler.measure(epilogue == nil ? "conv.direct" : "conv.direct+bn", flops: flopsPerImage) {
                 parallelFor(parts) { t in
                     let r = blockRange(t, of: parts, count: cout, block: rows), (r0, r1) = (r.lowerBound, r.upperBound)
@@ -136,7 +137,7 @@ extension Conv2d {
                         pack(0, cin, n, into: xpad)
                     }
                     if channelLanes {
-                        rk_conv3x3_cvec_avx2(r0, r1, c, h, wd, st, wt, xpad, yp + n * planeOut, cols)
+                        rk_conv3x3_cvec_avx2(r0, r1, c, h, wd, st, wt, xpad, yp + n * planeOut, cols, prefetch)
                     } else {
                         rk_conv3x3_avx2(r1 - r0, c, h, wd, st, w + r0 * kk, xpad, yp + at, cols)
                     }

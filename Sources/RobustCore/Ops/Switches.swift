@@ -72,6 +72,9 @@ public enum EngineSwitch: String, CaseIterable, Sendable {
     /// Training steps: batch norm's passes split by fixed blocks of images, each pool thread
     /// starting on its own (on), or by channels (off, the default). ROBUST_BN_IMAGE_BLOCKS=1.
     case bnImageBlocks = "bn-image-blocks"
+    /// The direct and single-image F(2x2) kernels prefetch their filter streams (on) or leave
+    /// it to the hardware (off). ROBUST_WEIGHT_PREFETCH=0.
+    case weightPrefetch = "weight-prefetch"
 
     /// What `bench --ab` times for the switch.
     public enum Measure: String, Sendable, CaseIterable { case latency, training, inference }
@@ -106,6 +109,7 @@ public enum EngineSwitch: String, CaseIterable, Sendable {
         case .gradGroups: return SliceGroups.perWorker > 1
         case .sliceAffinity: return SliceClaims.affinity
         case .bnImageBlocks: return ImageBlocks.enabled
+        case .weightPrefetch: return Kernels.weightPrefetch
         }
     }
 
@@ -132,6 +136,7 @@ public enum EngineSwitch: String, CaseIterable, Sendable {
         case .gradGroups: SliceGroups.perWorker = on ? 4 : 1
         case .sliceAffinity: SliceClaims.affinity = on
         case .bnImageBlocks: ImageBlocks.enabled = on
+        case .weightPrefetch: Kernels.weightPrefetch = on
         }
     }
 }

@@ -45,6 +45,7 @@ extension Conv2d {
         let flops = 2.0 * Double(cout * 9 * cin * 16)
         let parts = Int(flops) < minParallelFlops ? 1 : min(Threads.count, cout / 16)
         let slots = workspace.buffers(64 * cin + 64 * cout, slots: parts)
+        let prefetch = Kernels.weightPrefetch ? Kernels.single4PrefetchDistance : 0
         nonisolated(unsafe) let (xp, ub, yp) = (x.data, winogradSingle4U.data, output.data)
         nonisolated(unsafe) let rp: UnsafeMutablePointer<Float>? = residual?.data
         let scale = epilogue?.scale ?? [], shift = epilogue?.shift ?? [], relu: Int32 = epilogue?.relu == true ? 1 : 0
@@ -57,7 +58,7 @@ extension Conv2d {
                         if r.isEmpty { return }
                         let v = slots[t], m = slots[t] + 64 * cin
                         rk_wino2_single4_input_avx2(xp, 16, Int32(cin), v)
-                        rk_wino2_single4_gemm_avx2(ub, v, cin, cout, r.lowerBound, r.upperBound, m)
+                        rk_wino2_single4_gemm_avx2(ub, v, cin, cout, r.lowerBound, r.upperBound, m, prefetch)
                         rk_wino2_single4_output_avx2(m, cout, Int32(r.lowerBound), Int32(r.upperBound), yp, 16,
                                                      s, f, rp.map { UnsafePointer($0) }, 16, relu)
                     }
