@@ -227,8 +227,9 @@ final class ConvolutionTests: XCTestCase {
         }
     }
 
-    /// A single image's 4x4-plane layers of 16k output channels take WinogradSingle4 (F(2x2)
-    /// with the channels in the lanes): against the naive convolution with and without the
+    /// A single image's 4x4- and 8x8-plane layers of 16k output channels take WinogradSingle4
+    /// (F(2x2) with the channels in the lanes; 16 tiles on 8x8 planes, six broadcast at a time,
+    /// so 16 tiles leave a group of four): against the naive convolution with and without the
     /// epilogue (folded batch norm, residual, ReLU), on 1-3 workers with the same bits, channel
     /// counts that leave a partial vector of inputs (24, 40), with the filter prefetch off and on
     /// (the same bits), and a weight change that must reach the cached filter layout. The
@@ -236,28 +237,32 @@ final class ConvolutionTests: XCTestCase {
     func testSingleImageFourByFourPlanesByWinograd() throws {
         try XCTSkipUnless(Kernels.cpuHasAVX2, "the kernel needs AVX2")
         let saved = (minParallelFlops, Threads.count, Kernels.avx2, Profiler.enabled, WinogradSingle4.enabled,
-                     Kernels.weightPrefetch)
+                     Kernels.weightPrefetch, WinogradSingle4.planes8, WinogradSingle4.minChannels8)
         defer {
             minParallelFlops = saved.0; Threads.set(saved.1); Kernels.avx2 = saved.2; Profiler.enabled = saved.3
             Profiler.reset(); WinogradSingle4.enabled = saved.4; Kernels.weightPrefetch = saved.5
+            WinogradSingle4.planes8 = saved.6; WinogradSingle4.minChannels8 = saved.7
         }
         minParallelFlops = 0
         Kernels.avx2 = true
         WinogradSingle4.enabled = true
+        WinogradSingle4.planes8 = true
+        WinogradSingle4.minChannels8 = 0
         var rng = RNG(seed: 17)
-        for (cin, cout) in [(16, 16), (24, 32), (40, 48), (128, 128), (64, 256)] {
+        for (side, cin, cout) in [(4, 16, 16), (4, 24, 32), (4, 40, 48), (4, 128, 128), (4, 64, 256),
+                                  (8, 16, 16), (8, 24, 32), (8, 40, 48), (8, 128, 128), (8, 256, 64)] {
             let conv = Conv2d("c", cin: cin, cout: cout, k: 3, stride: 1, pad: 1, workspace: Workspace())
             for i in 0..<conv.weight.value.count { conv.weight.value[i] = rng.normal() }
-            let x = Tensor([cin, 1, 4, 4])
+            let x = Tensor([cin, 1, side, side])
             for i in 0..<x.count { x[i] = rng.normal() }
-            let res = Tensor([cout, 1, 4, 4])
+            let res = Tensor([cout, 1, side, side])
             for i in 0..<res.count { res[i] = rng.normal() }
             let affine = ChannelAffine(scale: (0..<cout).map { _ in rng.normal() }, shift: (0..<cout).map { _ in rng.normal() },
                                        relu: true)
-            let bare = naiveConv(x.array, n: 1, cin: cin, h: 4, w: 4, weight: conv.weight.value.array, cout: cout,
+            let bare = naiveConv(x.array, n: 1, cin: cin, h: side, w: side, weight: conv.weight.value.array, cout: cout,
                                  k: 3, stride: 1, pad: 1)
-            checkInference(conv, x, residual: res, affine, bare: bare, path: "conv.winograd.single4+bn", sameBits: true,
-                           what: "cin \(cin) cout \(cout)",
+            checkInference(conv, x, residual: res, affine, bare: bare, path: "conv.winograd.single\(side)+bn", sameBits: true,
+                           what: "\(side)x\(side) cin \(cin) cout \(cout)",
                            settings: [(1, true), (2, true), (3, true), (2, false)].map { threads, prefetch in
                                ("threads \(threads) prefetch \(prefetch)", {
                                    Threads.set(threads); Kernels.weightPrefetch = prefetch

@@ -99,6 +99,15 @@ void rk_wino2_single4_gemm_avx2(const float *ub, const float *v, long cin, long 
 void rk_wino2_single4_output_avx2(const float *m, long cout, int co0, int co1, float *y, long cs,
                                   const float *scale, const float *shift, const float *res, long rcs, int relu);
 
+/* The same for a single image's 8x8 planes (winograd2_single8_avx2.c): 16 tiles, t = 4 tile
+ * row + tile column, V[e][t][ci] and M[e][t][co] with 16 tiles per plane e; the filters as
+ * rk_wino2_single4_filters lays them out; x and y planes of 64 floats, cs apart (res: rcs). */
+void rk_wino2_single8_input_avx2(const float *x, long cs, int cin, float *v);
+void rk_wino2_single8_gemm_avx2(const float *ub, const float *v, long cin, long cout, long co0, long co1, float *m,
+                                long prefetch);
+void rk_wino2_single8_output_avx2(const float *m, long cout, int co0, int co1, float *y, long cs,
+                                  const float *scale, const float *shift, const float *res, long rcs, int relu);
+
 /* Winograd F(2x2, 3x3), the same layouts with 2x2 output tiles (RobustCore/Ops/Winograd.swift),
  * for widths that are a multiple of 8 (four tiles a half vector). */
 

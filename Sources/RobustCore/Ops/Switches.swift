@@ -75,6 +75,9 @@ public enum EngineSwitch: String, CaseIterable, Sendable {
     /// The direct and single-image F(2x2) kernels prefetch their filter streams (on) or leave
     /// it to the hardware (off). ROBUST_WEIGHT_PREFETCH=0.
     case weightPrefetch = "weight-prefetch"
+    /// A single image's 8x8 layers of 128+ channels by WinogradSingle4's F(2x2) kernels (on)
+    /// or the direct kernel (off). ROBUST_WINOGRAD_SINGLE8=0.
+    case single8 = "single8"
 
     /// What `bench --ab` times for the switch.
     public enum Measure: String, Sendable, CaseIterable { case latency, training, inference }
@@ -110,6 +113,7 @@ public enum EngineSwitch: String, CaseIterable, Sendable {
         case .sliceAffinity: return SliceClaims.affinity
         case .bnImageBlocks: return ImageBlocks.enabled
         case .weightPrefetch: return Kernels.weightPrefetch
+        case .single8: return WinogradSingle4.planes8
         }
     }
 
@@ -137,6 +141,7 @@ public enum EngineSwitch: String, CaseIterable, Sendable {
         case .sliceAffinity: SliceClaims.affinity = on
         case .bnImageBlocks: ImageBlocks.enabled = on
         case .weightPrefetch: Kernels.weightPrefetch = on
+        case .single8: WinogradSingle4.planes8 = on
         }
     }
 }
