@@ -12,7 +12,9 @@
  * output channels, each block [cin][9][16] contiguous: a block streams its 9 cin x 64 bytes
  * in order (from L2 at cin >= 64), while one input channel's plane (a few lines) serves all 9
  * taps from L1. A software prefetch `prefetch` floats ahead in that stream helps the first
- * positions' pass, which brings the block from L3 or memory (see Kernels.weightPrefetch).
+ * group of positions, which brings the block from L3 or memory (see Kernels.weightPrefetch);
+ * the later groups' prefetches find the lines in L2 and cost an issue slot each (measured
+ * with them).
  * (Rows of all M channels, [cin][9][M], put the 64 bytes a tap needs M x 4
  * bytes apart: at M = 512, 2 KiB strides that alias in the caches, 3x slower than now.) */
 #include "robust_kernels.h"

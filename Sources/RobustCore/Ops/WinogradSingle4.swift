@@ -48,6 +48,9 @@ extension Conv2d {
     func forwardSingle4(_ x: Tensor, _ g: ConvGeometry, epilogue: ChannelAffine?, residual: Tensor?) -> Tensor {
         let (cin, cout) = (self.cin, self.cout)
         let x = Conv2d.planar(x, unless: nil, into: planarInput)
+        // The kernels read planar residuals (the network never gives this path banded ones,
+        // but a caller may).
+        let residual = residual.map { Conv2d.planar($0, unless: nil, into: planarResidual) }
         if winogradSingle4Version != weight.version || winogradSingle4U.count != 16 * cout * cin {
             Profiler.measure("conv.winograd.filters") {
                 let u = Tensor([16, cout, cin])
