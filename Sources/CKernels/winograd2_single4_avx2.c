@@ -27,15 +27,7 @@ void rk_wino2_single4_filters(const float *u, long cout, long cin, float *ub) {
 }
 
 #if defined(__x86_64__)
-#include "avx2.h"
-
-/* (a0 - a2, a1 + a2, a2 - a1, a1 - a3): B^T applied to four values (and d B to a row). */
-AVX2 INLINE void bt4(__m256 a0, __m256 a1, __m256 a2, __m256 a3, __m256 *o) {
-    o[0] = _mm256_sub_ps(a0, a2);
-    o[1] = _mm256_add_ps(a1, a2);
-    o[2] = _mm256_sub_ps(a2, a1);
-    o[3] = _mm256_sub_ps(a1, a3);
-}
+#include "winograd2_single_ops.h"
 
 AVX2 void rk_wino2_single4_input_avx2(const float *x, long cs, int cin, float *v) {
     (void)cs;  /* planes are 16 floats apart: a single image's channels */
@@ -49,18 +41,10 @@ AVX2 void rk_wino2_single4_input_avx2(const float *x, long cs, int cin, float *v
         for (int i = 0; i < 6; i++)
             for (int j = 0; j < 6; j++)
                 d[i][j] = (i >= 1 && i <= 4 && j >= 1 && j <= 4) ? p[4 * (i - 1) + (j - 1)] : zero;
-        for (int ty = 0; ty < 2; ty++) {
-            for (int tx = 0; tx < 2; tx++) {
-                const int t = 2 * ty + tx;
-                __m256 r[4][4], o[4];
-                for (int i = 0; i < 4; i++)  /* d B, row i of the tile */
-                    bt4(d[2 * ty + i][2 * tx], d[2 * ty + i][2 * tx + 1], d[2 * ty + i][2 * tx + 2],
-                        d[2 * ty + i][2 * tx + 3], r[i]);
-                for (int j = 0; j < 4; j++) {  /* B^T (d B), column j: e = 4 i + j */
-                    bt4(r[0][j], r[1][j], r[2][j], r[3][j], o);
-                    for (int i = 0; i < 4; i++) store_lanes(v + ((4 * i + j) * 4L + t) * cin + c0, o[i], lanes);
-                }
-            }
+        for (int t = 0; t < 4; t++) {  /* t = 2 tile row + tile column */
+            __m256 o[16];
+            tile_input(&d[2 * (t / 2)][2 * (t % 2)], 6, o);
+            for (int e = 0; e < 16; e++) store_lanes(v + (e * 4L + t) * cin + c0, o[e], lanes);
         }
     }
 }
@@ -68,28 +52,9 @@ AVX2 void rk_wino2_single4_input_avx2(const float *x, long cs, int cin, float *v
 AVX2 void rk_wino2_single4_gemm_avx2(const float *ub, const float *v, long cin, long cout, long co0, long co1, float *m,
                                      long prefetch) {
     const long blocks = cout / 16;
-    for (long e = 0; e < 16; e++) {
-        const float *ve = v + e * 4 * cin;
-        for (long b = co0 / 16; b < co1 / 16; b++) {
-            const float *w = ub + (e * blocks + b) * cin * 16;
-            __m256 c[4][2];
-            for (int t = 0; t < 4; t++) c[t][0] = c[t][1] = _mm256_setzero_ps();
-            for (long ci = 0; ci < cin; ci++) {
-                /* a step reads one 64-byte line of filters: prefetch one line, the same distance ahead */
-                if (prefetch) _mm_prefetch((const char *)(w + 16 * ci + prefetch), _MM_HINT_T0);
-                const __m256 w0 = _mm256_loadu_ps(w + 16 * ci), w1 = _mm256_loadu_ps(w + 16 * ci + 8);
-                for (int t = 0; t < 4; t++) {
-                    const __m256 x = _mm256_broadcast_ss(ve + t * cin + ci);
-                    c[t][0] = _mm256_fmadd_ps(w0, x, c[t][0]);
-                    c[t][1] = _mm256_fmadd_ps(w1, x, c[t][1]);
-                }
-            }
-            for (int t = 0; t < 4; t++) {
-                _mm256_storeu_ps(m + (e * 4 + t) * cout + 16 * b, c[t][0]);
-                _mm256_storeu_ps(m + (e * 4 + t) * cout + 16 * b + 8, c[t][1]);
-            }
-        }
-    }
+    for (long e = 0; e < 16; e++)
+        for (long b = co0 / 16; b < co1 / 16; b++)
+            gemm_tiles(4, cin, cout, ub + (e * blocks + b) * cin * 16, v + e * 4 * cin, m + e * 4 * cout + 16 * b, prefetch);
 }
 
 AVX2 void rk_wino2_single4_output_avx2(const float *m, long cout, int co0, int co1, float *y, long cs,
@@ -97,21 +62,12 @@ AVX2 void rk_wino2_single4_output_avx2(const float *m, long cout, int co0, int c
     for (int c0 = co0; c0 < co1; c0 += 8) {
         const int lanes = co1 - c0 >= 8 ? 8 : co1 - c0;
         __m256 u[16];
-        for (int ty = 0; ty < 2; ty++) {
-            for (int tx = 0; tx < 2; tx++) {
-                const int t = 2 * ty + tx;
-                __m256 r[4][2];
-                for (int i = 0; i < 4; i++) {  /* M A, row i */
-                    __m256 q[4];
-                    for (int j = 0; j < 4; j++) q[j] = load_lanes(m + ((4 * i + j) * 4L + t) * cout + c0, lanes);
-                    r[i][0] = _mm256_add_ps(_mm256_add_ps(q[0], q[1]), q[2]);
-                    r[i][1] = _mm256_sub_ps(_mm256_sub_ps(q[1], q[2]), q[3]);
-                }
-                for (int k = 0; k < 2; k++) {  /* A^T (M A), column k */
-                    u[(2 * ty) * 4 + 2 * tx + k] = _mm256_add_ps(_mm256_add_ps(r[0][k], r[1][k]), r[2][k]);
-                    u[(2 * ty + 1) * 4 + 2 * tx + k] = _mm256_sub_ps(_mm256_sub_ps(r[1][k], r[2][k]), r[3][k]);
-                }
-            }
+        for (int t = 0; t < 4; t++) {
+            const int ty = t / 2, tx = t % 2;
+            __m256 q[2][2];
+            tile_output(m + t * cout + c0, 4 * cout, lanes, q);
+            for (int a = 0; a < 2; a++)
+                for (int k = 0; k < 2; k++) u[(2 * ty + a) * 4 + 2 * tx + k] = q[a][k];
         }
         transpose8(u);      /* u[l]: channel c0 + l's pixels 0-7 */
         transpose8(u + 8);  /* u[8 + l]: its pixels 8-15 */

@@ -17,15 +17,7 @@
 #include "robust_kernels.h"
 
 #if defined(__x86_64__)
-#include "avx2.h"
-
-/* (a0 - a2, a1 + a2, a2 - a1, a1 - a3): B^T applied to four values (and d B to a row). */
-AVX2 INLINE void bt4s(__m256 a0, __m256 a1, __m256 a2, __m256 a3, __m256 *o) {
-    o[0] = _mm256_sub_ps(a0, a2);
-    o[1] = _mm256_add_ps(a1, a2);
-    o[2] = _mm256_sub_ps(a2, a1);
-    o[3] = _mm256_sub_ps(a1, a3);
-}
+#include "winograd2_single_ops.h"
 
 AVX2 void rk_wino2_single8_input_avx2(const float *x, long cs, int cin, float *v) {
     const __m256 zero = _mm256_setzero_ps();
@@ -41,38 +33,11 @@ AVX2 void rk_wino2_single8_input_avx2(const float *x, long cs, int cin, float *v
             d[i + 1][0] = d[i + 1][9] = zero;
             for (int j = 0; j < 8; j++) d[i + 1][j + 1] = r[j];
         }
-        for (int ty = 0; ty < 4; ty++) {
-            for (int tx = 0; tx < 4; tx++) {
-                const int t = 4 * ty + tx;
-                __m256 r[4][4], o[4];
-                for (int i = 0; i < 4; i++)  /* d B, row i of the tile */
-                    bt4s(d[2 * ty + i][2 * tx], d[2 * ty + i][2 * tx + 1], d[2 * ty + i][2 * tx + 2],
-                         d[2 * ty + i][2 * tx + 3], r[i]);
-                for (int j = 0; j < 4; j++) {  /* B^T (d B), column j: e = 4 i + j */
-                    bt4s(r[0][j], r[1][j], r[2][j], r[3][j], o);
-                    for (int i = 0; i < 4; i++) store_lanes(v + ((4 * i + j) * 16L + t) * cin + c0, o[i], lanes);
-                }
-            }
+        for (int t = 0; t < 16; t++) {  /* t = 4 tile row + tile column */
+            __m256 o[16];
+            tile_input(&d[2 * (t / 4)][2 * (t % 4)], 10, o);
+            for (int e = 0; e < 16; e++) store_lanes(v + (e * 16L + t) * cin + c0, o[e], lanes);
         }
-    }
-}
-
-/* M[e][t0 .. t0 + T) for one block of 16 output channels: T tiles broadcast, 2T accumulators. */
-AVX2 INLINE void tiles(int T, long cin, long cout, const float *w, const float *ve, float *me, long prefetch) {
-    __m256 c[6][2];
-    for (int t = 0; t < T; t++) c[t][0] = c[t][1] = _mm256_setzero_ps();
-    for (long ci = 0; ci < cin; ci++) {
-        if (prefetch) _mm_prefetch((const char *)(w + 16 * ci + prefetch), _MM_HINT_T0);
-        const __m256 w0 = _mm256_loadu_ps(w + 16 * ci), w1 = _mm256_loadu_ps(w + 16 * ci + 8);
-        for (int t = 0; t < T; t++) {
-            const __m256 x = _mm256_broadcast_ss(ve + t * cin + ci);
-            c[t][0] = _mm256_fmadd_ps(w0, x, c[t][0]);
-            c[t][1] = _mm256_fmadd_ps(w1, x, c[t][1]);
-        }
-    }
-    for (int t = 0; t < T; t++) {
-        _mm256_storeu_ps(me + t * cout, c[t][0]);
-        _mm256_storeu_ps(me + t * cout + 8, c[t][1]);
     }
 }
 
@@ -85,9 +50,9 @@ AVX2 void rk_wino2_single8_gemm_avx2(const float *ub, const float *v, long cin, 
             const float *w = ub + (e * blocks + b) * cin * 16;
             float *me = m + e * 16 * cout + 16 * b;
             /* the first group brings the block's filters in (prefetched); the others find them in L1 */
-            tiles(6, cin, cout, w, ve, me, prefetch);
-            tiles(6, cin, cout, w, ve + 6 * cin, me + 6 * cout, 0);
-            tiles(4, cin, cout, w, ve + 12 * cin, me + 12 * cout, 0);
+            gemm_tiles(6, cin, cout, w, ve, me, prefetch);
+            gemm_tiles(6, cin, cout, w, ve + 6 * cin, me + 6 * cout, 0);
+            gemm_tiles(4, cin, cout, w, ve + 12 * cin, me + 12 * cout, 0);
         }
     }
 }
@@ -97,21 +62,12 @@ AVX2 void rk_wino2_single8_output_avx2(const float *m, long cout, int co0, int c
     for (int c0 = co0; c0 < co1; c0 += 8) {
         const int lanes = co1 - c0 >= 8 ? 8 : co1 - c0;
         __m256 u[8][8];  /* u[row][column]: that output pixel of the 8 channels */
-        for (int ty = 0; ty < 4; ty++) {
-            for (int tx = 0; tx < 4; tx++) {
-                const int t = 4 * ty + tx;
-                __m256 r[4][2];
-                for (int i = 0; i < 4; i++) {  /* M A, row i */
-                    __m256 q[4];
-                    for (int j = 0; j < 4; j++) q[j] = load_lanes(m + ((4 * i + j) * 16L + t) * cout + c0, lanes);
-                    r[i][0] = _mm256_add_ps(_mm256_add_ps(q[0], q[1]), q[2]);
-                    r[i][1] = _mm256_sub_ps(_mm256_sub_ps(q[1], q[2]), q[3]);
-                }
-                for (int k = 0; k < 2; k++) {  /* A^T (M A), column k */
-                    u[2 * ty][2 * tx + k] = _mm256_add_ps(_mm256_add_ps(r[0][k], r[1][k]), r[2][k]);
-                    u[2 * ty + 1][2 * tx + k] = _mm256_sub_ps(_mm256_sub_ps(r[1][k], r[2][k]), r[3][k]);
-                }
-            }
+        for (int t = 0; t < 16; t++) {
+            const int ty = t / 4, tx = t % 4;
+            __m256 q[2][2];
+            tile_output(m + t * cout + c0, 16 * cout, lanes, q);
+            for (int a = 0; a < 2; a++)
+                for (int k = 0; k < 2; k++) u[2 * ty + a][2 * tx + k] = q[a][k];
         }
         for (int oy = 0; oy < 8; oy++) {
             transpose8(u[oy]);  /* u[oy][l]: channel c0 + l's row oy */
