@@ -1,0 +1,22 @@
+#!/bin/bash
+# A wider auditor for the width-16 student (2026-12-06, binary bff8f52). noise.csv is the sym20
+# mask (`label-noise --noise 0.2`, noise seed 0: the mask depends only on the labels, the kind,
+# the rate and that seed). A width-32 model is trained 15 epochs on the noisy labels, its final
+# pass averaged over 6 views gives soft targets with teacher weight 0.5 (the student recipe of
+# every earlier cleaned run), then width-16 students train on them from scratch (seeds 0-3),
+# and one student (seed 0) on the same targets with teacher weight 0 (make_tw0.py).
+export SWIFT_BACKTRACE=enable=no
+B=${B:-audit-cli}
+D=${D:-../shared/data/cifar10-jpeg}
+N=noise.csv
+$B train --data $D --labels $N --width 32 --epochs 15 --out noisy32.safetensors > noisy32.out 2> noisy32.err || exit 1
+$B audit-labels --data $D --model noisy32.safetensors --views 6 --labels $N \
+  --targets-out t32.safetensors --teacher-weight 0.5 --out flagged32.csv > audit32.out 2> audit32.err || exit 1
+python target_stats.py t32.safetensors $N > target-stats.txt
+for s in 0 1 2 3; do
+  $B train --data $D --labels $N --targets t32.safetensors --width 16 --epochs 15 --seed $s \
+    --out s32-seed$s.safetensors > s32-seed$s.out 2> s32-seed$s.err || exit 1
+done
+python make_tw0.py t32.safetensors flagged32.csv $N t32-tw0.safetensors
+$B train --data $D --labels $N --targets t32-tw0.safetensors --width 16 --epochs 15 --seed 0 \
+  --out s32tw0-seed0.safetensors > s32tw0-seed0.out 2> s32tw0-seed0.err
