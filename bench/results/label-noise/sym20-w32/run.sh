@@ -20,3 +20,8 @@ done
 python make_tw0.py t32.safetensors flagged32.csv $N t32-tw0.safetensors
 $B train --data $D --labels $N --targets t32-tw0.safetensors --width 16 --epochs 15 --seed 0 \
   --out s32tw0-seed0.safetensors > s32tw0-seed0.out 2> s32tw0-seed0.err
+# the control: the wider model's distillation without the cleaning decision (every target
+# 0.5 onehot(given) + 0.5 p, weight 1)
+python make_kd.py t32.safetensors flagged32.csv t32-kd.safetensors
+$B train --data $D --labels $N --targets t32-kd.safetensors --width 16 --epochs 15 --seed 0 \
+  --out s32kd-seed0.safetensors > s32kd-seed0.out 2> s32kd-seed0.err
