@@ -13,32 +13,15 @@ writes that variant beside the original, keeping its header and metadata (so `tr
 A flagged sample is one whose weight is below 1 (unflagged samples keep weight 1).
 """
 import csv
-import json
 import os
-import struct
 import sys
 
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."))
-from labelnoise_io import load_safetensors  # noqa: E402  (bench/)
+from labelnoise_io import load_safetensors, save_safetensors  # noqa: E402  (bench/)
 
 CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
-_NAMES = {np.dtype(np.float32): "F32", np.dtype(np.int64): "I64"}
-
-
-def save_safetensors(path, tensors, meta):
-    """Writes {name: ndarray} and the metadata dict as a safetensors file."""
-    header, blobs, at = {"__metadata__": meta}, [], 0
-    for name, a in tensors.items():
-        data = np.ascontiguousarray(a).tobytes()
-        header[name] = {"dtype": _NAMES[a.dtype], "shape": list(a.shape), "data_offsets": [at, at + len(data)]}
-        blobs.append(data)
-        at += len(data)
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * (-len(text) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
 
 
 def main():

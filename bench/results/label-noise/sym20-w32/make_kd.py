@@ -14,11 +14,8 @@ import sys
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "..", ".."))
-sys.path.insert(0, HERE)
-from labelnoise_io import load_safetensors  # noqa: E402  (bench/)
-from make_tw0 import save_safetensors  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."))
+from labelnoise_io import load_safetensors, save_safetensors  # noqa: E402  (bench/)
 
 
 def main():

@@ -8,32 +8,15 @@ with every unflagged row one-hot on its given label (weight 1): the cleaning wit
 distillation towards the auditor on the 80% of the data it does not flag.
 """
 import csv
-import json
 import os
-import struct
 import sys
 
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."))
-from labelnoise_io import load_safetensors  # noqa: E402  (bench/)
+from labelnoise_io import load_safetensors, save_safetensors  # noqa: E402  (bench/)
 
 CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
-_NAMES = {np.dtype(np.float32): "F32", np.dtype(np.int64): "I64"}
-
-
-def save_safetensors(path, tensors, meta):
-    header, blobs, at = {"__metadata__": meta}, [], 0
-    for name, a in tensors.items():
-        data = np.ascontiguousarray(a).tobytes()
-        header[name] = {"dtype": _NAMES[a.dtype], "shape": list(a.shape), "data_offsets": [at, at + len(data)]}
-        blobs.append(data)
-        at += len(data)
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * (-len(text) % 8)
-    with open(path + ".tmp", "wb") as f:
-        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
-    os.replace(path + ".tmp", path)
 
 
 def main():
