@@ -104,6 +104,34 @@ else
     grep -q "^no gap to close: " "$T/lnw.out" || fail "no word on the missing gap figure"
     grep -q '"gap_closed"' "$T/lnw/summary.json" && fail "gap_closed written without a gap"
 fi
+# a wider auditor than the cleaned model: the audited run at width 4, the cleaned run, the noisy
+# control and the reference at width 2, and the gap measured against the width-2 runs
+"$CLI" label-noise --data "$T/data" --width 4 --epochs 2 --noise 0.2 --clean soft --teacher-weight 0.5 --clean-width 2 \
+    --noisy-control --clean-reference --out "$T/lncw" > "$T/lncw.out" 2> "$T/lncw.err" || { cat "$T/lncw.err"; fail "label-noise --clean-width failed"; }
+grep -q "retrained from scratch at width 2 (audited at 4)" "$T/lncw.out" || fail "the cleaned run does not say its width"
+grep -q '"train_config":{"width":4' "$T/lncw/summary.json" || fail "summary.json does not keep the audited width"
+grep -q '"start":"scratch","width":2' "$T/lncw/summary.json" || fail "summary.json does not record the cleaned run's width"
+grep -q "^noisy control: a plain run on the noisy labels from scratch, 2 epochs at width 2$" "$T/lncw.out" || fail "no width-2 noisy control"
+grep -q "^reference run on the true labels at width 2$" "$T/lncw.out" || fail "no width-2 reference"
+"$PY" - "$T/lncw" <<'PY' || fail "the width-2 models or the gap figure are wrong"
+import json, struct, sys
+d = sys.argv[1]
+def conv1(path):  # the stem's output channels are the width
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        return json.loads(f.read(n))["conv1.weight"]["shape"][0]
+assert conv1(d + "/noisy.safetensors") == 4 and conv1(d + "/cleaned.safetensors") == 2
+s = json.load(open(d + "/summary.json"))
+n, c, r = s["noisy_control_test_accuracy"], s["cleaning"]["cleaned_test_accuracy"], s["clean_reference_test_accuracy"]
+if r > n:  # the gap is against the width-2 noisy control, not the width-4 audited run
+    assert abs(s["gap_closed"]["share"] - (c - n) / (r - n)) < 1e-9, s["gap_closed"]
+else:
+    assert "gap_closed" not in s
+PY
+refused "clean-width needs --clean" "$CLI" label-noise --data "$T/data" --width 2 --epochs 2 --clean-width 1 --out "$T/x"
+refused "clean-width needs --clean" "$CLI" label-noise --data "$T/data" --width 2 --epochs 2 --clean soft --clean-from audited --clean-width 1 --out "$T/x"
+refused "clean-width must lie" "$CLI" label-noise --data "$T/data" --width 2 --epochs 2 --clean soft --clean-width 0 --out "$T/x"
+refused "--noisy-control is the control of --clean-from audited" "$CLI" label-noise --data "$T/data" --width 2 --epochs 2 --clean soft --clean-width 2 --noisy-control --out "$T/x"
 refused "--noisy-control is the control of --clean-from audited" "$CLI" label-noise --data "$T/data" --width 2 --epochs 2 --clean soft --noisy-control --out "$T/x"
 grep -q '"start":"scratch"' "$T/ln/summary.json" || fail "summary.json does not record a cleaned run from scratch"
 refused "clean-from audited needs --clean" "$CLI" label-noise --data "$T/data" --width 2 --epochs 2 --clean-from audited --out "$T/x"

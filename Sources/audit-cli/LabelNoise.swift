@@ -38,6 +38,8 @@ struct LabelNoise: ParsableCommand {
     var cleanReference = false
     @Flag(help: "With --clean-from audited: also train the audited model on for --epochs on its noisy labels, the cleaned run's compute without the cleaning, so the cleaning's own gain shows. With --elr-weight or --self-adaptive-from (no --clean): a plain run on the noisy labels from scratch, the same epochs, so the in-run correction's gain shows.")
     var noisyControl = false
+    @Option(help: "Width of the cleaned run (retrained from scratch) and of its controls, when it differs from the audited model's --width: audit with a wider model than the one you ship and train the shipped width on its soft targets (sym20-w32: a width-32 auditor lifted width-16 students to 66% of the gap, mostly by distillation). Then --noisy-control trains a plain width-W run on the noisy labels, the noisy side of the gap.")
+    var cleanWidth: Int?
     @Option(help: "With --clean soft: weight of the model's probabilities in the unflagged samples' targets (0: one-hot; above 0: distillation).")
     var teacherWeight: Float = 0
     @OptionGroup var correction: CorrectionOptions
@@ -45,6 +47,10 @@ struct LabelNoise: ParsableCommand {
     /// The audited run corrects its labels while it trains (early-learning regularization or
     /// self-adaptive training).
     var inRunCorrection: Bool { correction.enabled || correction.earlyLearningEnabled }
+
+    /// The cleaned run has another width than the audited model, so the audited run is not
+    /// its noisy baseline.
+    var otherCleanWidth: Bool { cleanWidth.map { $0 != options.width } ?? false }
 
     func validate() throws {
         guard teacherWeight.isFinite, (0...1).contains(teacherWeight) else { throw ValidationError("--teacher-weight must lie in [0, 1]") }
@@ -55,8 +61,14 @@ struct LabelNoise: ParsableCommand {
         if cleanFrom == .audited && (clean == nil || cleanEpoch > 0) {
             throw ValidationError("--clean-from audited needs --clean and --clean-epoch 0 (a run cleaned at --clean-epoch trains on from there anyway)")
         }
-        if noisyControl && cleanFrom != .audited && !(inRunCorrection && clean == nil) {
-            throw ValidationError("--noisy-control is the control of --clean-from audited (a cleaned run from scratch has the noisy run's compute already), or of --elr-weight or --self-adaptive-from without --clean")
+        if let w = cleanWidth {
+            guard (1...ModelInfo.maxWidth).contains(w) else { throw ValidationError("--clean-width must lie in 1...\(ModelInfo.maxWidth)") }
+            if clean == nil || cleanEpoch > 0 || cleanFrom == .audited {
+                throw ValidationError("--clean-width needs --clean with --clean-epoch 0 and --clean-from scratch (a run that trains on from a model keeps its width)")
+            }
+        }
+        if noisyControl && cleanFrom != .audited && !(inRunCorrection && clean == nil) && !otherCleanWidth {
+            throw ValidationError("--noisy-control is the control of --clean-from audited (a cleaned run from scratch has the noisy run's compute already), of --clean-width W other than --width, or of --elr-weight or --self-adaptive-from without --clean")
         }
         if options.ensemble > 1 && correction.enabled {
             throw ValidationError("--ensemble with --self-adaptive-from: the extra members would train on the plain labels; audit one self-adaptive run, or an ensemble without it")
@@ -85,6 +97,11 @@ struct LabelNoise: ParsableCommand {
             try FileIO.makeDirectory(outDir)
             let (train, test) = try options.load()
             let cfg = try options.config()
+            // The cleaned run, its noisy control and the reference share one recipe, at the
+            // cleaned width.
+            var cleanCfg = cfg
+            cleanCfg.width = cleanWidth ?? cfg.width
+            try cleanCfg.validate()
             let noisy = try NoisyLabels.inject(train.labels, classNames: train.classNames, kind: kind, rate: noise, seed: noiseSeed)
             var noisyTrain = train
             noisyTrain.labels = noisy.given
@@ -247,7 +264,7 @@ struct LabelNoise: ParsableCommand {
                 if c == 0 {
                     // The audited model as saved above (with --ensemble: the first member, the audited run).
                     let start = cleanFrom == .audited ? try ModelIO.loadResNet(path: joinPath(outDir, "noisy.safetensors")).0 : nil
-                    resumed = Trainer(config: cfg, train: cleaned, test: test, model: start)
+                    resumed = Trainer(config: cleanCfg, train: cleaned, test: test, model: start)
                 } else {
                     resumed = try Trainer.resume(from: snapshot, train: noisyTrain, test: test)
                     resumed.replaceTrainingSet(cleaned)
@@ -269,12 +286,14 @@ struct LabelNoise: ParsableCommand {
                     }
                     softNote = ", weighted target mass off the true class \(fmt(100 * wrong / max(total, 1e-9), 1))%"
                 }
-                print("\ncleaned run (\(mode.rawValue), \(c == 0 ? (cleanFrom == .audited ? "trained on from the audited model, a fresh schedule" : "retrained from scratch") : "from epoch \(c)")): \(cleaned.count) training samples, \(remainingWrong) still mislabeled\(mode == .soft ? " by their target's top class" : "")\(softNote)")
+                let widthNote = otherCleanWidth ? " at width \(cleanCfg.width) (audited at \(cfg.width))" : ""
+                print("\ncleaned run (\(mode.rawValue), \(c == 0 ? (cleanFrom == .audited ? "trained on from the audited model, a fresh schedule" : "retrained from scratch" + widthNote) : "from epoch \(c)")): \(cleaned.count) training samples, \(remainingWrong) still mislabeled\(mode == .soft ? " by their target's top class" : "")\(softNote)")
                 let acc = try trainToEnd(resumed, tag: "cleaned", csv: joinPath(outDir, "cleaned-epochs.csv"))
                 cleanedAccuracy = acc
                 try resumed.saveModel(joinPath(outDir, "cleaned.safetensors"))
                 summary.append(("cleaning", .object([("mode", .string(mode.rawValue)), ("after_epoch", .int(Int64(c))),
                                                      ("start", .string(c == 0 ? cleanFrom.rawValue : "epoch_\(c)")),
+                                                     ("width", .int(Int64(cleanCfg.width))),
                                                      ("flagged", setJSON(set)), ("still_mislabeled", .int(Int64(remainingWrong))),
                                                      ("cleaned_test_accuracy", acc.map { .double($0) } ?? .null)])))
             }
@@ -285,9 +304,11 @@ struct LabelNoise: ParsableCommand {
             let warm = clean != nil && cleanAt == 0 && cleanFrom == .audited
             var controlAccuracy: Double?
             if noisyControl && !warm {
-                // The audited run trained with an in-run correction: its control is a plain run.
-                print("\nnoisy control: a plain run on the noisy labels from scratch, \(cfg.epochs) epochs (no regularization or self-adaptive targets)")
-                let control = Trainer(config: cfg, train: noisyTrain, test: test)
+                // The audited run trained with an in-run correction, or at another width than
+                // the cleaned run: its control is a plain run at the cleaned width.
+                print("\nnoisy control: a plain run on the noisy labels from scratch, \(cfg.epochs) epochs"
+                      + (otherCleanWidth ? " at width \(cleanCfg.width)" : "") + (inRunCorrection ? " (no regularization or self-adaptive targets)" : ""))
+                let control = Trainer(config: cleanCfg, train: noisyTrain, test: test)
                 controlAccuracy = try trainToEnd(control, tag: "noisy control", csv: joinPath(outDir, "noisy-control-epochs.csv"))
                 summary.append(("noisy_control_test_accuracy", controlAccuracy.map { .double($0) } ?? .null))
             } else if noisyControl {
@@ -298,8 +319,8 @@ struct LabelNoise: ParsableCommand {
                 summary.append(("noisy_control_test_accuracy", controlAccuracy.map { .double($0) } ?? .null))
             }
             if cleanReference {
-                print("\nreference run on the true labels")
-                let ref = Trainer(config: cfg, train: train, test: test)
+                print("\nreference run on the true labels" + (otherCleanWidth ? " at width \(cleanCfg.width)" : ""))
+                let ref = Trainer(config: cleanCfg, train: train, test: test)
                 var acc = try trainToEnd(ref, tag: "reference", csv: nil)
                 if warm {
                     summary.append(("clean_reference_first_run_test_accuracy", acc.map { .double($0) } ?? .null))
@@ -310,7 +331,7 @@ struct LabelNoise: ParsableCommand {
                 summary.append(("clean_reference_test_accuracy", acc.map { .double($0) } ?? .null))
                 // The noisy side has the cleaned run's compute: the audited run itself for a
                 // retraining from scratch, the noisy control for a run trained on from it.
-                let noisySide = controlAccuracy ?? (warm ? nil : reports.last!.testAccuracy)
+                let noisySide = controlAccuracy ?? (warm || otherCleanWidth ? nil : reports.last!.testAccuracy)
                 // An in-run correction without a cleaning step: the audited run is the corrected one.
                 let inRunOnly = inRunCorrection && clean == nil
                 if inRunOnly && controlAccuracy == nil, acc != nil {
@@ -324,6 +345,8 @@ struct LabelNoise: ParsableCommand {
                         summary.append(("gap_closed", .object([("share", .double(share)), ("epochs_per_model", .int(Int64(epochs)))])))
                     } else if let n = noisySide {
                         print("\nno gap to close: the true labels reached \(fmt(100 * a, 2))%, the noisy ones \(fmt(100 * n, 2))%")
+                    } else if otherCleanWidth {
+                        print("\nno gap figure: the audited model has width \(cfg.width), the cleaned run \(cleanCfg.width); add --noisy-control for a noisy run at width \(cleanCfg.width)")
                     } else {
                         print("\nno gap figure: the cleaned run trained \(epochs) epochs from the audited model, the noisy run \(cfg.epochs); add --noisy-control for a noisy run of the same compute")
                     }
