@@ -227,7 +227,7 @@ final class ConvolutionTests: XCTestCase {
         }
     }
 
-    /// A single image's 4x4- and 8x8-plane layers of 16k output channels take WinogradSingle4
+    /// A single image's 4x4- and 8x8-plane layers of 16k output channels take WinogradSingle
     /// (F(2x2) with the channels in the lanes; 16 tiles on 8x8 planes, six broadcast at a time,
     /// so 16 tiles leave a group of four): against the naive convolution with and without the
     /// epilogue (folded batch norm, residual, ReLU), on 1-3 workers with the same bits, channel
@@ -236,18 +236,18 @@ final class ConvolutionTests: XCTestCase {
     /// rounding is F(2x2)'s (WinogradTests' 1e-5).
     func testSingleImageSmallPlanesByWinograd() throws {
         try XCTSkipUnless(Kernels.cpuHasAVX2, "the kernel needs AVX2")
-        let saved = (minParallelFlops, Threads.count, Kernels.avx2, Profiler.enabled, WinogradSingle4.enabled,
-                     Kernels.weightPrefetch, WinogradSingle4.planes8, WinogradSingle4.minChannels8)
+        let saved = (minParallelFlops, Threads.count, Kernels.avx2, Profiler.enabled, WinogradSingle.planes4,
+                     Kernels.weightPrefetch, WinogradSingle.planes8, WinogradSingle.minChannels8)
         defer {
             minParallelFlops = saved.0; Threads.set(saved.1); Kernels.avx2 = saved.2; Profiler.enabled = saved.3
-            Profiler.reset(); WinogradSingle4.enabled = saved.4; Kernels.weightPrefetch = saved.5
-            WinogradSingle4.planes8 = saved.6; WinogradSingle4.minChannels8 = saved.7
+            Profiler.reset(); WinogradSingle.planes4 = saved.4; Kernels.weightPrefetch = saved.5
+            WinogradSingle.planes8 = saved.6; WinogradSingle.minChannels8 = saved.7
         }
         minParallelFlops = 0
         Kernels.avx2 = true
-        WinogradSingle4.enabled = true
-        WinogradSingle4.planes8 = true
-        WinogradSingle4.minChannels8 = 0
+        WinogradSingle.planes4 = true
+        WinogradSingle.planes8 = true
+        WinogradSingle.minChannels8 = 0
         var rng = RNG(seed: 17)
         for (side, cin, cout) in [(4, 16, 16), (4, 20, 32), (4, 40, 48), (4, 128, 128), (4, 64, 256),
                                   (8, 16, 16), (8, 20, 32), (8, 3, 128), (8, 40, 48), (8, 128, 128), (8, 256, 64)] {

@@ -94,9 +94,9 @@ final class PoolTests: XCTestCase {
                     var hits = [Int](repeating: 0, count: count + 1)
                     hits.withUnsafeMutableBufferPointer { hb in
                         nonisolated(unsafe) let hb = hb
-                        let claims = SliceClaims(count: count, workers: workers)
-                        parallelFor(workers) { t in claims.forEach(worker: t) { i in hb[i] += 1 } }
-                        claims.release()
+                        SliceClaims.with(count: count, workers: workers) { claims in
+                            parallelFor(workers) { t in claims.forEach(worker: t) { i in hb[i] += 1 } }
+                        }
                     }
                     XCTAssertEqual(Array(hits.prefix(count)), [Int](repeating: 1, count: count),
                                    "\(count) slices, \(workers) workers")

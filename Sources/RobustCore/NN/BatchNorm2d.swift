@@ -256,13 +256,13 @@ struct ImageBlocks {
     /// each pool thread starts on its own blocks.
     func forEach(_ body: (Int, Int, Int) -> Void) {
         let workers = min(Threads.count, count)
-        let claims = SliceClaims(count: count, workers: workers)
-        defer { claims.release() }
         let (images, count, plane) = (self.images, self.count, self.plane)
-        parallelFor(workers, work: workers > 1 ? Int.max : 0) { t in
-            claims.forEach(worker: t) { k in
-                let n0 = images * k / count, n1 = images * (k + 1) / count
-                body(k, n0 * plane, (n1 - n0) * plane)
+        SliceClaims.with(count: count, workers: workers) { claims in
+            parallelFor(workers, work: workers > 1 ? Int.max : 0) { t in
+                claims.forEach(worker: t) { k in
+                    let n0 = images * k / count, n1 = images * (k + 1) / count
+                    body(k, n0 * plane, (n1 - n0) * plane)
+                }
             }
         }
     }

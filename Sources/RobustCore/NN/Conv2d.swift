@@ -25,9 +25,9 @@ public final class Conv2d: Module, @unchecked Sendable {
     /// The direct kernel's filters in blocks of 16 output channels, and their weight version.
     let directW = Tensor([0])
     var directVersion = -1
-    /// WinogradSingle4's filters (UB[e][co / 16][ci][co % 16]), and their weight version.
-    let winogradSingle4U = Tensor([0])
-    var winogradSingle4Version = -1
+    /// WinogradSingle's filters (UB[e][co / 16][ci][co % 16]), and their weight version.
+    let winogradSingleU = Tensor([0])
+    var winogradSingleVersion = -1
     /// Whether a single image's output may be stored by bands (RowBands), set by the network:
     /// when the next layer splits by the same bands (its consumers, the next convolution and a
     /// residual, are stride-1 3x3 layers of the same size), or whatever the split (its consumers
@@ -101,8 +101,8 @@ public final class Conv2d: Module, @unchecked Sendable {
         output.reshape([self.cout, g.n, g.ho, g.wo])
         input = mode == .train ? x : nil
         if mode == .eval && shortcut == nil
-            && WinogradSingle4.applies(k: k, stride: stride, pad: pad, n: g.n, h: g.h, w: g.w, cin: cin, cout: self.cout) {
-            return forwardSingle4(x, g, epilogue: epilogue, residual: residual)
+            && WinogradSingle.applies(k: k, stride: stride, pad: pad, n: g.n, h: g.h, w: g.w, cin: cin, cout: self.cout) {
+            return forwardSingle(x, g, epilogue: epilogue, residual: residual)
         }
         if winograd {
             // The next layer reads bands only if it splits the same way: same size and channels.
@@ -135,18 +135,18 @@ public final class Conv2d: Module, @unchecked Sendable {
         let cols = workspace.buffers(rows * step * planeOut, slots: T)
         if slices.count >= T {
             // The profile shows the workers' mean time in im2col and in GEMM.
-            let claims = SliceClaims(count: slices.count, workers: T)
-            defer { claims.release() }
-            let total = parallelTimed(T) { t, timer in
-                claims.forEach(worker: t) { i in
-                    let (n0, cnt) = slices[i]
-                    let gs = g.with(n: cnt)
-                    im2col(gs, xp + n0 * planeIn, channelStride: g.n * planeIn, cols[t], parallel: false)
-                    timer.lap(0)
-                    BLAS.gemm(m: cout, n: gs.cols, k: rows, a: w, lda: rows,
-                              b: cols[t], ldb: gs.cols, c: yp + n0 * planeOut, ldc: g.cols)
-                    epilogue?.apply(yp + n0 * planeOut, rows: cout, columns: gs.cols, ld: g.cols, residual: rp.map { $0 + n0 * planeOut })
-                    timer.lap(1)
+            let total = SliceClaims.with(count: slices.count, workers: T) { claims in
+                parallelTimed(T) { t, timer in
+                    claims.forEach(worker: t) { i in
+                        let (n0, cnt) = slices[i]
+                        let gs = g.with(n: cnt)
+                        im2col(gs, xp + n0 * planeIn, channelStride: g.n * planeIn, cols[t], parallel: false)
+                        timer.lap(0)
+                        BLAS.gemm(m: cout, n: gs.cols, k: rows, a: w, lda: rows,
+                                  b: cols[t], ldb: gs.cols, c: yp + n0 * planeOut, ldc: g.cols)
+                        epilogue?.apply(yp + n0 * planeOut, rows: cout, columns: gs.cols, ld: g.cols, residual: rp.map { $0 + n0 * planeOut })
+                        timer.lap(1)
+                    }
                 }
             }
             Profiler.add("conv.im2col", seconds: total[0])

@@ -178,17 +178,25 @@ struct SliceClaims {
     private let counter: UnsafeMutablePointer<Int>?
     private let affine: Bool
 
-    /// Call `release()` when the job has returned.
-    init(count: Int, workers: Int) {
-        (self.count, self.workers) = (count, workers)
-        affine = SliceClaims.affinity && SliceClaims.dynamic && workers > 1
+    /// Runs body with the claims of `count` slices over `workers` workers; the parallel job
+    /// must run inside body. The claim counters live on the caller's stack (a layer call
+    /// used to allocate them on the heap), one cache line each.
+    static func with<R>(count: Int, workers: Int, _ body: (SliceClaims) throws -> R) rethrows -> R {
+        let affine = SliceClaims.affinity && SliceClaims.dynamic && workers > 1
         // affine: one claim counter per block, the next slice of that block
         let counters = affine ? workers : SliceClaims.dynamic ? 1 : 0
-        counter = counters > 0 ? UnsafeMutablePointer<Int>.allocate(capacity: counters * 8) : nil
-        counter?.initialize(repeating: 0, count: counters * 8)  // 64 bytes apart
+        let line = 64 / MemoryLayout<Int>.stride
+        return try withUnsafeTemporaryAllocation(byteCount: max(counters, 1) * 64, alignment: 64) { raw in
+            let c = raw.baseAddress!.bindMemory(to: Int.self, capacity: max(counters, 1) * line)
+            c.initialize(repeating: 0, count: max(counters, 1) * line)
+            defer { c.deinitialize(count: max(counters, 1) * line) }
+            return try body(SliceClaims(count: count, workers: workers, counter: counters > 0 ? c : nil, affine: affine))
+        }
     }
 
-    func release() { counter?.deallocate() }
+    private init(count: Int, workers: Int, counter: UnsafeMutablePointer<Int>?, affine: Bool) {
+        (self.count, self.workers, self.counter, self.affine) = (count, workers, counter, affine)
+    }
 
     /// body(i) for the slices worker t takes.
     @inline(__always)
@@ -198,7 +206,7 @@ struct SliceClaims {
             for k in 0..<workers {
                 let b = (home + k) % workers
                 let lo = count * b / workers, n = count * (b + 1) / workers - lo
-                claimEach(c + 8 * b, below: n) { body(lo + $0) }
+                claimEach(c + (64 / MemoryLayout<Int>.stride) * b, below: n) { body(lo + $0) }
             }
             return
         }

@@ -49,10 +49,10 @@ struct SliceGroups {
     /// worker's own buffers. Returns parallelTimed's per-phase seconds.
     func run(workers: Int, _ body: (Int, Int, inout PhaseTimer) -> Void) -> SIMD4<Double> {
         let active = min(workers, groups)
-        let claims = SliceClaims(count: groups, workers: active)
-        defer { claims.release() }
-        return parallelTimed(active) { t, timer in
-            claims.forEach(worker: t) { g in body(t, g, &timer) }
+        return SliceClaims.with(count: groups, workers: active) { claims in
+            parallelTimed(active) { t, timer in
+                claims.forEach(worker: t) { g in body(t, g, &timer) }
+            }
         }
     }
 

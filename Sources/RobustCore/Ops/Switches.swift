@@ -75,7 +75,7 @@ public enum EngineSwitch: String, CaseIterable, Sendable {
     /// The direct and single-image F(2x2) kernels prefetch their filter streams (on) or leave
     /// it to the hardware (off). ROBUST_WEIGHT_PREFETCH=0.
     case weightPrefetch = "weight-prefetch"
-    /// A single image's 8x8 layers of 128+ channels by WinogradSingle4's F(2x2) kernels (on)
+    /// A single image's 8x8 layers of 128+ channels by WinogradSingle's F(2x2) kernels (on)
     /// or the direct kernel (off). ROBUST_WINOGRAD_SINGLE8=0.
     case single8 = "single8"
 
@@ -106,14 +106,14 @@ public enum EngineSwitch: String, CaseIterable, Sendable {
         case .filterKernels: return Winograd.filterKernels
         case .fusedEpilogue: return Winograd.fusedOutputEpilogue
         case .plane4Tiles: return Winograd.plane4Tiles
-        case .single4: return WinogradSingle4.enabled
+        case .single4: return WinogradSingle.planes4
         case .dynamicSlices: return SliceClaims.dynamic
         case .finerChunks: return chunksPerWorker > 1
         case .gradGroups: return SliceGroups.perWorker > 1
         case .sliceAffinity: return SliceClaims.affinity
         case .bnImageBlocks: return ImageBlocks.enabled
         case .weightPrefetch: return Kernels.weightPrefetch
-        case .single8: return WinogradSingle4.planes8
+        case .single8: return WinogradSingle.planes8
         }
     }
 
@@ -134,14 +134,14 @@ public enum EngineSwitch: String, CaseIterable, Sendable {
         case .filterKernels: Winograd.filterKernels = on
         case .fusedEpilogue: Winograd.fusedOutputEpilogue = on
         case .plane4Tiles: Winograd.plane4Tiles = on
-        case .single4: WinogradSingle4.enabled = on
+        case .single4: WinogradSingle.planes4 = on
         case .dynamicSlices: SliceClaims.dynamic = on
         case .finerChunks: chunksPerWorker = on ? 4 : 1
         case .gradGroups: SliceGroups.perWorker = on ? 4 : 1
         case .sliceAffinity: SliceClaims.affinity = on
         case .bnImageBlocks: ImageBlocks.enabled = on
         case .weightPrefetch: Kernels.weightPrefetch = on
-        case .single8: WinogradSingle4.planes8 = on
+        case .single8: WinogradSingle.planes8 = on
         }
     }
 }

@@ -420,43 +420,43 @@ extension Winograd {
         if slices.count >= T {
             // Each worker takes whole slices through all three phases.
             let bufs = workspace.buffers(E * (vStride + mStride) + scratch, slots: T)
-            let claims = SliceClaims(count: slices.count, workers: T)
-            defer { claims.release() }
-            let total = parallelTimed(T) { t, timer in
-                let v = bufs[t], m = v + E * vStride, s = m + E * mStride
-                claims.forEach(worker: t) { i in
-                    let (n0, cnt) = slices[i]
-                    let tsl = cnt * tilesPerImage
-                    input(xp + n0 * plane, 0..<cin, cnt, v, tsl, s)
-                    timer.lap(0)
-                    for e in 0..<E {
-                        Winograd.gemm(m: cout, n: tsl, k: cin, a: u + e * cout * cin, lda: cin,
-                                      b: v + e * vStride, ldb: tsl, c: m + e * mStride, ldc: tsl)
-                    }
-                    timer.lap(1)
-                    if let ep = epilogue, fusedEpilogue, tile == .four || w % 8 == 0 {
-                        let r = rp.map { UnsafePointer($0 + n0 * plane) }
-                        ep.scale.withUnsafeBufferPointer { sc in
-                            ep.shift.withUnsafeBufferPointer { sh in
-                                let (s, f, relu) = (sc.baseAddress, sh.baseAddress, Int32(ep.relu ? 1 : 0))
-                                if tile == .four && h == 4 && w == 4 {
-                                    rk_wino4_output_plane4_avx2(m, tsl, mStride, 0, Int32(cout), Int32(cnt),
-                                                                yp + n0 * plane, ld, s, f, r, ld, relu)
-                                } else if tile == .four {
-                                    rk_wino4_output_affine_avx2(m, tsl, mStride, 0, Int32(cout), Int32(cnt), Int32(h), Int32(w),
-                                                                0, Int32(h / 4), yp + n0 * plane, ld, s, f, r, ld, relu)
-                                } else {
-                                    rk_wino2_output_affine_avx2(m, tsl, mStride, 0, Int32(cout), Int32(cnt), Int32(h), Int32(w),
-                                                                0, Int32(h / 2), yp + n0 * plane, ld, s, f, r, ld, relu)
+            let total = SliceClaims.with(count: slices.count, workers: T) { claims in
+                parallelTimed(T) { t, timer in
+                    let v = bufs[t], m = v + E * vStride, s = m + E * mStride
+                    claims.forEach(worker: t) { i in
+                        let (n0, cnt) = slices[i]
+                        let tsl = cnt * tilesPerImage
+                        input(xp + n0 * plane, 0..<cin, cnt, v, tsl, s)
+                        timer.lap(0)
+                        for e in 0..<E {
+                            Winograd.gemm(m: cout, n: tsl, k: cin, a: u + e * cout * cin, lda: cin,
+                                          b: v + e * vStride, ldb: tsl, c: m + e * mStride, ldc: tsl)
+                        }
+                        timer.lap(1)
+                        if let ep = epilogue, fusedEpilogue, tile == .four || w % 8 == 0 {
+                            let r = rp.map { UnsafePointer($0 + n0 * plane) }
+                            ep.scale.withUnsafeBufferPointer { sc in
+                                ep.shift.withUnsafeBufferPointer { sh in
+                                    let (s, f, relu) = (sc.baseAddress, sh.baseAddress, Int32(ep.relu ? 1 : 0))
+                                    if tile == .four && h == 4 && w == 4 {
+                                        rk_wino4_output_plane4_avx2(m, tsl, mStride, 0, Int32(cout), Int32(cnt),
+                                                                    yp + n0 * plane, ld, s, f, r, ld, relu)
+                                    } else if tile == .four {
+                                        rk_wino4_output_affine_avx2(m, tsl, mStride, 0, Int32(cout), Int32(cnt), Int32(h), Int32(w),
+                                                                    0, Int32(h / 4), yp + n0 * plane, ld, s, f, r, ld, relu)
+                                    } else {
+                                        rk_wino2_output_affine_avx2(m, tsl, mStride, 0, Int32(cout), Int32(cnt), Int32(h), Int32(w),
+                                                                    0, Int32(h / 2), yp + n0 * plane, ld, s, f, r, ld, relu)
+                                    }
                                 }
                             }
+                        } else {
+                            output(m, tsl, 0..<cout, cnt, yp + n0 * plane)
+                            epilogue?.apply(yp + n0 * plane, rows: cout, columns: cnt * plane, ld: ld,
+                                            residual: rp.map { $0 + n0 * plane })
                         }
-                    } else {
-                        output(m, tsl, 0..<cout, cnt, yp + n0 * plane)
-                        epilogue?.apply(yp + n0 * plane, rows: cout, columns: cnt * plane, ld: ld,
-                                        residual: rp.map { $0 + n0 * plane })
+                        timer.lap(2)
                     }
-                    timer.lap(2)
                 }
             }
             Profiler.add("conv.winograd.input", seconds: total[0])

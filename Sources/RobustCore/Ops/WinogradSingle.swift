@@ -10,10 +10,10 @@
 
 import CKernels
 
-enum WinogradSingle4 {
-    /// ROBUST_WINOGRAD_SINGLE4=0 keeps the direct kernel there (for comparison);
-    /// `bench --ab single4`.
-    nonisolated(unsafe) static var enabled: Bool = getenvString("ROBUST_WINOGRAD_SINGLE4") != "0"
+enum WinogradSingle {
+    /// The 4x4 planes. ROBUST_WINOGRAD_SINGLE4=0 keeps the direct kernel there (for
+    /// comparison); `bench --ab single4`.
+    nonisolated(unsafe) static var planes4: Bool = getenvString("ROBUST_WINOGRAD_SINGLE4") != "0"
     /// Up to this many channels (in and out). The filters take 16 x cin x cout floats: 1 MiB a
     /// layer at 128 channels (width 16), 4 MiB at 256, 16 MiB at 512.
     nonisolated(unsafe) static var maxChannels: Int = {
@@ -35,7 +35,7 @@ enum WinogradSingle4 {
     static func applies(k: Int, stride: Int, pad: Int, n: Int, h: Int, w: Int, cin: Int, cout: Int) -> Bool {
         guard Winograd.enabled && Kernels.avx2 && k == 3 && stride == 1 && pad == 1 && n == 1 && h == w
             && cout % 16 == 0 && max(cin, cout) <= maxChannels else { return false }
-        if h == 4 { return enabled }
+        if h == 4 { return planes4 }
         return h == 8 && planes8 && max(cin, cout) >= minChannels8
     }
 }
@@ -45,20 +45,20 @@ extension Conv2d {
     /// residual, ReLU) in the output transform's stores. The workers split the output channels
     /// in blocks of 16; each transforms the whole input itself (16 x tiles x cin floats), so
     /// the layer is one parallel job.
-    func forwardSingle4(_ x: Tensor, _ g: ConvGeometry, epilogue: ChannelAffine?, residual: Tensor?) -> Tensor {
+    func forwardSingle(_ x: Tensor, _ g: ConvGeometry, epilogue: ChannelAffine?, residual: Tensor?) -> Tensor {
         let (cin, cout) = (self.cin, self.cout)
         let x = Conv2d.planar(x, unless: nil, into: planarInput)
         // The kernels read planar residuals (the network never gives this path banded ones,
         // but a caller may).
         let residual = residual.map { Conv2d.planar($0, unless: nil, into: planarResidual) }
-        if winogradSingle4Version != weight.version || winogradSingle4U.count != 16 * cout * cin {
+        if winogradSingleVersion != weight.version || winogradSingleU.count != 16 * cout * cin {
             Profiler.measure("conv.winograd.filters") {
                 let u = Tensor([16, cout, cin])
                 Winograd.transformWeights(weight.value.data, cout: cout, cin: cin, tile: .two, into: u.data)
-                winogradSingle4U.reshape([16 * cout * cin])
-                rk_wino2_single4_filters(u.data, cout, cin, winogradSingle4U.data)
+                winogradSingleU.reshape([16 * cout * cin])
+                rk_wino2_single4_filters(u.data, cout, cin, winogradSingleU.data)
             }
-            winogradSingle4Version = weight.version
+            winogradSingleVersion = weight.version
         }
         let side = g.h, tiles = side * side / 4, plane = side * side
         output.reshape([cout, 1, side, side])
@@ -66,7 +66,7 @@ extension Conv2d {
         let parts = Int(flops) < minParallelFlops ? 1 : min(Threads.count, cout / 16)
         let slots = workspace.buffers(16 * tiles * (cin + cout), slots: parts)
         let prefetch = Kernels.weightPrefetch ? Kernels.single4PrefetchDistance : 0
-        nonisolated(unsafe) let (xp, ub, yp) = (x.data, winogradSingle4U.data, output.data)
+        nonisolated(unsafe) let (xp, ub, yp) = (x.data, winogradSingleU.data, output.data)
         nonisolated(unsafe) let rp: UnsafeMutablePointer<Float>? = residual?.data
         let scale = epilogue?.scale ?? [], shift = epilogue?.shift ?? [], relu: Int32 = epilogue?.relu == true ? 1 : 0
         let name = side == 4 ? "conv.winograd.single4" : "conv.winograd.single8"
