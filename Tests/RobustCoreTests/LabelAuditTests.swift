@@ -374,7 +374,7 @@ final class LabelAuditTests: XCTestCase {
         var cfg = TrainConfig()
         cfg.width = 4; cfg.epochs = 2; cfg.batchSize = 32; cfg.lr = 0.05; cfg.seed = 3
         var epochs: [Int] = [], saved: [Int] = [], scoring: [[Int]] = []
-        let members = try AuditEnsemble.trainMembers(train, config: cfg, members: 2, onEpoch: { m, _ in epochs.append(m) },
+        let members = AuditEnsemble.trainMembers(train, config: cfg, members: 2, onEpoch: { m, _ in epochs.append(m) },
                                                      onScoring: { m, done, total in scoring.append([m, done, total]) },
                                                      afterMember: { m, t in saved.append(m); XCTAssertTrue(t.isFinished) })
         XCTAssertEqual(members.count, 2)
