@@ -30,14 +30,16 @@ for s in 0 1 2 3; do
 done
 # The control for distillation itself: a width-32 teacher trained on the TRUE labels (the folder
 # labels, seed 0), its 6-view probabilities distilled the same way (0.5 onehot(true) + 0.5 p,
-# weight 1, no flags) into a width-16 student, seed 0. (2026-12-06, later; binary bff8f52's
+# weight 1, no flags) into width-16 students, seeds 0 and 1. (2026-12-06, later; binary bff8f52's
 # library, the same training code as every run here.)
 $B train --data $D --width 32 --epochs 15 --out clean32.safetensors > clean32.out 2> clean32.err || exit 1
 $B audit-labels --data $D --model clean32.safetensors --views 6 \
   --targets-out tc32.safetensors --teacher-weight 0.5 --out flaggedc32.csv > auditc32.out 2> auditc32.err || exit 1
 python make_kd.py tc32.safetensors flaggedc32.csv tc32-kd.safetensors
-$B train --data $D --targets tc32-kd.safetensors --width 16 --epochs 15 --seed 0 \
-  --out sc32kd-seed0.safetensors > sc32kd-seed0.out 2> sc32kd-seed0.err
+for s in 0 1; do
+  $B train --data $D --targets tc32-kd.safetensors --width 16 --epochs 15 --seed $s \
+    --out sc32kd-seed$s.safetensors > sc32kd-seed$s.out 2> sc32kd-seed$s.err
+done
 # A fifth seed of the cleaned student and of the distillation-only control.
 for v in s32:t32 s32kd:t32-kd; do
   $B train --data $D --labels $N --targets ${v##*:}.safetensors --width 16 --epochs 15 --seed 4 \
