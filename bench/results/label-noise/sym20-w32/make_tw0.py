@@ -1,6 +1,6 @@
 """Teacher weight 0 from teacher weight 0.5 targets, without a second scoring pass (sym20-w32).
 
-    python make_tw0.py t32.safetensors flagged32.csv noise.csv t32-tw0.safetensors
+    python make_tw0.py t32.safetensors flagged32.csv t32-tw0.safetensors
 
 `audit-labels --teacher-weight W` gives flagged samples the model's probabilities whatever W
 is, and unflagged ones (1 - W) onehot(given) + W p. So the W = 0 targets are the same file
@@ -16,14 +16,11 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."))
 from labelnoise_io import load_safetensors, save_safetensors  # noqa: E402  (bench/)
 
-CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
-
-
 def main():
-    src, flagged_csv, noise_csv, dst = sys.argv[1:5]
+    src, flagged_csv, dst = sys.argv[1:4]
     tensors, meta = load_safetensors(src)
     t, w = tensors["targets"].copy(), tensors["weights"].copy()
-    given = np.array([CLASSES.index(r["given_label"]) for r in csv.DictReader(open(noise_csv))])
+    given = tensors["given_labels"].astype(np.int64)  # as make_kd.py: the labels the targets were made from
     flagged = np.zeros(len(given), dtype=bool)
     for r in csv.DictReader(open(flagged_csv)):
         flagged[int(r["index"])] = r["flagged"] == "1"
