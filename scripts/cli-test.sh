@@ -94,6 +94,9 @@ for k in noisy_control_test_accuracy clean_reference_first_run_test_accuracy cle
     grep -qE "\"$k\":0\.[0-9]+" "$T/lnw/summary.json" || fail "summary.json has no $k"
 done
 [ "$(wc -l < "$T/lnw/noisy-control-epochs.csv")" = 3 ] || fail "noisy-control-epochs.csv does not have a row per epoch"
+for f in reference-epochs.csv reference-on-epochs.csv; do
+    [ "$(wc -l < "$T/lnw/$f")" = 3 ] || fail "$f does not have a row per epoch"
+done
 # the gap figure: present, with each model's 4 epochs, exactly when the true labels beat the noisy control
 ref=$(grep -oE '"clean_reference_test_accuracy":[0-9.e-]+' "$T/lnw/summary.json" | cut -d: -f2)
 ctl=$(grep -oE '"noisy_control_test_accuracy":[0-9.e-]+' "$T/lnw/summary.json" | cut -d: -f2)

@@ -321,12 +321,12 @@ struct LabelNoise: ParsableCommand {
             if cleanReference {
                 print("\nreference run on the true labels" + (otherCleanWidth ? " at width \(cleanCfg.width)" : ""))
                 let ref = Trainer(config: cleanCfg, train: train, test: test)
-                var acc = try trainToEnd(ref, tag: "reference", csv: nil)
+                var acc = try trainToEnd(ref, tag: "reference", csv: joinPath(outDir, "reference-epochs.csv"))
                 if warm {
                     summary.append(("clean_reference_first_run_test_accuracy", acc.map { .double($0) } ?? .null))
                     print("\nreference trained on for \(cfg.epochs) epochs (the cleaned run's compute)")
                     let on = Trainer(config: cfg, train: train, test: test, model: ref.model)
-                    acc = try trainToEnd(on, tag: "reference, trained on", csv: nil)
+                    acc = try trainToEnd(on, tag: "reference, trained on", csv: joinPath(outDir, "reference-on-epochs.csv"))
                 }
                 summary.append(("clean_reference_test_accuracy", acc.map { .double($0) } ?? .null))
                 // The noisy side has the cleaned run's compute: the audited run itself for a
