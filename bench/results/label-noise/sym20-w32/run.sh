@@ -18,8 +18,10 @@ for s in 0 1 2 3; do
     --out s32-seed$s.safetensors > s32-seed$s.out 2> s32-seed$s.err || exit 1
 done
 python make_tw0.py t32.safetensors flagged32.csv t32-tw0.safetensors
-$B train --data $D --labels $N --targets t32-tw0.safetensors --width 16 --epochs 15 --seed 0 \
-  --out s32tw0-seed0.safetensors > s32tw0-seed0.out 2> s32tw0-seed0.err
+for s in 0 1; do  # seed 1 added 2026-12-06 (later)
+  $B train --data $D --labels $N --targets t32-tw0.safetensors --width 16 --epochs 15 --seed $s \
+    --out s32tw0-seed$s.safetensors > s32tw0-seed$s.out 2> s32tw0-seed$s.err || exit 1
+done
 # the control: the wider model's distillation without the cleaning decision (every target
 # 0.5 onehot(given) + 0.5 p, weight 1)
 # (seed 0 first; seeds 1-3 later the same day)
