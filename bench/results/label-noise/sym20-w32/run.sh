@@ -28,7 +28,7 @@ done
 python make_kd.py t32.safetensors flagged32.csv t32-kd.safetensors
 for s in 0 1 2 3; do
   $B train --data $D --labels $N --targets t32-kd.safetensors --width 16 --epochs 15 --seed $s \
-    --out s32kd-seed$s.safetensors > s32kd-seed$s.out 2> s32kd-seed$s.err
+    --out s32kd-seed$s.safetensors > s32kd-seed$s.out 2> s32kd-seed$s.err || exit 1
 done
 # The control for distillation itself: a width-32 teacher trained on the TRUE labels (the folder
 # labels, seed 0), its 6-view probabilities distilled the same way (0.5 onehot(true) + 0.5 p,
@@ -40,7 +40,7 @@ $B audit-labels --data $D --model clean32.safetensors --views 6 \
 python make_kd.py tc32.safetensors flaggedc32.csv tc32-kd.safetensors
 for s in 0 1; do
   $B train --data $D --targets tc32-kd.safetensors --width 16 --epochs 15 --seed $s \
-    --out sc32kd-seed$s.safetensors > sc32kd-seed$s.out 2> sc32kd-seed$s.err
+    --out sc32kd-seed$s.safetensors > sc32kd-seed$s.out 2> sc32kd-seed$s.err || exit 1
 done
 # A fifth seed of the cleaned student and of the distillation-only control.
 for v in s32:t32 s32kd:t32-kd; do
