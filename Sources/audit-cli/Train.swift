@@ -29,6 +29,8 @@ struct Train: ParsableCommand {
     @Option(help: "Training labels from a CSV (columns path and given_label or label) instead of the folder names.") var labels: String?
     @Flag(help: "With --labels: leave out training images the CSV does not list (train on a cleaned subset).") var dropUnlisted = false
     @Option(help: "Train on per-sample soft targets from this file (audit-labels --targets-out) instead of one-hot labels.") var targets: String?
+    @Option(help: "Online distillation: this trained model scores every augmented batch and its probabilities are blended into the targets (its classes must be the data's; any width).") var teacher: String?
+    @Option(help: "With --teacher: the teacher's share lambda of every target, target = (1 - lambda) * label or soft target + lambda * teacher (default 0.5).") var teacherWeight: Float?
     @OptionGroup var correction: CorrectionOptions
 
     func validate() throws {
@@ -37,8 +39,15 @@ struct Train: ParsableCommand {
         if targets != nil && dropUnlisted { throw ValidationError("--targets rows follow the full training set: leave out --drop-unlisted") }
         if resume == nil { try correction.check(epochs: epochs) }
         if initFrom != nil && resume != nil { throw ValidationError("--init-from starts a new run; --resume continues one: give one of them") }
-        if (targets != nil || correction.enabled || correction.earlyLearningEnabled) && resume != nil {
-            throw ValidationError("--targets, --self-adaptive-from and --elr-weight are not stored in checkpoints: they cannot be resumed")
+        if (targets != nil || teacher != nil || correction.enabled || correction.earlyLearningEnabled) && resume != nil {
+            throw ValidationError("--targets, --teacher, --self-adaptive-from and --elr-weight are not stored in checkpoints: they cannot be resumed")
+        }
+        if let w = teacherWeight {
+            guard teacher != nil else { throw ValidationError("--teacher-weight needs --teacher") }
+            guard w.isFinite, (0...1).contains(w) else { throw ValidationError("--teacher-weight must lie in [0, 1]") }
+        }
+        if teacher != nil && correction.enabled {
+            throw ValidationError("--teacher and --self-adaptive-from are alternatives: self-adaptive targets follow the student, not a teacher")
         }
     }
 
@@ -86,6 +95,16 @@ struct Train: ParsableCommand {
                 correction.apply(to: t)
                 trainer.targets = t
                 note("self-adaptive training from epoch \(correction.selfAdaptiveFrom), momentum \(fmt(Double(correction.selfAdaptiveMomentum), 2))")
+            }
+            if let path = teacher {
+                guard train.classNames.count >= 2 else { throw RobustError.invalidArgument("\(dir): --teacher needs at least two classes") }
+                let (m, info) = try loadResNet(path, for: train, data: dir, use: "as the teacher")
+                guard info.normalization == trainer.info.normalization, info.inputSize == trainer.info.inputSize else {
+                    throw RobustError.invalidArgument("\(path): the teacher expects other inputs (normalization or image size) than this run feeds it")
+                }
+                let w = teacherWeight ?? 0.5
+                trainer.teacher = OnlineTeacher(model: m, weight: w)
+                note("online teacher \(path) (width \(info.width)), weight \(fmt(Double(w), 2)) of every target")
             }
             if let e = correction.earlyLearning(count: train.count, numClasses: train.classNames.count) {
                 trainer.earlyLearning = e

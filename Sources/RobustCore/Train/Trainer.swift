@@ -115,6 +115,15 @@ public final class Trainer: @unchecked Sendable {
         didSet { if let t = targets { precondition(t.count == train.count && t.numClasses == train.classNames.count, "targets do not match the training set") } }
     }
     private var targetRows: [Float] = [], targetWeights: [Float] = []
+    /// Online distillation: a trained model whose probabilities on each augmented batch are
+    /// blended into the targets. Not stored in checkpoints; excludes self-adaptive targets
+    /// (which move with the student's own predictions).
+    public var teacher: OnlineTeacher? {
+        didSet {
+            precondition(targets?.momentum == nil || teacher == nil, "an online teacher and self-adaptive targets are alternatives")
+            if let t = teacher { precondition(t.model.numClasses == train.classNames.count, "the teacher's classes do not match the training set") }
+        }
+    }
     /// Early-learning regularization added to the loss; indexed like the training set. Not
     /// stored in checkpoints.
     public var earlyLearning: EarlyLearningRegularizer? {
@@ -179,18 +188,33 @@ public final class Trainer: @unchecked Sendable {
             batcher.fill(input, labels: &labels, from: train, indices: indices,
                          augment: config.augment ? Augmentation() : nil, seed: config.seed, tagBase: augmentTag)
         }
+        let k = train.classNames.count
+        if let teach = teacher {
+            // The teacher scores this batch before the student's pass (see OnlineTeacher.blend).
+            if let t = targets {
+                t.gather(indices, rows: &targetRows, weights: &targetWeights)
+            } else {
+                targetRows = [Float](repeating: 0, count: indices.count * k)
+                for (b, y) in labels.enumerated() { targetRows[b * k + Int(y)] = 1 }
+                targetWeights = [Float](repeating: 1, count: indices.count)
+            }
+            Profiler.measure("teacher.forward") { teach.blend(input: input, into: &targetRows, classes: k) }
+        }
         let logits = model.forward(input, mode: .train)
         onTrainingLogits?(indices, logits)
         var r: LossResult
-        if let t = targets {
-            // The update uses this pass's predictions before the step, as self-adaptive training
-            // does; fixed targets need no softmax here (the loss computes its own).
-            if t.isUpdating(atEpoch: epoch) {
-                lossFn.probabilities.reshape([indices.count, t.numClasses])
-                softmax(logits.data, lossFn.probabilities.data, rows: indices.count, cols: t.numClasses)
-                t.update(indices, probabilities: lossFn.probabilities.data, epoch: epoch)
+        let usesRows = targets != nil || teacher != nil
+        if usesRows {
+            if teacher == nil, let t = targets {
+                // The update uses this pass's predictions before the step, as self-adaptive training
+                // does; fixed targets need no softmax here (the loss computes its own).
+                if t.isUpdating(atEpoch: epoch) {
+                    lossFn.probabilities.reshape([indices.count, t.numClasses])
+                    softmax(logits.data, lossFn.probabilities.data, rows: indices.count, cols: t.numClasses)
+                    t.update(indices, probabilities: lossFn.probabilities.data, epoch: epoch)
+                }
+                t.gather(indices, rows: &targetRows, weights: &targetWeights)
             }
-            t.gather(indices, rows: &targetRows, weights: &targetWeights)
             r = targetRows.withUnsafeBufferPointer { q in targetWeights.withUnsafeBufferPointer { w in
                 lossFn(logits, targets: q.baseAddress!, weights: w.baseAddress!) } }
         } else {
@@ -198,7 +222,7 @@ public final class Trainer: @unchecked Sendable {
         }
         if let elr = earlyLearning {
             // Weighted like the cross-entropy: by the targets' sample weights when there are targets.
-            r.loss += targets == nil
+            r.loss += !usesRows
                 ? elr.apply(indices, probabilities: lossFn.probabilities.data, grad: lossFn.inputGrad.data)
                 : targetWeights.withUnsafeBufferPointer {
                     elr.apply(indices, probabilities: lossFn.probabilities.data, grad: lossFn.inputGrad.data, weights: $0.baseAddress!) }
@@ -276,7 +300,7 @@ public final class Trainer: @unchecked Sendable {
         meta["train_config"] = config.json.serialized
         // Per-sample targets are not stored: mark the checkpoint so a resume cannot silently
         // finish the run on the one-hot labels instead.
-        if targets != nil || earlyLearning != nil { meta["label_targets"] = "not stored" }
+        if targets != nil || earlyLearning != nil || teacher != nil { meta["label_targets"] = "not stored" }
         w.metadata = meta
         try w.write(path)
     }
@@ -289,7 +313,7 @@ public final class Trainer: @unchecked Sendable {
             throw RobustError.format(path: path, reason: "not a training checkpoint (no train_config/checkpoint_epoch metadata)")
         }
         if st.metadata["label_targets"] != nil {
-            throw RobustError.invalidArgument("\(path): this run trained on per-sample targets (soft labels, self-adaptive training or early-learning regularization), which checkpoints do not store; it cannot be resumed, start it again")
+            throw RobustError.invalidArgument("\(path): this run trained on per-sample targets (soft labels, self-adaptive training, early-learning regularization or an online teacher), which checkpoints do not store; it cannot be resumed, start it again")
         }
         let cfg: TrainConfig
         do { cfg = try TrainConfig(json: JSON.parse(cfgText)) } catch { throw RobustError.format(path: path, reason: "bad train_config: \(error)") }
