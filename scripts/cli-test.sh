@@ -221,6 +221,14 @@ if "$CLI" train --data "$T/data" --targets "$T/targets.safetensors" --width 2 --
     fail "targets made from other labels were accepted"
 fi
 grep -q "other labels" "$T/tl.err" || fail "the label mismatch is not explained"
+# online distillation: the audited model as a teacher on every batch, and what it refuses
+"$CLI" train --data "$T/data" --labels "$T/ln/noise.csv" --targets "$T/targets.safetensors" --teacher "$T/ln/noisy.safetensors" \
+    --teacher-weight 0.5 --width 2 --epochs 1 --out "$T/online.safetensors" > /dev/null 2> "$T/to.err" || { cat "$T/to.err"; fail "train --teacher failed"; }
+grep -q "online teacher .*noisy.safetensors (width 2), weight 0.50" "$T/to.err" || fail "train --teacher did not say which teacher it used"
+refused "needs --teacher" "$CLI" train --data "$T/data" --teacher-weight 0.5 --width 2 --epochs 1 --out "$T/x.safetensors"
+refused "teacher-weight must lie in" "$CLI" train --data "$T/data" --teacher "$T/ln/noisy.safetensors" --teacher-weight 1.5 --width 2 --epochs 1 --out "$T/x.safetensors"
+refused "alternatives" "$CLI" train --data "$T/data" --teacher "$T/ln/noisy.safetensors" --self-adaptive-from 1 --width 2 --epochs 1 --out "$T/x.safetensors"
+refused "noise.csv" "$CLI" train --data "$T/data" --teacher "$T/ln/noise.csv" --width 2 --epochs 1 --out "$T/x.safetensors"
 # an ensemble auditor: one more member trained, its model saved, the decision on the mean
 "$CLI" label-noise --data "$T/data" --width 2 --epochs 2 --noise 0.2 --ensemble 2 --clean soft --teacher-weight 0.5 --no-test \
     --out "$T/ens" > "$T/ens.out" 2> "$T/ens.err" || { cat "$T/ens.err"; fail "label-noise --ensemble 2 failed"; }
