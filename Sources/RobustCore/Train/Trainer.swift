@@ -191,6 +191,7 @@ public final class Trainer: @unchecked Sendable {
         let k = train.classNames.count
         if let teach = teacher {
             // The teacher scores this batch before the student's pass (see OnlineTeacher.blend).
+            precondition(targets?.momentum == nil, "an online teacher and self-adaptive targets are alternatives")
             if let t = targets {
                 t.gather(indices, rows: &targetRows, weights: &targetWeights)
             } else {
