@@ -225,6 +225,8 @@ grep -q "other labels" "$T/tl.err" || fail "the label mismatch is not explained"
 "$CLI" train --data "$T/data" --labels "$T/ln/noise.csv" --targets "$T/targets.safetensors" --teacher "$T/ln/noisy.safetensors" \
     --teacher-weight 0.5 --width 2 --epochs 1 --out "$T/online.safetensors" > /dev/null 2> "$T/to.err" || { cat "$T/to.err"; fail "train --teacher failed"; }
 grep -q "online teacher .*noisy.safetensors (width 2), weight 0.50" "$T/to.err" || fail "train --teacher did not say which teacher it used"
+refused "cannot be resumed" "$CLI" train --data "$T/data" --resume "$T/online.safetensors.ckpt" --width 2 --epochs 1 --out "$T/x.safetensors"
+refused "cannot be resumed" "$CLI" train --data "$T/data" --resume "$T/online.safetensors.ckpt" --teacher "$T/ln/noisy.safetensors" --width 2 --epochs 1 --out "$T/x.safetensors"
 refused "needs --teacher" "$CLI" train --data "$T/data" --teacher-weight 0.5 --width 2 --epochs 1 --out "$T/x.safetensors"
 refused "teacher-weight must lie in" "$CLI" train --data "$T/data" --teacher "$T/ln/noisy.safetensors" --teacher-weight 1.5 --width 2 --epochs 1 --out "$T/x.safetensors"
 refused "alternatives" "$CLI" train --data "$T/data" --teacher "$T/ln/noisy.safetensors" --self-adaptive-from 1 --width 2 --epochs 1 --out "$T/x.safetensors"

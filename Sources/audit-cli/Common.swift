@@ -188,7 +188,7 @@ func loadModelAndTestSet(model: String?, data: String?) throws
 /// A trained ResNet-18 file for use on a training set: its classes must be the data's, in the
 /// same order (a label index must mean the same class to both), and with `width` it must have
 /// that width (`use` ends the width error's advice: "to train on from it"). One check and one
-/// wording for every command that takes a model for a dataset (train --init-from,
+/// wording for every command that takes a model for a dataset (train --init-from, train --teacher,
 /// audit-labels --model, report --model, fusion --image-model).
 func loadResNet(_ path: String, for train: Dataset, data dir: String, width: Int? = nil,
                 use: String = "to use it") throws -> (ResNet18, ModelInfo) {

@@ -29,8 +29,8 @@ struct Train: ParsableCommand {
     @Option(help: "Training labels from a CSV (columns path and given_label or label) instead of the folder names.") var labels: String?
     @Flag(help: "With --labels: leave out training images the CSV does not list (train on a cleaned subset).") var dropUnlisted = false
     @Option(help: "Train on per-sample soft targets from this file (audit-labels --targets-out) instead of one-hot labels.") var targets: String?
-    @Option(help: "Online distillation: this trained model scores every augmented batch and its probabilities are blended into the targets (its classes must be the data's; any width). Measured on CIFAR-10 at 20% noise with a width-16 auditor as the teacher: no better than its fixed six-view targets (83.88% vs 84.08%, seed 0), at 1.3x the time per step.") var teacher: String?
-    @Option(help: "With --teacher: the teacher's share lambda of every target, target = (1 - lambda) * label or soft target + lambda * teacher (default 0.5).") var teacherWeight: Float?
+    @Option(help: "Online distillation: this trained model scores every augmented batch and its probabilities are blended into the targets (its classes, normalization and image size must be the data's; any width; not stored in checkpoints, so the run cannot be resumed). train_acc then counts agreement with the blended target. Measured on CIFAR-10 at 20% noise with a width-16 auditor as the teacher: no better than its fixed six-view targets (83.88% and 83.98% vs 84.08%), at 1.3-1.4x the time per step.") var teacher: String?
+    @Option(help: "With --teacher: the teacher's share lambda of every target, target = (1 - lambda) * label or soft target + lambda * teacher, then label-smoothed as any target (default 0.5).") var teacherWeight: Float?
     @OptionGroup var correction: CorrectionOptions
 
     func validate() throws {
@@ -98,7 +98,7 @@ struct Train: ParsableCommand {
             }
             if let path = teacher {
                 guard train.classNames.count >= 2 else { throw RobustError.invalidArgument("\(dir): --teacher needs at least two classes") }
-                let (m, info) = try loadResNet(path, for: train, data: dir, use: "as the teacher")
+                let (m, info) = try loadResNet(path, for: train, data: dir)
                 guard info.normalization == trainer.info.normalization, info.inputSize == trainer.info.inputSize else {
                     throw RobustError.invalidArgument("\(path): the teacher expects other inputs (normalization or image size) than this run feeds it")
                 }

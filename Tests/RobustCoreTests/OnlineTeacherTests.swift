@@ -46,6 +46,8 @@ final class OnlineTeacherTests: XCTestCase {
 
     /// Weight 0: the same run, bit for bit, as without a teacher (its pass must not disturb
     /// the student's), with labels and with soft targets; and the teacher is not trained.
+    /// (Bit for bit because the batch, 16, is a power of two: the hard-label loss scales by 1/B,
+    /// the rows' loss by 1/sum of weights, equal in floating point only when 1/B is exact.)
     func testZeroWeightLeavesTheRunUnchangedAndTheTeacherFrozen() throws {
         let (train, _) = try noisySyntheticTrainingSet(count: 64, seed: 3, rate: 0.25, noiseSeed: 1)
         let m = teacherModel(classes: 4)
@@ -57,6 +59,12 @@ final class OnlineTeacherTests: XCTestCase {
         let t = try LabelTargets(values: soft, numClasses: 4, weights: w)
         XCTAssertEqual(trainOnce(train, teacher: OnlineTeacher(model: m, weight: 0), targets: t), trainOnce(train, teacher: nil, targets: t))
         XCTAssertEqual(values(m), teacherBefore, "the teacher's weights or batch-norm statistics changed")
+        // The student as its own teacher shares every buffer with it: only a teacher pass that
+        // runs before the student's (as blend's contract says) leaves the run unchanged.
+        let trainer = Trainer(config: config(), train: train, test: nil)
+        trainer.teacher = OnlineTeacher(model: trainer.model, weight: 0)
+        _ = trainer.runEpoch()
+        XCTAssertEqual(values(trainer.model), trainOnce(train, teacher: nil))
     }
 
     /// Weight 1: the targets are the teacher's alone, so the labels no longer matter; without a

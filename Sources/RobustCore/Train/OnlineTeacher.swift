@@ -4,6 +4,7 @@
 //
 //     target_i = (1 - lambda) * t_i + lambda * softmax(teacher(x_i))
 //
+// (the loss then applies label smoothing to it as to any target)
 // where t_i is the sample's fixed target (its one-hot label, or its row of soft targets from a
 // label audit) and x_i this step's crop and flip of the image. Why not only fixed targets: a
 // target precomputed once per image (even averaged over views) tells the student the same thing

@@ -195,9 +195,11 @@ public final class Trainer: @unchecked Sendable {
             if let t = targets {
                 t.gather(indices, rows: &targetRows, weights: &targetWeights)
             } else {
-                targetRows = [Float](repeating: 0, count: indices.count * k)
+                targetRows.removeAll(keepingCapacity: true)
+                targetRows.append(contentsOf: repeatElement(0, count: indices.count * k))
                 for (b, y) in labels.enumerated() { targetRows[b * k + Int(y)] = 1 }
-                targetWeights = [Float](repeating: 1, count: indices.count)
+                targetWeights.removeAll(keepingCapacity: true)
+                targetWeights.append(contentsOf: repeatElement(1, count: indices.count))
             }
             Profiler.measure("teacher.forward") { teach.blend(input: input, into: &targetRows, classes: k) }
         }
