@@ -82,8 +82,8 @@ struct Train: ParsableCommand {
                 trainer = Trainer(config: cfg, train: train, test: d.test, normalization: start?.normalization ?? .cifar10,
                                   model: start?.model)
             }
-            if (targets != nil || correction.enabled || correction.earlyLearningEnabled) && train.classNames.count < 2 {
-                throw RobustError.invalidArgument("\(dir): --targets, --self-adaptive-from and --elr-weight need at least two classes")
+            if (targets != nil || teacher != nil || correction.enabled || correction.earlyLearningEnabled) && train.classNames.count < 2 {
+                throw RobustError.invalidArgument("\(dir): --targets, --teacher, --self-adaptive-from and --elr-weight need at least two classes")
             }
             if let t = targets {
                 trainer.targets = try loadTargets(t, for: train)
@@ -97,7 +97,6 @@ struct Train: ParsableCommand {
                 note("self-adaptive training from epoch \(correction.selfAdaptiveFrom), momentum \(fmt(Double(correction.selfAdaptiveMomentum), 2))")
             }
             if let path = teacher {
-                guard train.classNames.count >= 2 else { throw RobustError.invalidArgument("\(dir): --teacher needs at least two classes") }
                 let (m, info) = try loadResNet(path, for: train, data: dir)
                 guard info.normalization == trainer.info.normalization, info.inputSize == trainer.info.inputSize else {
                     throw RobustError.invalidArgument("\(path): the teacher expects other inputs (normalization or image size) than this run feeds it")
