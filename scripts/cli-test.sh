@@ -111,11 +111,11 @@ fi
 # control and the reference at width 2, and the gap measured against the width-2 runs
 "$CLI" label-noise --data "$T/data" --width 4 --epochs 2 --noise 0.2 --clean soft --teacher-weight 0.5 --clean-width 2 \
     --noisy-control --clean-reference --out "$T/lncw" > "$T/lncw.out" 2> "$T/lncw.err" || { cat "$T/lncw.err"; fail "label-noise --clean-width failed"; }
-grep -q "retrained from scratch at width 2 (audited at 4)" "$T/lncw.out" || fail "the cleaned run does not say its width"
+grep -q "retrained from scratch at width 2, 2 epochs (audited at width 4, 2 epochs)" "$T/lncw.out" || fail "the cleaned run does not say its width"
 grep -q '"train_config":{"width":4' "$T/lncw/summary.json" || fail "summary.json does not keep the audited width"
 grep -q '"start":"scratch","width":2' "$T/lncw/summary.json" || fail "summary.json does not record the cleaned run's width"
 grep -q "^noisy control: a plain run on the noisy labels from scratch, 2 epochs at width 2$" "$T/lncw.out" || fail "no width-2 noisy control"
-grep -q "^reference run on the true labels at width 2$" "$T/lncw.out" || fail "no width-2 reference"
+grep -q "^reference run on the true labels at width 2, 2 epochs$" "$T/lncw.out" || fail "no width-2 reference"
 "$PY" - "$T/lncw" <<'PY' || fail "the width-2 models or the gap figure are wrong"
 import json, struct, sys
 d = sys.argv[1]
@@ -131,6 +131,35 @@ if r > n:  # the gap is against the width-2 noisy control, not the width-4 audit
 else:
     assert "gap_closed" not in s
 PY
+# an auditor trained longer than the cleaned model: the audited run 3 epochs, the cleaned run,
+# the noisy control and the reference 2, and the gap measured against the 2-epoch runs
+"$CLI" label-noise --data "$T/data" --width 2 --epochs 3 --noise 0.2 --clean soft --teacher-weight 0.5 --clean-epochs 2 \
+    --noisy-control --clean-reference --out "$T/lnce" > "$T/lnce.out" 2> "$T/lnce.err" || { cat "$T/lnce.err"; fail "label-noise --clean-epochs failed"; }
+grep -q "retrained from scratch at width 2, 2 epochs (audited at width 2, 3 epochs)" "$T/lnce.out" || fail "the cleaned run does not say its epochs"
+grep -q '"train_config":{"width":2,"epochs":3' "$T/lnce/summary.json" || fail "summary.json does not keep the audited epochs"
+grep -q '"start":"scratch","width":2,"epochs":2' "$T/lnce/summary.json" || fail "summary.json does not record the cleaned run's epochs"
+grep -q "^noisy control: a plain run on the noisy labels from scratch, 2 epochs$" "$T/lnce.out" || fail "no 2-epoch noisy control"
+grep -q "^reference run on the true labels at width 2, 2 epochs$" "$T/lnce.out" || fail "no 2-epoch reference"
+"$PY" - "$T/lnce" <<'PY' || fail "the runs' epochs or the gap figure are wrong"
+import json, sys
+d = sys.argv[1]
+rows = lambda f: len(open(d + "/" + f).read().splitlines()) - 1  # CSV rows: one per epoch
+assert rows("epochs.csv") == 3, rows("epochs.csv")
+for f in ("cleaned-epochs.csv", "noisy-control-epochs.csv", "reference-epochs.csv"):
+    assert rows(f) == 2, (f, rows(f))
+s = json.load(open(d + "/summary.json"))
+n, c, r = s["noisy_control_test_accuracy"], s["cleaning"]["cleaned_test_accuracy"], s["clean_reference_test_accuracy"]
+if r > n:  # the gap is against the 2-epoch noisy control, not the 3-epoch audited run
+    assert abs(s["gap_closed"]["share"] - (c - n) / (r - n)) < 1e-9, s["gap_closed"]
+    assert s["gap_closed"]["epochs_per_model"] == 2, s["gap_closed"]
+else:
+    assert "gap_closed" not in s
+PY
+refused "clean-epochs needs --clean" "$CLI" label-noise --data "$T/data" --width 2 --epochs 2 --clean-epochs 1 --out "$T/x"
+refused "clean-epochs needs --clean" "$CLI" label-noise --data "$T/data" --width 2 --epochs 2 --clean soft --clean-from audited --clean-epochs 1 --out "$T/x"
+refused "clean-epochs needs --clean" "$CLI" label-noise --data "$T/data" --width 2 --epochs 3 --clean soft --clean-epoch 1 --clean-epochs 2 --out "$T/x"
+refused "clean-epochs must be at least 1" "$CLI" label-noise --data "$T/data" --width 2 --epochs 2 --clean soft --clean-epochs 0 --out "$T/x"
+refused "--noisy-control is the control of --clean-from audited" "$CLI" label-noise --data "$T/data" --width 2 --epochs 2 --clean soft --clean-epochs 2 --noisy-control --out "$T/x"
 refused "clean-width needs --clean" "$CLI" label-noise --data "$T/data" --width 2 --epochs 2 --clean-width 1 --out "$T/x"
 refused "clean-width needs --clean" "$CLI" label-noise --data "$T/data" --width 2 --epochs 2 --clean soft --clean-from audited --clean-width 1 --out "$T/x"
 refused "clean-width must lie" "$CLI" label-noise --data "$T/data" --width 2 --epochs 2 --clean soft --clean-width 0 --out "$T/x"

@@ -40,6 +40,8 @@ struct LabelNoise: ParsableCommand {
     var noisyControl = false
     @Option(help: "Width of the cleaned run (retrained from scratch) and of its controls, when it differs from the audited model's --width: audit with a wider model than the one you ship and train the shipped width on its soft targets (sym20-w32: a width-32 auditor's flags and soft targets lifted width-16 students to 64% of the gap over 5 seeds; its probabilities alone, 53%). Then --noisy-control trains a plain width-W run on the noisy labels, the noisy side of the gap.")
     var cleanWidth: Int?
+    @Option(help: "Epochs of the cleaned run (retrained from scratch) and of its controls, when they differ from the audited model's --epochs: train the auditor longer than the model you ship (sym20-e30: a width-16 auditor trained 30 epochs, 84.60% on the noisy labels, AUROC 0.9894, F1 0.882). Then --noisy-control trains a plain run of these epochs on the noisy labels, the noisy side of the gap.")
+    var cleanEpochs: Int?
     @Option(help: "With --clean soft: weight of the model's probabilities in the unflagged samples' targets (0: one-hot; above 0: distillation).")
     var teacherWeight: Float = 0
     @OptionGroup var correction: CorrectionOptions
@@ -51,6 +53,10 @@ struct LabelNoise: ParsableCommand {
     /// The cleaned run has another width than the audited model, so the audited run is not
     /// its noisy baseline.
     var otherCleanWidth: Bool { cleanWidth.map { $0 != options.width } ?? false }
+    var otherCleanEpochs: Bool { cleanEpochs.map { $0 != options.epochs } ?? false }
+    /// The cleaned run's recipe (width or epochs) differs from the audited model's, so the
+    /// audited run is not its noisy baseline.
+    var otherCleanRecipe: Bool { otherCleanWidth || otherCleanEpochs }
 
     func validate() throws {
         guard teacherWeight.isFinite, (0...1).contains(teacherWeight) else { throw ValidationError("--teacher-weight must lie in [0, 1]") }
@@ -67,8 +73,14 @@ struct LabelNoise: ParsableCommand {
                 throw ValidationError("--clean-width needs --clean with --clean-epoch 0 and --clean-from scratch (a run that trains on from a model keeps its width)")
             }
         }
-        if noisyControl && cleanFrom != .audited && !(inRunCorrection && clean == nil) && !otherCleanWidth {
-            throw ValidationError("--noisy-control is the control of --clean-from audited (a cleaned run from scratch has the noisy run's compute already), of --clean-width W other than --width, or of --elr-weight or --self-adaptive-from without --clean")
+        if let e = cleanEpochs {
+            guard e >= 1 else { throw ValidationError("--clean-epochs must be at least 1") }
+            if clean == nil || cleanEpoch > 0 || cleanFrom == .audited {
+                throw ValidationError("--clean-epochs needs --clean with --clean-epoch 0 and --clean-from scratch (a run that trains on from a model takes --epochs more)")
+            }
+        }
+        if noisyControl && cleanFrom != .audited && !(inRunCorrection && clean == nil) && !otherCleanRecipe {
+            throw ValidationError("--noisy-control is the control of --clean-from audited (a cleaned run from scratch has the noisy run's compute already), of --clean-width W other than --width or --clean-epochs E other than --epochs, or of --elr-weight or --self-adaptive-from without --clean")
         }
         if options.ensemble > 1 && correction.enabled {
             throw ValidationError("--ensemble with --self-adaptive-from: the extra members would train on the plain labels; audit one self-adaptive run, or an ensemble without it")
@@ -98,9 +110,10 @@ struct LabelNoise: ParsableCommand {
             let (train, test) = try options.load()
             let cfg = try options.config()
             // The cleaned run, its noisy control and the reference share one recipe, at the
-            // cleaned width.
+            // cleaned width and epochs.
             var cleanCfg = cfg
             cleanCfg.width = cleanWidth ?? cfg.width
+            cleanCfg.epochs = cleanEpochs ?? cfg.epochs
             try cleanCfg.validate()
             let noisy = try NoisyLabels.inject(train.labels, classNames: train.classNames, kind: kind, rate: noise, seed: noiseSeed)
             var noisyTrain = train
@@ -286,14 +299,14 @@ struct LabelNoise: ParsableCommand {
                     }
                     softNote = ", weighted target mass off the true class \(fmt(100 * wrong / max(total, 1e-9), 1))%"
                 }
-                let widthNote = otherCleanWidth ? " at width \(cleanCfg.width) (audited at \(cfg.width))" : ""
+                let widthNote = otherCleanRecipe ? " at \(recipe(cleanCfg)) (audited at \(recipe(cfg)))" : ""
                 print("\ncleaned run (\(mode.rawValue), \(c == 0 ? (cleanFrom == .audited ? "trained on from the audited model, a fresh schedule" : "retrained from scratch" + widthNote) : "from epoch \(c)")): \(cleaned.count) training samples, \(remainingWrong) still mislabeled\(mode == .soft ? " by their target's top class" : "")\(softNote)")
                 let acc = try trainToEnd(resumed, tag: "cleaned", csv: joinPath(outDir, "cleaned-epochs.csv"))
                 cleanedAccuracy = acc
                 try resumed.saveModel(joinPath(outDir, "cleaned.safetensors"))
                 summary.append(("cleaning", .object([("mode", .string(mode.rawValue)), ("after_epoch", .int(Int64(c))),
                                                      ("start", .string(c == 0 ? cleanFrom.rawValue : "epoch_\(c)")),
-                                                     ("width", .int(Int64(cleanCfg.width))),
+                                                     ("width", .int(Int64(cleanCfg.width))), ("epochs", .int(Int64(cleanCfg.epochs))),
                                                      ("flagged", setJSON(set)), ("still_mislabeled", .int(Int64(remainingWrong))),
                                                      ("cleaned_test_accuracy", acc.map { .double($0) } ?? .null)])))
             }
@@ -304,9 +317,9 @@ struct LabelNoise: ParsableCommand {
             let warm = clean != nil && cleanAt == 0 && cleanFrom == .audited
             var controlAccuracy: Double?
             if noisyControl && !warm {
-                // The audited run trained with an in-run correction, or at another width than
-                // the cleaned run: its control is a plain run at the cleaned width.
-                print("\nnoisy control: a plain run on the noisy labels from scratch, \(cfg.epochs) epochs"
+                // The audited run trained with an in-run correction, or with another width or
+                // epochs than the cleaned run: its control is a plain run of the cleaned recipe.
+                print("\nnoisy control: a plain run on the noisy labels from scratch, \(cleanCfg.epochs) epochs"
                       + (otherCleanWidth ? " at width \(cleanCfg.width)" : "") + (inRunCorrection ? " (no regularization or self-adaptive targets)" : ""))
                 let control = Trainer(config: cleanCfg, train: noisyTrain, test: test)
                 controlAccuracy = try trainToEnd(control, tag: "noisy control", csv: joinPath(outDir, "noisy-control-epochs.csv"))
@@ -319,7 +332,7 @@ struct LabelNoise: ParsableCommand {
                 summary.append(("noisy_control_test_accuracy", controlAccuracy.map { .double($0) } ?? .null))
             }
             if cleanReference {
-                print("\nreference run on the true labels" + (otherCleanWidth ? " at width \(cleanCfg.width)" : ""))
+                print("\nreference run on the true labels" + (otherCleanRecipe ? " at \(recipe(cleanCfg))" : ""))
                 let ref = Trainer(config: cleanCfg, train: train, test: test)
                 var acc = try trainToEnd(ref, tag: "reference", csv: joinPath(outDir, "reference-epochs.csv"))
                 if warm {
@@ -331,7 +344,7 @@ struct LabelNoise: ParsableCommand {
                 summary.append(("clean_reference_test_accuracy", acc.map { .double($0) } ?? .null))
                 // The noisy side has the cleaned run's compute: the audited run itself for a
                 // retraining from scratch, the noisy control for a run trained on from it.
-                let noisySide = controlAccuracy ?? (warm || otherCleanWidth ? nil : reports.last!.testAccuracy)
+                let noisySide = controlAccuracy ?? (warm || otherCleanRecipe ? nil : reports.last!.testAccuracy)
                 // An in-run correction without a cleaning step: the audited run is the corrected one.
                 let inRunOnly = inRunCorrection && clean == nil
                 if inRunOnly && controlAccuracy == nil, acc != nil {
@@ -339,14 +352,15 @@ struct LabelNoise: ParsableCommand {
                 }
                 let correctedAccuracy = cleanedAccuracy ?? (inRunOnly && controlAccuracy != nil ? reports.last!.testAccuracy : nil)
                 if let a = acc, let cleanedAcc = correctedAccuracy {
-                    let epochs = warm ? 2 * cfg.epochs : cfg.epochs
+                    let epochs = warm ? 2 * cfg.epochs : cleanCfg.epochs
                     if let n = noisySide, let share = gapClosed(noisy: n, cleaned: cleanedAcc, clean: a) {
-                        print("\ngap closed, each model trained \(epochs) epochs: \(fmt(100 * share, 1))% (noisy \(fmt(100 * n, 2))%, \(inRunOnly ? "corrected in the run" : "cleaned") \(fmt(100 * cleanedAcc, 2))%, true labels \(fmt(100 * a, 2))%)")
+                        let who = otherCleanRecipe ? "the cleaned run and its controls at \(recipe(cleanCfg)), the auditor at \(recipe(cfg))" : "each model trained \(epochs) epochs"
+                        print("\ngap closed, \(who): \(fmt(100 * share, 1))% (noisy \(fmt(100 * n, 2))%, \(inRunOnly ? "corrected in the run" : "cleaned") \(fmt(100 * cleanedAcc, 2))%, true labels \(fmt(100 * a, 2))%)")
                         summary.append(("gap_closed", .object([("share", .double(share)), ("epochs_per_model", .int(Int64(epochs)))])))
                     } else if let n = noisySide {
                         print("\nno gap to close: the true labels reached \(fmt(100 * a, 2))%, the noisy ones \(fmt(100 * n, 2))%")
-                    } else if otherCleanWidth {
-                        print("\nno gap figure: the audited model has width \(cfg.width), the cleaned run \(cleanCfg.width); add --noisy-control for a noisy run at width \(cleanCfg.width)")
+                    } else if otherCleanRecipe {
+                        print("\nno gap figure: the audited model has \(recipe(cfg)), the cleaned run \(recipe(cleanCfg)); add --noisy-control for a noisy run at \(recipe(cleanCfg))")
                     } else {
                         print("\nno gap figure: the cleaned run trained \(epochs) epochs from the audited model, the noisy run \(cfg.epochs); add --noisy-control for a noisy run of the same compute")
                     }
@@ -378,6 +392,9 @@ struct LabelNoise: ParsableCommand {
         }
         return acc
     }
+
+    /// "width W, E epochs": the part of a recipe the cleaned run may change.
+    private func recipe(_ c: TrainConfig) -> String { "width \(c.width), \(c.epochs) epochs" }
 
     private func short(_ s: String) -> String {
         ["self_confidence": "selfc", "confidence": "conf", "mean_margin": "mmarg", "entropy": "ent"][s] ?? s
