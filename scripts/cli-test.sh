@@ -131,34 +131,49 @@ if r > n:  # the gap is against the width-2 noisy control, not the width-4 audit
 else:
     assert "gap_closed" not in s
 PY
-# an auditor trained longer than the cleaned model: the audited run 3 epochs, the cleaned run,
-# the noisy control and the reference 2, and the gap measured against the 2-epoch runs
-"$CLI" label-noise --data "$T/data" --width 2 --epochs 3 --noise 0.2 --clean soft --teacher-weight 0.5 --clean-epochs 2 \
+# an auditor trained longer than the cleaned model: the audited run 4 epochs, the cleaned run,
+# the noisy control and the reference 3, and the gap measured against the 3-epoch runs (width 4:
+# at width 2 nothing learns on this data, and the gap branch below would never run)
+"$CLI" label-noise --data "$T/data" --width 4 --epochs 4 --noise 0.2 --clean soft --teacher-weight 0.5 --clean-epochs 3 \
     --noisy-control --clean-reference --out "$T/lnce" > "$T/lnce.out" 2> "$T/lnce.err" || { cat "$T/lnce.err"; fail "label-noise --clean-epochs failed"; }
-grep -q "retrained from scratch at width 2, 2 epochs (audited at width 2, 3 epochs)" "$T/lnce.out" || fail "the cleaned run does not say its epochs"
-grep -q '"train_config":{"width":2,"epochs":3' "$T/lnce/summary.json" || fail "summary.json does not keep the audited epochs"
-grep -q '"start":"scratch","width":2,"epochs":2' "$T/lnce/summary.json" || fail "summary.json does not record the cleaned run's epochs"
-grep -q "^noisy control: a plain run on the noisy labels from scratch, 2 epochs$" "$T/lnce.out" || fail "no 2-epoch noisy control"
-grep -q "^reference run on the true labels at width 2, 2 epochs$" "$T/lnce.out" || fail "no 2-epoch reference"
+grep -q "retrained from scratch at width 4, 3 epochs (audited at width 4, 4 epochs)" "$T/lnce.out" || fail "the cleaned run does not say its epochs"
+grep -q '"train_config":{"width":4,"epochs":4' "$T/lnce/summary.json" || fail "summary.json does not keep the audited epochs"
+grep -q '"start":"scratch","width":4,"epochs":3' "$T/lnce/summary.json" || fail "summary.json does not record the cleaned run's epochs"
+grep -q "^noisy control: a plain run on the noisy labels from scratch, 3 epochs$" "$T/lnce.out" || fail "no 3-epoch noisy control"
+grep -q "^reference run on the true labels at width 4, 3 epochs$" "$T/lnce.out" || fail "no 3-epoch reference"
 "$PY" - "$T/lnce" <<'PY' || fail "the runs' epochs or the gap figure are wrong"
 import json, sys
 d = sys.argv[1]
 rows = lambda f: len(open(d + "/" + f).read().splitlines()) - 1  # CSV rows: one per epoch
-assert rows("epochs.csv") == 3, rows("epochs.csv")
+assert rows("epochs.csv") == 4, rows("epochs.csv")
 for f in ("cleaned-epochs.csv", "noisy-control-epochs.csv", "reference-epochs.csv"):
-    assert rows(f) == 2, (f, rows(f))
+    assert rows(f) == 3, (f, rows(f))
 s = json.load(open(d + "/summary.json"))
 n, c, r = s["noisy_control_test_accuracy"], s["cleaning"]["cleaned_test_accuracy"], s["clean_reference_test_accuracy"]
-if r > n:  # the gap is against the 2-epoch noisy control, not the 3-epoch audited run
-    assert abs(s["gap_closed"]["share"] - (c - n) / (r - n)) < 1e-9, s["gap_closed"]
-    assert s["gap_closed"]["epochs_per_model"] == 2, s["gap_closed"]
+out = open(d + ".out").read()
+if r > n:  # the gap is against the 3-epoch noisy control, not the 4-epoch audited run
+    g = s["gap_closed"]
+    assert abs(g["share"] - (c - n) / (r - n)) < 1e-9, g
+    assert g["epochs_per_model"] == 3 and g["auditor_epochs"] == 4 and g["auditor_width"] == 4, g
+    # beside it, the share the 4-epoch auditor closes by itself, without any cleaning
+    assert abs(g["auditor_share"] - (s["noisy_test_accuracy"] - n) / (r - n)) < 1e-9, g
+    assert "\ngap closed, the cleaned run and its controls at width 4, 3 epochs, the auditor at width 4, 4 epochs: " in out, out
+    assert "\nthe auditor itself (width 4, 4 epochs, no cleaning): " in out, out
 else:
     assert "gap_closed" not in s
 PY
 refused "clean-epochs needs --clean" "$CLI" label-noise --data "$T/data" --width 2 --epochs 2 --clean-epochs 1 --out "$T/x"
 refused "clean-epochs needs --clean" "$CLI" label-noise --data "$T/data" --width 2 --epochs 2 --clean soft --clean-from audited --clean-epochs 1 --out "$T/x"
 refused "clean-epochs needs --clean" "$CLI" label-noise --data "$T/data" --width 2 --epochs 3 --clean soft --clean-epoch 1 --clean-epochs 2 --out "$T/x"
-refused "clean-epochs must be at least 1" "$CLI" label-noise --data "$T/data" --width 2 --epochs 2 --clean soft --clean-epochs 0 --out "$T/x"
+refused "clean-epochs must lie in 1...100000" "$CLI" label-noise --data "$T/data" --width 2 --epochs 2 --clean soft --clean-epochs 0 --out "$T/x"
+refused "clean-epochs must lie in 1...100000" "$CLI" label-noise --data "$T/data" --width 2 --epochs 2 --clean soft --clean-epochs 100001 --out "$T/x"
+[ -e "$T/x" ] && fail "a refused label-noise made its output folder"
+# without --noisy-control the audited run is no baseline for 1-epoch runs: no gap figure, and why
+"$CLI" label-noise --data "$T/data" --width 2 --epochs 2 --noise 0.2 --clean soft --clean-epochs 1 --clean-reference \
+    --out "$T/lnce1" > "$T/lnce1.out" 2> "$T/lnce1.err" || { cat "$T/lnce1.err"; fail "label-noise --clean-epochs without a control failed"; }
+grep -q "^no gap figure: the audited model has width 2, 2 epochs, the cleaned run width 2, 1 epoch; add --noisy-control for a noisy run at width 2, 1 epoch$" "$T/lnce1.out" \
+    || fail "no word on the missing noisy side of the gap"
+grep -q '"gap_closed"' "$T/lnce1/summary.json" && fail "gap_closed written without a noisy run of the cleaned recipe"
 refused "--noisy-control is the control of --clean-from audited" "$CLI" label-noise --data "$T/data" --width 2 --epochs 2 --clean soft --clean-epochs 2 --noisy-control --out "$T/x"
 refused "clean-width needs --clean" "$CLI" label-noise --data "$T/data" --width 2 --epochs 2 --clean-width 1 --out "$T/x"
 refused "clean-width needs --clean" "$CLI" label-noise --data "$T/data" --width 2 --epochs 2 --clean soft --clean-from audited --clean-width 1 --out "$T/x"
