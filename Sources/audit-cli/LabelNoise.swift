@@ -67,17 +67,13 @@ struct LabelNoise: ParsableCommand {
         if cleanFrom == .audited && (clean == nil || cleanEpoch > 0) {
             throw ValidationError("--clean-from audited needs --clean and --clean-epoch 0 (a run cleaned at --clean-epoch trains on from there anyway)")
         }
-        if let w = cleanWidth {
-            guard (1...ModelInfo.maxWidth).contains(w) else { throw ValidationError("--clean-width must lie in 1...\(ModelInfo.maxWidth)") }
-            if clean == nil || cleanEpoch > 0 || cleanFrom == .audited {
-                throw ValidationError("--clean-width needs --clean with --clean-epoch 0 and --clean-from scratch (a run that trains on from a model keeps its width)")
-            }
-        }
-        if let e = cleanEpochs {
-            guard (1...100_000).contains(e) else { throw ValidationError("--clean-epochs must lie in 1...100000") }
-            if clean == nil || cleanEpoch > 0 || cleanFrom == .audited {
-                throw ValidationError("--clean-epochs needs --clean with --clean-epoch 0 and --clean-from scratch (a run that trains on from a model takes --epochs more)")
-            }
+        if let w = cleanWidth, !(1...ModelInfo.maxWidth).contains(w) { throw ValidationError("--clean-width must lie in 1...\(ModelInfo.maxWidth)") }
+        if let e = cleanEpochs, !(1...100_000).contains(e) { throw ValidationError("--clean-epochs must lie in 1...100000") }
+        // Both change the recipe of a cleaned run retrained from scratch; a run that trains on
+        // from a model keeps its width and takes --epochs more.
+        for (option, given) in [("--clean-width", cleanWidth != nil), ("--clean-epochs", cleanEpochs != nil)]
+        where given && (clean == nil || cleanEpoch > 0 || cleanFrom == .audited) {
+            throw ValidationError("\(option) needs --clean with --clean-epoch 0 and --clean-from scratch (a run that trains on from a model keeps its width and takes --epochs more)")
         }
         if noisyControl && cleanFrom != .audited && !(inRunCorrection && clean == nil) && !otherCleanRecipe {
             throw ValidationError("--noisy-control is the control of --clean-from audited (a cleaned run from scratch has the noisy run's compute already), of --clean-width W other than --width or --clean-epochs E other than --epochs, or of --elr-weight or --self-adaptive-from without --clean")
