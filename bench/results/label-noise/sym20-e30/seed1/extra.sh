@@ -15,4 +15,8 @@ $B train --data $D --labels $N --targets t30s1.safetensors --width 16 --epochs 1
 $PY "$K" t30s1.safetensors flagged30s1.csv t30s1-kd.safetensors > make_kd.out || exit 1
 $B train --data $D --labels $N --targets t30s1-kd.safetensors --width 16 --epochs 15 --seed 1 \
   --out s30s1kd-seed1.safetensors > s30s1kd-seed1.out 2> s30s1kd-seed1.err || exit 1
+# How right the targets are (target-stats.txt):
+$PY "$(dirname "$0")/../../sym20-w32/target_stats.py" t30s1.safetensors $N > target-stats.txt || exit 1
+# The audit again writes the one command's decision: flags-check.txt.
+cmp one-seed1/flagged.csv flagged30s1.csv && echo "flagged.csv: same bytes" > flags-check.txt
 echo done >> extra.done
