@@ -67,14 +67,24 @@ int robust_set_num_threads(int n);
 int robust_get_num_threads(void);
 
 /* Single-image calls time themselves and run on one worker or on all the workers above,
- * whichever has been faster in recent calls (on by default; ROBUST_ADAPTIVE_WORKERS=0 starts
- * with it off). Why: where the cores are sometimes shared (VMs, hyperthreads, another thread
- * pool in the process) the second thread can cost more than it brings; the measured choice
- * costs about 0.5% where it is not needed. Scores are bit-identical either way. on: 0 off,
- * anything else on. Global: do not call while other threads score. Returns ROBUST_OK. */
+ * whichever has been faster in recent calls. Why: where the cores are sometimes shared (VMs,
+ * hyperthreads, another thread pool in the process) the second thread can cost more than it
+ * brings; the measured choice costs about 0.5% where it is not needed. On by default where
+ * robust_blas_split_invariant() is 1, so scores are bit-identical on either arm; off by default
+ * elsewhere, so the same image always gets the same bits in a process (a gate must not flip
+ * its decision because the chooser switched). ROBUST_ADAPTIVE_WORKERS=0 starts with it off,
+ * =1 on. Turned on where the BLAS is not split-invariant, scores of the two arms differ in the
+ * last bits (relative 1e-6 or less). on: 0 off, anything else on. Global: do not call while
+ * other threads score. Returns ROBUST_OK. */
 int robust_set_adaptive_workers(int on);
 /* 1 when single-image calls choose their worker count by measurement, else 0. Thread-safe. */
 int robust_get_adaptive_workers(void);
+/* 1 when the BLAS gives every element of a product the same bits however the product is cut
+ * into calls, so results do not depend on the worker count; else 0 (measured: OpenBLAS 0.3.21
+ * on AMD Zen 5, a CPU family it does not know, whose Haswell kernels it picks, 0). Probed once
+ * per process on first use (about 2 ms), on cuts stricter than the engine's: it errs towards
+ * 0. Thread-safe. */
+int robust_blas_split_invariant(void);
 
 /* ---- Models --------------------------------------------------------------------------- */
 

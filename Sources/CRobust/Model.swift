@@ -126,3 +126,6 @@ public func robust_set_adaptive_workers(_ on: Int32) -> Int32 {
 
 @_cdecl("robust_get_adaptive_workers")
 public func robust_get_adaptive_workers() -> Int32 { WorkerChoice.enabled ? 1 : 0 }
+
+@_cdecl("robust_blas_split_invariant")
+public func robust_blas_split_invariant() -> Int32 { BLAS.splitInvariant ? 1 : 0 }

@@ -48,3 +48,19 @@ func noisySyntheticTrainingSet(count: Int, seed: UInt64, rate: Double, noiseSeed
 func syntheticDataset(count: Int, classes: Int = 4, size: Int = 32, seed: UInt64 = 7) -> Dataset {
     SyntheticData.make(count: count, classes: classes, size: size, seed: seed)
 }
+
+/// Results computed with another split of the work (worker count, slices, bands, channel
+/// split): the same bits where the BLAS gives every element of a product the same bits however
+/// the product is cut into calls (`BLAS.splitInvariant`, measured on this CPU), else within
+/// `tolerance` relative (OpenBLAS 0.3.21's Haswell kernels on AMD Zen 5 differ in the last bits).
+func assertSameBitsWhereBLASAllows(_ a: [Float], _ b: [Float], tolerance: Float = 1e-5, _ message: String,
+                                   file: StaticString = #filePath, line: UInt = #line) {
+    if BLAS.splitInvariant {
+        XCTAssertEqual(a, b, message, file: file, line: line)
+    } else {
+        XCTAssertEqual(a.count, b.count, message, file: file, line: line)
+        guard a.count == b.count else { return }
+        XCTAssertLessThan(relativeError(a, b), tolerance, "\(message) (BLAS \(BLAS.coreName) is not split-invariant here)",
+                          file: file, line: line)
+    }
+}

@@ -276,11 +276,14 @@ int main(int argc, char **argv) {
     EXPECT_STATUS(robust_set_num_threads(0), ROBUST_ERR_INVALID_ARGUMENT);
     int threads = robust_get_num_threads();
     CHECK(threads >= 1, "threads %d", threads);
-    CHECK(robust_get_adaptive_workers() == 1, "adaptive workers on by default");
+    int invariant = robust_blas_split_invariant();
+    CHECK(invariant == 0 || invariant == 1, "split invariance %d", invariant);
+    CHECK(robust_get_adaptive_workers() == invariant, "adaptive workers on by default exactly where the BLAS is split-invariant");
     EXPECT_STATUS(robust_set_adaptive_workers(0), ROBUST_OK);
     CHECK(robust_get_adaptive_workers() == 0, "adaptive workers off");
     EXPECT_STATUS(robust_set_adaptive_workers(7), ROBUST_OK);
     CHECK(robust_get_adaptive_workers() == 1, "adaptive workers on again");
+    EXPECT_STATUS(robust_set_adaptive_workers(invariant), ROBUST_OK);  /* back to the default for the checks below */
 
     /* One handle, 8 threads: identical probabilities, errors reported per thread. */
     float reference[10];

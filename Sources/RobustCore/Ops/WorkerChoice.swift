@@ -15,8 +15,19 @@
 
 /// Per model (a network copy is used by one thread at a time): not thread-safe.
 public final class WorkerChoice: @unchecked Sendable {
-    /// ROBUST_ADAPTIVE_WORKERS=0: always all workers. Flipped by `bench --ab adaptive-workers`.
-    nonisolated(unsafe) public static var enabled: Bool = getenvString("ROBUST_ADAPTIVE_WORKERS") != "0"
+    /// ROBUST_ADAPTIVE_WORKERS=0: always all workers; =1: adaptive even where the BLAS is not
+    /// split-invariant. Flipped by `bench --ab adaptive-workers`.
+    /// Off by default where the BLAS gives a product's elements other bits when the product is
+    /// cut otherwise (`BLAS.splitInvariant`; OpenBLAS 0.3.21 on AMD Zen 5): there one worker and
+    /// all differ in the last bits, and a gate must not flip its decision between two calls on
+    /// the same image because the chooser switched arms.
+    nonisolated(unsafe) public static var enabled: Bool = {
+        switch getenvString("ROBUST_ADAPTIVE_WORKERS") {
+        case "0": return false
+        case "1": return true
+        default: return BLAS.splitInvariant
+        }
+    }()
     /// Calls between two exploration bursts once the choice has settled; half that while the
     /// ratios since the last switch are fewer than three.
     public static let exploreEvery = 32

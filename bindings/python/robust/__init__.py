@@ -24,7 +24,7 @@ import numpy as np
 __all__ = ["Model", "Score", "Conflict", "GateResult", "Policy", "Quality", "QualityThresholds", "quality",
            "RobustError", "InvalidArgumentError",
            "IOError", "ModelFormatError", "ImageError", "UnknownClassError", "entropy", "version",
-           "set_num_threads", "get_num_threads", "set_adaptive_workers", "get_adaptive_workers", "library_path"]
+           "set_num_threads", "get_num_threads", "set_adaptive_workers", "get_adaptive_workers", "blas_split_invariant", "library_path"]
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -120,6 +120,7 @@ _declare("robust_set_num_threads", ctypes.c_int, ctypes.c_int)
 _declare("robust_get_num_threads", ctypes.c_int)
 _declare("robust_set_adaptive_workers", ctypes.c_int, ctypes.c_int)
 _declare("robust_get_adaptive_workers", ctypes.c_int)
+_declare("robust_blas_split_invariant", ctypes.c_int)
 _declare("robust_model_load", ctypes.c_int, ctypes.c_char_p, ctypes.POINTER(_P))
 _declare("robust_model_load_memory", ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.POINTER(_P))
 _declare("robust_model_free", None, _P)
@@ -324,13 +325,21 @@ def get_num_threads() -> int:
 
 
 def set_adaptive_workers(on: bool) -> None:
-    """Single-image calls run on one worker or all, whichever was faster in recent calls
-    (default on; scores are identical either way). Global, like set_num_threads."""
+    """Single-image calls run on one worker or all, whichever was faster in recent calls.
+    Default on where blas_split_invariant() (scores are then identical either way), off
+    elsewhere (the two arms' scores would differ in the last bits). Global, like
+    set_num_threads."""
     _check(_lib.robust_set_adaptive_workers(1 if on else 0))
 
 
 def get_adaptive_workers() -> bool:
     return bool(_lib.robust_get_adaptive_workers())
+
+
+def blas_split_invariant() -> bool:
+    """Whether the BLAS gives a product's elements the same bits however the work is split,
+    so scores do not depend on the worker count (OpenBLAS 0.3.21 on AMD Zen 5: no)."""
+    return bool(_lib.robust_blas_split_invariant())
 
 
 def entropy(probs) -> tuple:

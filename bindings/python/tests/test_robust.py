@@ -169,9 +169,11 @@ def test_close_is_deterministic_and_idempotent(images):
 
 
 def test_adaptive_workers_switch_and_identical_scores(model, images):
-    """Single-image calls on one worker or all give the same probabilities, and the switch
-    round-trips (on by default)."""
-    assert robust.get_adaptive_workers() is True
+    """Single-image calls on one worker or all give the same probabilities (bit for bit where
+    the BLAS is split-invariant, else within 1e-5), and the switch round-trips (on by default
+    exactly where the BLAS is split-invariant)."""
+    invariant = robust.blas_split_invariant()
+    assert robust.get_adaptive_workers() is invariant
     threads = robust.get_num_threads()
     try:
         robust.set_adaptive_workers(False)
@@ -184,8 +186,12 @@ def test_adaptive_workers_switch_and_identical_scores(model, images):
         adaptive = [model.score(images[0]).probabilities for _ in range(40)]
     finally:
         robust.set_num_threads(threads)
-        robust.set_adaptive_workers(True)
-    assert all(list(p) == list(fixed[0]) for p in fixed + [one] + adaptive)
+        robust.set_adaptive_workers(invariant)
+    assert all(list(p) == list(fixed[0]) for p in fixed), "the same arm: the same bits"
+    if invariant:
+        assert all(list(p) == list(fixed[0]) for p in [one] + adaptive)
+    else:
+        assert all(max(abs(a - b) for a, b in zip(p, fixed[0])) < 1e-5 for p in [one] + adaptive)
 
 
 def test_threads_share_one_model(model, images):
