@@ -17,7 +17,9 @@
  *    after the call returns.
  *  - Threads. A model handle may be used by any number of threads at once for scoring,
  *    conflict checks and gating (each call borrows its own copy of the network's working
- *    memory; the results are identical whatever the thread). robust_model_free must not
+ *    memory; the results are identical whatever the thread, unless adaptive workers were
+ *    turned on where robust_blas_split_invariant() is 0: then the last bits may differ).
+ *    robust_model_free must not
  *    race with other calls on the same handle. Configuration setters (robust_set_num_threads,
  *    robust_model_set_max_pixels) must not race with scoring.
  *  - Images are 8-bit RGB. Inputs of any size are resized to the model's input (32x32 for
@@ -73,16 +75,17 @@ int robust_get_num_threads(void);
  * robust_blas_split_invariant() is 1, so scores are bit-identical on either arm; off by default
  * elsewhere, so the same image always gets the same bits in a process (a gate must not flip
  * its decision because the chooser switched). ROBUST_ADAPTIVE_WORKERS=0 starts with it off,
- * =1 on. Turned on where the BLAS is not split-invariant, scores of the two arms differ in the
+ * any other non-empty value on. Turned on where the BLAS is not split-invariant, scores of the two arms differ in the
  * last bits (relative 1e-6 or less). on: 0 off, anything else on. Global: do not call while
  * other threads score. Returns ROBUST_OK. */
 int robust_set_adaptive_workers(int on);
-/* 1 when single-image calls choose their worker count by measurement, else 0. Thread-safe. */
+/* 1 when single-image calls choose their worker count by measurement, else 0. The first call
+ * in a process may run the BLAS probe below (about 10 ms). Thread-safe. */
 int robust_get_adaptive_workers(void);
 /* 1 when the BLAS gives every element of a product the same bits however the product is cut
  * into calls, so results do not depend on the worker count; else 0 (measured: OpenBLAS 0.3.21
  * on AMD Zen 5, a CPU family it does not know, whose Haswell kernels it picks, 0). Probed once
- * per process on first use (about 2 ms), on cuts stricter than the engine's: it errs towards
+ * per process on first use (about 10 ms), on cuts stricter than the engine's: it errs towards
  * 0. Thread-safe. */
 int robust_blas_split_invariant(void);
 

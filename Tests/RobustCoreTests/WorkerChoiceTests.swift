@@ -84,7 +84,7 @@ final class WorkerChoiceTests: XCTestCase {
         XCTAssertEqual(chunks.load(ordering: .relaxed), 3 * chunksPerWorker)
     }
 
-    /// The BLAS probe against the engine itself: where one worker and two give a single image's
+    /// The BLAS probe against the engine itself: where one worker and two or three give a single image's
     /// logits other bits, the probe must not claim split invariance (the chooser's default and
     /// the bit-identity tests rely on it). Prints what this CPU does.
     func testSplitProbeAgreesWithTheEngine() {
@@ -100,10 +100,12 @@ final class WorkerChoiceTests: XCTestCase {
             for i in 0..<x.count { x[i] = rng.normal() }
             Threads.set(1)
             let one = model.forward(x, mode: .eval).array
-            Threads.set(2)
-            if model.forward(x, mode: .eval).array != one { differ = true }
+            for threads in [2, 3] {
+                Threads.set(threads)
+                if model.forward(x, mode: .eval).array != one { differ = true }
+            }
         }
-        print("BLAS \(BLAS.coreName): split-invariant \(BLAS.splitInvariant); one worker and two: \(differ ? "other bits" : "the same bits")")
+        print("BLAS \(BLAS.coreName): split-invariant \(BLAS.splitInvariant); one worker against two and three: \(differ ? "other bits" : "the same bits")")
         if differ { XCTAssertFalse(BLAS.splitInvariant, "the engine's logits depend on the worker count") }
     }
 

@@ -22,7 +22,8 @@ public enum EngineSwitch: String, CaseIterable, Sendable {
     /// ROBUST_WINOGRAD_SMALL_BANDS=0.
     case smallBands = "small-bands"
     /// A single image's pass on one worker or all, whichever its recent latencies favour (on),
-    /// or always all (off). ROBUST_ADAPTIVE_WORKERS=0.
+    /// or always all (off). Default on only where BLAS.splitInvariant; ROBUST_ADAPTIVE_WORKERS=0
+    /// off, any other value on.
     case adaptiveWorkers = "adaptive-workers"
     /// A single image's activations between band layers stored band by band, each worker's rows
     /// contiguous (on), or planar (off). ROBUST_BANDED_LAYOUT=0.

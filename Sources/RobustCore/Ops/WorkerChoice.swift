@@ -22,11 +22,9 @@ public final class WorkerChoice: @unchecked Sendable {
     /// all differ in the last bits, and a gate must not flip its decision between two calls on
     /// the same image because the chooser switched arms.
     nonisolated(unsafe) public static var enabled: Bool = {
-        switch getenvString("ROBUST_ADAPTIVE_WORKERS") {
-        case "0": return false
-        case "1": return true
-        default: return BLAS.splitInvariant
-        }
+        // Unset or empty: the probe decides; "0": off; anything else (1, yes...): on, as before.
+        guard let v = getenvString("ROBUST_ADAPTIVE_WORKERS"), !v.isEmpty else { return BLAS.splitInvariant }
+        return v != "0"
     }()
     /// Calls between two exploration bursts once the choice has settled; half that while the
     /// ratios since the last switch are fewer than three.
