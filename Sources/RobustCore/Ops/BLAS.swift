@@ -21,14 +21,16 @@ public enum BLAS {
     /// against the engine on 1, 2 and 3 workers.
     public static let splitInvariant: Bool = {
         _ = Threads.configured  // OpenBLAS single-threaded first, as the engine calls it
-        // Column cuts at multiples of 4 and at a third (odd widths: 1365, 341, 21), as the
-        // engine's per-worker splits make; row cuts of 5 (odd tails); a deep layer's narrow
-        // product (128 x 1152 x 64).
-        let products: [(m: Int, k: Int, n: Int, cuts: [Int])] = [
-            (16, 27, 4096, [1024, 1366]), (64, 576, 1024, [100, 342]), (64, 576, 256, [24, 86]), (128, 1152, 64, [21, 16])]
+        // Column cuts of a fixed width (even: 1024, 100, 24, 16) and into three parts at n*t/3,
+        // as the engine's per-worker splits cut (odd widths: 1365, 341, 85, 21); row cuts of 5
+        // (odd tails); a deep layer's narrow product (128 x 1152 x 64).
+        let products: [(m: Int, k: Int, n: Int, width: Int)] = [
+            (16, 27, 4096, 1024), (64, 576, 1024, 100), (64, 576, 256, 24), (128, 1152, 64, 16)]
         var state: UInt32 = 12345  // a fixed LCG: the probe must not depend on any RNG's state
         func next() -> Float { state = state &* 1_664_525 &+ 1_013_904_223; return Float(state >> 8) / Float(1 << 24) - 0.5 }
-        for (m, k, n, cuts) in products {
+        for (m, k, n, width) in products {
+            let byWidth = Array(stride(from: 0, to: n, by: width)) + [n]
+            let byThirds = (0...3).map { n * $0 / 3 }
             var a = [Float](repeating: 0, count: m * k), b = [Float](repeating: 0, count: k * n)
             for i in a.indices { a[i] = next() }
             for i in b.indices { b[i] = next() }
@@ -39,11 +41,11 @@ public enum BLAS {
                 whole.withUnsafeMutableBufferPointer { pc in
                     gemm(m: m, n: n, k: k, a: pa, lda: k, b: pb, ldb: n, c: pc.baseAddress!, ldc: n)
                 }
-                for cut in cuts {
+                for bounds in [byWidth, byThirds] {
                     var c = [Float](repeating: 0, count: m * n)
                     c.withUnsafeMutableBufferPointer { pc in
-                        for j in stride(from: 0, to: n, by: cut) {
-                            gemm(m: m, n: min(cut, n - j), k: k, a: pa, lda: k, b: pb + j, ldb: n, c: pc.baseAddress! + j, ldc: n)
+                        for (j0, j1) in zip(bounds, bounds.dropFirst()) {
+                            gemm(m: m, n: j1 - j0, k: k, a: pa, lda: k, b: pb + j0, ldb: n, c: pc.baseAddress! + j0, ldc: n)
                         }
                     }
                     pieces.append(c)
