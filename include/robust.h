@@ -19,8 +19,7 @@
  *    conflict checks and gating (each call borrows its own copy of the network's working
  *    memory; the results are identical whatever the thread, unless adaptive workers were
  *    turned on where robust_blas_split_invariant() is 0: then the last bits may differ).
- *    robust_model_free must not
- *    race with other calls on the same handle. Configuration setters (robust_set_num_threads,
+ *    robust_model_free must not race with other calls on the same handle. Configuration setters (robust_set_num_threads,
  *    robust_model_set_max_pixels) must not race with scoring.
  *  - Images are 8-bit RGB. Inputs of any size are resized to the model's input (32x32 for
  *    CIFAR models) with Pillow's BILINEAR filter (a triangle filter whose support widens when
@@ -75,9 +74,9 @@ int robust_get_num_threads(void);
  * robust_blas_split_invariant() is 1, so scores are bit-identical on either arm; off by default
  * elsewhere, so the same image always gets the same bits in a process (a gate must not flip
  * its decision because the chooser switched). ROBUST_ADAPTIVE_WORKERS=0 starts with it off,
- * any other non-empty value on. Turned on where the BLAS is not split-invariant, scores of the two arms differ in the
- * last bits (relative 1e-6 or less). on: 0 off, anything else on. Global: do not call while
- * other threads score. Returns ROBUST_OK. */
+ * any other non-empty value on. Turned on where the BLAS is not split-invariant, the two arms'
+ * scores differ in the last bits (relative 1e-6 or less). on: 0 off, anything else on.
+ * Global: do not call while other threads score. Returns ROBUST_OK. */
 int robust_set_adaptive_workers(int on);
 /* 1 when single-image calls choose their worker count by measurement, else 0. The first call
  * in a process may run the BLAS probe below (about 10 ms). Thread-safe. */

@@ -111,7 +111,8 @@ final class WorkerChoiceTests: XCTestCase {
 
     /// Whichever arm serves, a single image gets the same scores: one worker and all compute
     /// the same sums in the same order (bands and phases of Winograd, direct blocks by output
-    /// channel). Bit for bit, since a gate must not flip its decision between two calls.
+    /// channel). Bit for bit where the BLAS is split-invariant, since a gate must not flip its
+    /// decision between two calls (elsewhere the chooser starts off; forced on here, within 1e-5).
     func testOneWorkerAndAllGiveTheSameLogits() {
         let saved = (Threads.configured, WorkerChoice.enabled)
         defer { Threads.set(saved.0); WorkerChoice.enabled = saved.1 }

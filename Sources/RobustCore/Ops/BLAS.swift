@@ -29,38 +29,32 @@ public enum BLAS {
         var state: UInt32 = 12345  // a fixed LCG: the probe must not depend on any RNG's state
         func next() -> Float { state = state &* 1_664_525 &+ 1_013_904_223; return Float(state >> 8) / Float(1 << 24) - 0.5 }
         for (m, k, n, width) in products {
-            let byWidth = Array(stride(from: 0, to: n, by: width)) + [n]
-            let byThirds = (0...3).map { n * $0 / 3 }
             var a = [Float](repeating: 0, count: m * k), b = [Float](repeating: 0, count: k * n)
             for i in a.indices { a[i] = next() }
             for i in b.indices { b[i] = next() }
-            var whole = [Float](repeating: 0, count: m * n)
-            var pieces: [[Float]] = []
-            a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in
-                let pa = pa.baseAddress!, pb = pb.baseAddress!
-                whole.withUnsafeMutableBufferPointer { pc in
-                    gemm(m: m, n: n, k: k, a: pa, lda: k, b: pb, ldb: n, c: pc.baseAddress!, ldc: n)
-                }
-                for bounds in [byWidth, byThirds] {
-                    var c = [Float](repeating: 0, count: m * n)
-                    c.withUnsafeMutableBufferPointer { pc in
-                        for (j0, j1) in zip(bounds, bounds.dropFirst()) {
-                            gemm(m: m, n: j1 - j0, k: k, a: pa, lda: k, b: pb + j0, ldb: n, c: pc.baseAddress! + j0, ldc: n)
+            /// C = A B computed tile by tile, one call per (row range, column range).
+            func product(rows: [Int], columns: [Int]) -> [Float] {
+                var c = [Float](repeating: 0, count: m * n)
+                a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in c.withUnsafeMutableBufferPointer { pc in
+                    for (i0, i1) in zip(rows, rows.dropFirst()) {
+                        for (j0, j1) in zip(columns, columns.dropFirst()) {
+                            gemm(m: i1 - i0, n: j1 - j0, k: k, a: pa.baseAddress! + i0 * k, lda: k, b: pb.baseAddress! + j0, ldb: n,
+                                 c: pc.baseAddress! + i0 * n + j0, ldc: n)
                         }
                     }
-                    pieces.append(c)
-                }
-                var c = [Float](repeating: 0, count: m * n)
-                c.withUnsafeMutableBufferPointer { pc in
-                    for i in stride(from: 0, to: m, by: 5) {
-                        gemm(m: min(5, m - i), n: n, k: k, a: pa + i * k, lda: k, b: pb, ldb: n, c: pc.baseAddress! + i * n, ldc: n)
-                    }
-                }
-                pieces.append(c)
-            } }
+                } } }
+                return c
+            }
+            let allRows = [0, m], allColumns = [0, n]
+            let whole = product(rows: allRows, columns: allColumns)
             // Compared as floats: the products are finite, and equal finite floats are the same
             // bits (the inputs give no zero sums, so no -0 vs +0).
-            if pieces.contains(where: { $0 != whole }) { return false }
+            for (rows, columns) in [(allRows, Array(stride(from: 0, to: n, by: width)) + [n]),
+                                    (allRows, (0...3).map { n * $0 / 3 }),
+                                    (Array(stride(from: 0, to: m, by: 5)) + [m], allColumns)]
+            where product(rows: rows, columns: columns) != whole {
+                return false
+            }
         }
         return true
     }()

@@ -15,8 +15,8 @@
 
 /// Per model (a network copy is used by one thread at a time): not thread-safe.
 public final class WorkerChoice: @unchecked Sendable {
-    /// ROBUST_ADAPTIVE_WORKERS=0: always all workers; =1: adaptive even where the BLAS is not
-    /// split-invariant. Flipped by `bench --ab adaptive-workers`.
+    /// ROBUST_ADAPTIVE_WORKERS=0: always all workers; any other value: adaptive even where the
+    /// BLAS is not split-invariant. Flipped by `bench --ab adaptive-workers`.
     /// Off by default where the BLAS gives a product's elements other bits when the product is
     /// cut otherwise (`BLAS.splitInvariant`; OpenBLAS 0.3.21 on AMD Zen 5): there one worker and
     /// all differ in the last bits, and a gate must not flip its decision between two calls on
